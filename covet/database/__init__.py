@@ -1,0 +1,1 @@
+"""Re-exports for ``covet.database.*`` (the guide's import paths)."""

@@ -1,0 +1,1 @@
+"""Database adapters, one module per dialect plugin (``covet.database.adapters.sqlite``, ...)."""

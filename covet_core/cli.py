@@ -1,0 +1,171 @@
+"""The ``covet`` command line: global options, error handling, ``init`` and ``plugins``.
+
+Migration commands live in ``cli_migrate``. Exit codes: 0 ok, 1 a migration failed (or
+``validate`` found problems), 2 usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+
+from covet_core.config import CONFIG_FILE, Settings, load_settings
+from covet_core.errors import ConfigError, CovetError
+
+
+@dataclass
+class State:
+    database: str | None = None
+    config_file: str | None = None
+    migrations_dir: str | None = None
+    verbose: int = 0
+    log_format: str = "console"
+    _settings: Settings | None = field(default=None, repr=False)
+
+    @property
+    def json(self) -> bool:
+        return self.log_format == "json"
+
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(
+                database=self.database,
+                config_file=self.config_file,
+                migrations_dir=self.migrations_dir,
+            )
+        return self._settings
+
+    def say(self, message: str = "", **style: Any) -> None:
+        """Human output: stdout in console mode, nothing in JSON mode (events carry it)."""
+        if not self.json:
+            click.secho(message, **style)
+
+
+def configure_logging(log_format: str, verbose: int) -> None:
+    """The CLI, not the library, configures structlog (console on stderr, or JSON on stdout)."""
+    import structlog
+
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    if log_format == "json":
+        level = min(level, logging.INFO)
+        renderer: Any = structlog.processors.JSONRenderer()
+        stream = sys.stdout
+    else:
+        renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        stream = sys.stderr
+    structlog.configure(
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(stream),
+        cache_logger_on_first_use=False,
+    )
+
+
+class CovetGroup(click.Group):
+    """Turns a ``CovetError`` into its one-line message and exit code (traceback with ``-v``)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CovetError as error:
+            state = ctx.find_object(State)
+            if state is not None and state.verbose:
+                traceback.print_exc()
+            if state is not None and state.json:
+                import structlog
+
+                structlog.get_logger("covet").error(
+                    "command.failed", error=str(error), kind=type(error).__name__
+                )
+            click.secho(f"error: {error}", fg="red", err=True)
+            ctx.exit(error.exit_code)
+
+
+@click.group(cls=CovetGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--database", metavar="URL", help="Database URL (no password here: use COVET_DATABASE_URL)."
+)
+@click.option(
+    "--config", "config_file", metavar="FILE", help="Config file instead of ./covet.toml."
+)
+@click.option("--dir", "migrations_dir", metavar="DIR", help="Migrations folder.")
+@click.option("-v", "--verbose", count=True, help="More log events; tracebacks on errors.")
+@click.option(
+    "--log-format",
+    type=click.Choice(["console", "json"]),
+    default="console",
+    show_default=True,
+    help="json: structlog JSON events on stdout, for pipelines.",
+)
+@click.version_option(package_name="covet", prog_name="covet")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    database: str | None,
+    config_file: str | None,
+    migrations_dir: str | None,
+    verbose: int,
+    log_format: str,
+) -> None:
+    """covet: async, plugin-based database migrations."""
+    ctx.obj = State(database, config_file, migrations_dir, verbose, log_format)
+    configure_logging(log_format, verbose)
+
+
+@cli.command()
+@click.pass_obj
+def init(state: State) -> None:
+    """Write a covet.toml for SQLite and create the migrations folder."""
+    target = Path(state.config_file or CONFIG_FILE)
+    if target.exists():
+        raise ConfigError(f"{target} already exists; edit it instead")
+    migrations = Path(state.migrations_dir or "migrations")
+    target.write_text(
+        "# covet settings; see docs/configuration.md. Flags and COVET_DATABASE_URL override these.\n"
+        'database = "sqlite:///covet.db"\n'
+        f'migrations_dir = "{migrations.as_posix()}"\n'
+    )
+    migrations.mkdir(parents=True, exist_ok=True)
+    state.say(f"Wrote {target} (SQLite database covet.db) and {migrations}/")
+    state.say("Next: covet migrate create create_users --forward '...' --backward '...'")
+
+
+@cli.command("plugins")
+@click.pass_obj
+def plugins_command(state: State) -> None:
+    """List discovered plugins with their distribution, version and hooks."""
+    from covet_core.cli_output import print_plugins
+    from covet_core.plugins import Plugins
+
+    print_plugins(state, Plugins.load())
+
+
+def _register_subcommands() -> None:
+    from covet_core.cli_migrate import migrate
+
+    cli.add_command(migrate)
+
+
+_register_subcommands()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: adds plugin commands, then runs the CLI."""
+    from covet_core.plugins import Plugins
+
+    try:
+        Plugins.load().register_commands(cli)
+    except CovetError as error:
+        click.secho(f"error: {error}", fg="red", err=True)
+        sys.exit(error.exit_code)
+    cli.main(args=argv, prog_name="covet")

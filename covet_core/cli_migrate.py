@@ -1,0 +1,233 @@
+"""``covet migrate ...``: up, down, status, create, validate, unlock, resolve, repair."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import click
+
+from covet_core.cli import State
+from covet_core.cli_output import Reporter, emit, print_plan, print_status
+from covet_core.errors import ConfigError, HistoryError
+
+T = TypeVar("T")
+
+
+def run(coro: Awaitable[T]) -> T:
+    return asyncio.run(coro)  # type: ignore[arg-type]
+
+
+@asynccontextmanager
+async def open_manager(
+    state: State, *, enable_backup: bool | None = None, lock_timeout: float | None = None
+) -> AsyncIterator[Any]:
+    from covet_core.manager import MigrationManager
+    from covet_core.plugins import Plugins
+
+    settings = state.settings()
+    url = settings.require_database()
+    plugins = Plugins.load([Reporter(state)])
+    dialect = plugins.dialect_for_url(url)
+    adapter = dialect.adapter_from_url(url, settings.database_base_dir)
+    manager = MigrationManager(
+        adapter,
+        dialect,
+        settings.migrations_dir,
+        enable_backup=bool(settings.backup) if enable_backup is None else enable_backup,
+        plugins=plugins,
+        lock=settings.lock,
+        lock_timeout=settings.lock_timeout if lock_timeout is None else lock_timeout,
+        backup=settings.backup,
+        backup_dir=settings.backup_dir,
+        history_table=settings.history_table,
+    )
+    await adapter.connect()
+    try:
+        yield manager
+    finally:
+        await adapter.disconnect()
+
+
+@click.group()
+def migrate() -> None:
+    """Apply, roll back and inspect migrations."""
+
+
+@migrate.command()
+@click.option("--target", metavar="NAME", help="Apply up to and including this migration.")
+@click.option("--dry-run", is_flag=True, help="Print the SQL that would run; change nothing.")
+@click.option("--lock-timeout", type=click.FloatRange(min=0), metavar="SECONDS")
+@click.option("--backup/--no-backup", default=None, help="Take a backup first (default: config).")
+@click.pass_obj
+def up(
+    state: State, target: str | None, dry_run: bool, lock_timeout: float | None, backup: bool | None
+) -> None:
+    """Apply pending migrations."""
+
+    async def go() -> None:
+        async with open_manager(state, enable_backup=backup, lock_timeout=lock_timeout) as manager:
+            report = await manager.upgrade(target=target, dry_run=dry_run)
+        if dry_run:
+            print_plan(state, report, "apply")
+            return
+        if report.backup is not None:
+            state.say(f"Backup: {report.backup.path}")
+        if report.names:
+            state.say(f"Applied {len(report.names)} migration(s) in {report.duration:.2f}s")
+        else:
+            state.say("Nothing to apply: the database is up to date.")
+        emit(state, "migrate.up.completed", applied=report.names, duration=report.duration)
+
+    run(go())
+
+
+@migrate.command()
+@click.option("--steps", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--to", "target", metavar="NAME", help="Roll back everything applied after NAME.")
+@click.option("--dry-run", is_flag=True, help="Print the SQL that would run; change nothing.")
+@click.option("--lock-timeout", type=click.FloatRange(min=0), metavar="SECONDS")
+@click.pass_obj
+def down(
+    state: State, steps: int, target: str | None, dry_run: bool, lock_timeout: float | None
+) -> None:
+    """Roll back the most recently applied migrations."""
+
+    async def go() -> None:
+        async with open_manager(state, enable_backup=False, lock_timeout=lock_timeout) as manager:
+            report = await manager.downgrade(steps=steps, dry_run=dry_run, target=target)
+        if dry_run:
+            print_plan(state, report, "roll back")
+            return
+        state.say(f"Rolled back {len(report.names)} migration(s) in {report.duration:.2f}s")
+        emit(state, "migrate.down.completed", rolled_back=report.names, duration=report.duration)
+
+    run(go())
+
+
+@migrate.command()
+@click.pass_obj
+def status(state: State) -> None:
+    """Show every migration: applied, pending, partial, changed or missing."""
+
+    async def go() -> None:
+        async with open_manager(state) as manager:
+            print_status(state, await manager.get_status())
+
+    run(go())
+
+
+@migrate.command()
+@click.argument("name")
+@click.option(
+    "--forward", "forward", multiple=True, metavar="SQL", help="Forward statement (repeat)."
+)
+@click.option(
+    "--backward", "backward", multiple=True, metavar="SQL", help="Backward statement (repeat)."
+)
+@click.option("--depends", multiple=True, metavar="MIGRATION", help="Dependency (repeat).")
+@click.pass_obj
+def create(
+    state: State,
+    name: str,
+    forward: tuple[str, ...],
+    backward: tuple[str, ...],
+    depends: tuple[str, ...],
+) -> None:
+    """Write a new migration file YYYY_MM_DD_HHMMSS_NAME.py (no database needed)."""
+    from covet_core.discovery import discover
+    from covet_core.scaffold import write_migration_file
+
+    settings = state.settings()
+    known = [m.name for m in discover(settings.migrations_dir)]
+    path = write_migration_file(
+        settings.migrations_dir,
+        name,
+        forward_sql=list(forward),
+        backward_sql=list(backward),
+        dependencies=list(depends),
+        known_names=known,
+    )
+    state.say(f"Created {path}")
+    emit(state, "migration.created", path=str(path))
+
+
+@migrate.command()
+@click.pass_obj
+def validate(state: State) -> None:
+    """Check the files load and agree with the history (exit 1 on any problem)."""
+
+    async def go() -> list[str]:
+        async with open_manager(state) as manager:
+            migrations = manager.load_migrations()
+            problems = await manager.validate()
+        for problem in problems:
+            click.secho(f"problem: {problem}", fg="red", err=True)
+        emit(state, "migrate.validated", migrations=len(migrations), problems=problems)
+        if not problems:
+            state.say(f"OK: {len(migrations)} migration file(s) load and match the history.")
+        return problems
+
+    if run(go()):
+        sys.exit(1)
+
+
+@migrate.command()
+@click.pass_obj
+def unlock(state: State) -> None:
+    """Release a migration lock left by a process that is gone."""
+
+    async def go() -> None:
+        async with open_manager(state) as manager:
+            holder = await manager.unlock()
+        if holder is None:
+            state.say("The migration lock was not held.")
+        else:
+            state.say(f"Released the migration lock held by {holder.describe()}.")
+        emit(state, "lock.unlocked", holder=holder.describe() if holder else None)
+
+    run(go())
+
+
+@migrate.command()
+@click.argument("name")
+@click.option("--applied", "outcome", flag_value="applied", help="The migration is fully applied.")
+@click.option("--rolled-back", "outcome", flag_value="rolled-back", help="None of it remains.")
+@click.pass_obj
+def resolve(state: State, name: str, outcome: str | None) -> None:
+    """Settle a partial migration after repairing the database by hand."""
+    if outcome is None:
+        raise ConfigError("say how it ended: --applied or --rolled-back")
+
+    async def go() -> None:
+        async with open_manager(state) as manager:
+            await manager.resolve(name, applied=outcome == "applied")
+        state.say(f"Recorded {name} as {outcome.replace('-', ' ')}.")
+        emit(state, "migration.resolved", migration=name, outcome=outcome)
+
+    run(go())
+
+
+@migrate.command()
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+def repair(state: State, yes: bool) -> None:
+    """Accept changed migration files and forget history rows whose files are gone."""
+    if not yes:
+        if not sys.stdin.isatty():
+            raise HistoryError(
+                "repair rewrites the history; confirm with --yes when not on a terminal"
+            )
+        click.confirm("Rewrite the history to match the migration files?", abort=True)
+
+    async def go() -> None:
+        async with open_manager(state) as manager:
+            changes = await manager.repair()
+        for change in changes or ["nothing to repair"]:
+            state.say(change)
+        emit(state, "migrate.repaired", changes=changes)
+
+    run(go())

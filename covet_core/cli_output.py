@@ -1,0 +1,158 @@
+"""What the CLI prints: per-migration lines, dry-run plans, the status table, plugin lists.
+
+Tables use rich (imported only by the commands that print one).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from typing import TYPE_CHECKING, Any
+
+from covet_core.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from covet_core.cli import State
+    from covet_core.manager import MigrationStatus, RunReport
+    from covet_core.plugins import Plugins, Registry
+    from covet_core.runner import MigrationResult
+
+
+def emit(state: State, event: str, /, **fields: Any) -> None:
+    """A structured event for pipelines (JSON mode only; console users get the text)."""
+    if state.json:
+        import structlog
+
+        structlog.get_logger("covet").info(event, **fields)
+
+
+class Reporter:
+    """A plugin the CLI registers for its own run: one line per migration as it finishes."""
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+
+    @hookimpl
+    def covet_after_migration(
+        self, migration: Any, direction: str, result: MigrationResult
+    ) -> None:
+        mark, colour = ("✓", "green") if result.success else ("✗", "red")
+        note = "" if result.transactional else "  (no transaction)"
+        verb = "" if direction == "up" else "rolled back "
+        self.state.say(f"  {mark} {verb}{result.name}  {result.duration:.3f}s{note}", fg=colour)
+
+
+def print_plan(state: State, report: RunReport, verb: str) -> None:
+    emit(state, "migrate.plan", direction=report.direction, plan=report.plan, backup=report.backup)
+    count = len(report.plan)
+    if not count:
+        state.say(f"Dry run: nothing to {verb}.")
+        return
+    state.say(f"Dry run: would {verb} {count} migration(s); nothing was changed.")
+    if isinstance(report.backup, str):
+        state.say(f"Dry run: {report.backup}.")
+    for step in report.plan:
+        how = (
+            "in a transaction" if step["transaction"] else "no transaction, statement by statement"
+        )
+        state.say(f"\n-- {step['name']} ({how})", bold=True)
+        for sql in step["sql"]:
+            state.say(sql if sql.startswith("-- ") else sql.rstrip().rstrip(";") + ";")
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    width = None if sys.stdout.isatty() else max(shutil.get_terminal_size((160, 24)).columns, 160)
+    return Console(width=width, highlight=False, soft_wrap=False)
+
+
+def _state_text(status: MigrationStatus) -> str:
+    if status.missing and status.applied:
+        return "applied, FILE MISSING"
+    if status.changed:
+        return "applied, CHANGED"
+    if status.state == "partial":
+        return f"PARTIAL ({status.detail})"
+    return status.state
+
+
+def print_status(state: State, statuses: list[MigrationStatus]) -> None:
+    if state.json:
+        for s in statuses:
+            emit(
+                state,
+                "migration.status",
+                migration=s.name,
+                state=s.state,
+                applied=s.applied,
+                applied_at=s.applied_at.isoformat() if s.applied_at else None,
+                changed=s.changed,
+                missing=s.missing,
+                detail=s.detail,
+            )
+        return
+    if not statuses:
+        state.say("No migrations found.")
+        return
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("", "migration", "state", "applied at (UTC)", "duration", "by"):
+        table.add_column(column, no_wrap=column == "migration")
+    styles = {"applied": "green", "pending": "yellow"}
+    for s in statuses:
+        mark = "[X]" if s.applied else "[ ]"
+        text = _state_text(s)
+        style = styles.get(text, "red bold")
+        table.add_row(
+            mark,
+            s.name,
+            f"[{style}]{text}[/]",
+            s.applied_at.strftime("%Y-%m-%d %H:%M:%S") if s.applied_at else "",
+            f"{s.duration:.3f}s" if s.duration is not None else "",
+            s.applied_by or "",
+        )
+    _console().print(table)
+    applied = sum(s.applied for s in statuses)
+    pending = sum(s.state == "pending" for s in statuses)
+    state.say(f"{applied} applied, {pending} pending, {len(statuses)} in all")
+
+
+def print_plugins(state: State, plugins: Plugins) -> None:
+    infos = plugins.describe()
+    registries: dict[str, Registry[Any]] = {
+        "dialects": plugins.dialects,
+        "lock strategies": plugins.lock_strategies,
+        "backup strategies": plugins.backup_strategies,
+    }
+    if state.json:
+        for info in infos:
+            emit(
+                state,
+                "plugin",
+                name=info.name,
+                distribution=info.distribution,
+                version=info.version,
+                hooks=list(info.hooks),
+            )
+        for kind, registry in registries.items():
+            emit(
+                state,
+                "registry",
+                kind=kind,
+                entries={n: registry.owner(n) for n in registry.names()},
+            )
+        return
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("plugin", "distribution", "version", "hooks"):
+        table.add_column(column)
+    for info in infos:
+        table.add_row(info.name, info.distribution, info.version, ", ".join(info.hooks))
+    console = _console()
+    console.print(table)
+    for kind, registry in registries.items():
+        entries = ", ".join(f"{n} ({registry.owner(n)})" for n in registry.names()) or "none"
+        console.print(f"{kind}: {entries}")

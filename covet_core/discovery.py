@@ -1,0 +1,168 @@
+"""Finding, loading, validating and ordering migrations.
+
+Order is the dependency graph, with the timestamp in the name as tie-break among migrations
+whose dependencies are all satisfied. Every error names the file it is about.
+"""
+
+from __future__ import annotations
+
+import heapq
+import importlib.util
+import sys
+import traceback
+from collections.abc import Iterable
+from pathlib import Path
+from types import CodeType, ModuleType
+
+from covet_core.errors import (
+    DiscoveryError,
+    DuplicateMigrationError,
+    InvalidMigrationNameError,
+    MigrationCycleError,
+    MigrationLoadError,
+    MissingDependencyError,
+)
+from covet_core.migration import Migration, parse_name
+
+_SKIP_DIRS = {"__pycache__"}
+
+
+def iter_migration_files(directory: Path) -> list[Path]:
+    """Python files under ``directory`` (recursively), skipping ``_private`` and hidden ones."""
+    if not directory.exists():
+        return []
+    if not directory.is_dir():
+        raise DiscoveryError("migrations path is not a directory", directory)
+    found = []
+    for path in directory.rglob("*.py"):
+        rel = path.relative_to(directory)
+        if any(part.startswith((".", "_")) or part in _SKIP_DIRS for part in rel.parts):
+            continue
+        found.append(path)
+    return sorted(found)
+
+
+def load_migration(path: Path) -> Migration:
+    """Import one file and return an instance of its single Migration subclass."""
+    name = path.stem
+    if parse_name(name) is None:
+        raise InvalidMigrationNameError(
+            "invalid migration file name; expected YYYY_MM_DD_HHMMSS_lower_case_name.py "
+            "with a real date and time",
+            path,
+        )
+    try:
+        source = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MigrationLoadError(f"cannot read file: {exc}", path) from exc
+    try:
+        code = compile(source, str(path), "exec")
+    except SyntaxError as exc:
+        raise MigrationLoadError(f"syntax error at line {exc.lineno}: {exc.msg}", path) from exc
+    module = _execute(path, code)
+    classes = [
+        obj
+        for obj in vars(module).values()
+        if isinstance(obj, type)
+        and issubclass(obj, Migration)
+        and obj is not Migration
+        and obj.__module__ == module.__name__
+    ]
+    if len(classes) != 1:
+        found = ", ".join(sorted(c.__name__ for c in classes)) or "none"
+        raise MigrationLoadError(
+            f"expected exactly one Migration subclass, found {len(classes)} ({found})", path
+        )
+    cls = classes[0]
+    for attr in ("dependencies", "forward_sql", "backward_sql"):
+        value = getattr(cls, attr)
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise MigrationLoadError(f"{cls.__name__}.{attr} must be a list of strings", path)
+    return cls(name=name, path=path)
+
+
+def _execute(path: Path, code: CodeType) -> ModuleType:
+    module_name = f"covet_migration_{abs(hash(str(path.resolve())))}_{path.stem}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    # Registered for the duration of the import only, so classes can resolve their module
+    # (dataclasses, typing) while several managers loading one directory stay independent.
+    sys.modules[module_name] = module
+    try:
+        exec(code, module.__dict__)  # noqa: S102 - running the user's migration file is the point
+    except Exception as exc:
+        line = _line_in(path, exc)
+        where = f" at line {line}" if line else ""
+        raise MigrationLoadError(
+            f"failed to import{where}: {type(exc).__name__}: {exc}", path
+        ) from exc
+    finally:
+        sys.modules.pop(module_name, None)
+    return module
+
+
+def _line_in(path: Path, exc: BaseException) -> int | None:
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename == str(path):
+            return frame.lineno
+    return None
+
+
+def discover(directory: Path | str) -> list[Migration]:
+    """Load every migration under ``directory`` and return them in execution order."""
+    directory = Path(directory)
+    migrations: dict[str, Migration] = {}
+    for path in iter_migration_files(directory):
+        migration = load_migration(path)
+        if migration.name in migrations:
+            other = migrations[migration.name].path
+            raise DuplicateMigrationError(
+                f"migration name {migration.name!r} is also used by {other}; rename one", path
+            )
+        migrations[migration.name] = migration
+    return order(migrations.values())
+
+
+def order(migrations: Iterable[Migration]) -> list[Migration]:
+    """Topological order (Kahn) taking the earliest-named ready migration first."""
+    by_name = {m.name: m for m in migrations}
+    dependents: dict[str, list[str]] = {name: [] for name in by_name}
+    waiting: dict[str, int] = {}
+    for migration in by_name.values():
+        deps = list(dict.fromkeys(migration.dependencies))
+        for dep in deps:
+            if dep not in by_name:
+                raise MissingDependencyError(
+                    f"depends on {dep!r}, which is not in the migrations directory", migration.path
+                )
+            dependents[dep].append(migration.name)
+        waiting[migration.name] = len(deps)
+    ready = [name for name, count in waiting.items() if count == 0]
+    heapq.heapify(ready)
+    result: list[Migration] = []
+    while ready:
+        name = heapq.heappop(ready)
+        result.append(by_name[name])
+        for child in dependents[name]:
+            waiting[child] -= 1
+            if waiting[child] == 0:
+                heapq.heappush(ready, child)
+    if len(result) != len(by_name):
+        stuck = {name for name, count in waiting.items() if count > 0}
+        cycle = _find_cycle(by_name, stuck)
+        raise MigrationCycleError(cycle, by_name[cycle[0]].path)
+    return result
+
+
+def _find_cycle(by_name: dict[str, Migration], stuck: set[str]) -> list[str]:
+    # Every stuck node has a stuck dependency, so walking dependencies must revisit a node.
+    start = min(stuck)
+    path: list[str] = []
+    seen: dict[str, int] = {}
+    node = start
+    while node not in seen:
+        seen[node] = len(path)
+        path.append(node)
+        node = min(d for d in by_name[node].dependencies if d in stuck)
+    return [*path[seen[node] :], node]

@@ -1,0 +1,244 @@
+"""The migration lock: a protocol every strategy satisfies, and the portable table lock.
+
+This module is itself a plugin (entry point ``table-lock``): it registers the ``table``
+strategy, which works on any database through one row in ``_covet_migration_lock``. Dialects
+register native strategies (advisory locks, ``GET_LOCK``, file locks) under their own names.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from covet_core.errors import IntegrityError, LockTimeoutError
+from covet_core.hookspecs import hookimpl
+from covet_core.log import get_logger
+from covet_core.schema import Column, ColumnType, CreateTable, Table
+
+if TYPE_CHECKING:
+    from covet_core.adapter import Adapter
+    from covet_core.dialect import Dialect
+    from covet_core.plugins import Plugins
+
+log = get_logger()
+
+LOCK_TABLE = "_covet_migration_lock"
+DEFAULT_LOCK_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    host: str
+    pid: int
+    since: datetime | None
+    owner: str | None = None
+
+    def describe(self) -> str:
+        since = self.since.strftime("%Y-%m-%d %H:%M:%S UTC") if self.since else "an unknown time"
+        return f"{self.host}/{self.pid} since {since}"
+
+
+class LockStrategy(Protocol):
+    """What ``factory(adapter=, dialect=, options=)`` of a lock strategy returns."""
+
+    async def acquire(self, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds; raise ``LockTimeoutError`` naming the holder."""
+
+    async def release(self) -> None:
+        """Release the lock if this object holds it. Safe to call twice."""
+
+    async def holder(self) -> LockHolder | None:
+        """Who holds the lock now, or ``None`` when it is free (or the holder is unknown)."""
+
+    async def force_release(self) -> LockHolder | None:
+        """Break the lock whoever holds it (``covet migrate unlock``); return the old holder."""
+
+
+def busy_error(holder: LockHolder | None, waited: float) -> LockTimeoutError:
+    who = f"held by {holder.describe()}" if holder else "held by another process"
+    return LockTimeoutError(
+        f"Cannot acquire migration lock: {who} (waited {waited:.0f}s). Wait for that migration "
+        f"to finish; if that process is gone, run `covet migrate unlock`."
+    )
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by another user
+    return True
+
+
+def holder_is_dead(holder: LockHolder) -> bool:
+    """Only a holder on this host can be proven dead; a remote one needs `covet migrate unlock`."""
+    return holder.host == socket.gethostname() and not pid_alive(holder.pid)
+
+
+async def poll_until(
+    attempt: Callable[[], Awaitable[bool]],
+    timeout: float,
+    on_timeout: Callable[[float], Awaitable[Exception]],
+) -> None:
+    """Call ``attempt`` until it returns True, backing off (10 ms doubling to 500 ms, jittered)."""
+    start = time.monotonic()
+    delay = 0.01
+    while True:
+        if await attempt():
+            return
+        waited = time.monotonic() - start
+        if waited >= timeout:
+            raise await on_timeout(waited)
+        await asyncio.sleep(min(delay * (0.5 + random.random()), max(0.0, timeout - waited)))
+        delay = min(delay * 2, 0.5)
+
+
+class TableLock:
+    """One row with id 1 in ``_covet_migration_lock``; the primary key makes the insert atomic.
+
+    A holder that died on this host (its pid is gone) is taken over automatically. A holder on
+    another host cannot be proven dead, so it stays until ``covet migrate unlock``.
+    """
+
+    def __init__(
+        self, adapter: Adapter, dialect: Dialect, plugins: Plugins, table: str = LOCK_TABLE
+    ) -> None:
+        self.adapter = adapter
+        self.dialect = dialect
+        self.plugins = plugins
+        self.table = table
+        self._token: str | None = None
+        self._q = dialect.quote
+        self._t = dialect.quote(table)
+
+    def definition(self) -> Table:
+        t = ColumnType
+        return Table(
+            self.table,
+            (
+                Column("id", t("integer"), nullable=False),
+                Column("host", t("string", 255), nullable=False),
+                Column("pid", t("integer"), nullable=False),
+                Column("owner", t("string", 255)),
+                Column("token", t("string", 64), nullable=False),
+                Column("acquired_at", t("timestamp"), nullable=False),
+            ),
+            primary_key=("id",),
+        )
+
+    async def _ensure_table(self) -> None:
+        stmt = self.dialect.table_exists_sql(self.table)
+        if await self.adapter.fetch_one(stmt.text, stmt.params) is not None:
+            return
+        for sql in self.plugins.render_operation(
+            CreateTable(self.definition(), if_not_exists=True), self.dialect
+        ):
+            await self.adapter.execute(sql)
+
+    async def _try_insert(self) -> bool:
+        from covet_core.history import applied_by
+
+        token = uuid.uuid4().hex
+        values = (1, socket.gethostname(), os.getpid(), applied_by(), token, datetime.now(UTC))
+        cols = ", ".join(self._q(c) for c in ("id", "host", "pid", "owner", "token", "acquired_at"))
+        marks = ", ".join(self.dialect.params(len(values)))
+        try:
+            async with self.adapter.transaction():
+                await self.adapter.execute(
+                    f"INSERT INTO {self._t} ({cols}) VALUES ({marks})", values
+                )
+        except IntegrityError:
+            return False
+        self._token = token
+        return True
+
+    async def acquire(self, timeout: float) -> None:
+        await self._ensure_table()
+
+        async def attempt() -> bool:
+            if await self._try_insert():
+                return True
+            holder = await self._read()
+            if holder is not None and holder_is_dead(holder[0]):
+                log.warning("lock.taken_over", holder=holder[0].describe(), reason="holder died")
+                await self._delete(token=holder[1])
+                return await self._try_insert()
+            return False
+
+        async def timed_out(waited: float) -> Exception:
+            return busy_error(await self.holder(), waited)
+
+        await poll_until(attempt, timeout, timed_out)
+
+    async def _read(self) -> tuple[LockHolder, str] | None:
+        stmt = self.dialect.table_exists_sql(self.table)
+        if await self.adapter.fetch_one(stmt.text, stmt.params) is None:
+            return None
+        cols = ", ".join(self._q(c) for c in ("host", "pid", "owner", "token", "acquired_at"))
+        row = await self.adapter.fetch_one(f"SELECT {cols} FROM {self._t}")
+        if row is None:
+            return None
+        since = row["acquired_at"]
+        if since is not None and not isinstance(since, datetime):
+            since = datetime.fromisoformat(str(since))
+        return LockHolder(row["host"], int(row["pid"]), since, row["owner"]), row["token"]
+
+    async def _delete(self, token: str | None) -> None:
+        where: str = ""
+        params: tuple[Any, ...] = ()
+        if token is not None:
+            where, params = f" WHERE {self._q('token')} = {self.dialect.placeholder(1)}", (token,)
+        async with self.adapter.transaction():
+            await self.adapter.execute(f"DELETE FROM {self._t}{where}", params)
+
+    async def release(self) -> None:
+        if self._token is not None:
+            token, self._token = self._token, None
+            await self._delete(token)
+
+    async def holder(self) -> LockHolder | None:
+        found = await self._read()
+        return found[0] if found else None
+
+    async def force_release(self) -> LockHolder | None:
+        found = await self._read()
+        if found is not None:
+            await self._delete(token=None)
+        return found[0] if found else None
+
+
+class NoLock:
+    """Used when ``enable_locking=False``: the caller promises nobody else migrates."""
+
+    async def acquire(self, timeout: float) -> None:
+        return None
+
+    async def release(self) -> None:
+        return None
+
+    async def holder(self) -> LockHolder | None:
+        return None
+
+    async def force_release(self) -> LockHolder | None:
+        return None
+
+
+def _table_lock(
+    *, adapter: Adapter, dialect: Dialect, options: Mapping[str, Any], plugins: Plugins
+) -> TableLock:
+    return TableLock(adapter, dialect, plugins, table=options.get("lock_table", LOCK_TABLE))
+
+
+@hookimpl
+def covet_register_lock_strategies(register: Callable[[str, Callable[..., Any]], None]) -> None:
+    register("table", _table_lock)

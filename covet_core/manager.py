@@ -1,0 +1,524 @@
+"""MigrationManager: decides what runs, in which order, under which lock; the runner runs it.
+
+Public methods return the guide's dicts and objects and never raise for a user's mistake; the
+``upgrade`` / ``downgrade`` methods underneath raise ``CovetError`` and serve the CLI.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from covet_core.adapter import Adapter
+from covet_core.backup import BackupInfo
+from covet_core.dialect import Dialect
+from covet_core.discovery import discover
+from covet_core.errors import (
+    BackupError,
+    CovetError,
+    HistoryError,
+    IrreversibleMigrationError,
+    MigrationFailedError,
+    UnknownTargetError,
+)
+from covet_core.history import APPLIED, PARTIAL, HistoryRecord, MigrationHistory
+from covet_core.locking import DEFAULT_LOCK_TIMEOUT, LockHolder, LockStrategy, NoLock
+from covet_core.log import get_logger
+from covet_core.migration import Migration, checksum_matches
+from covet_core.plugins import Plugins
+from covet_core.runner import MigrationResult, MigrationRunner, plan_text, uses_transaction
+from covet_core.scaffold import write_migration_file
+
+log = get_logger()
+
+
+@dataclass(frozen=True)
+class MigrationStatus:
+    """One line of ``get_status()``: a migration file, a history row, or both."""
+
+    name: str
+    applied: bool
+    applied_at: datetime | None
+    state: str
+    """``applied``, ``pending``, ``partial`` or ``failed``."""
+    changed: bool = False
+    """Applied, but the file's checksum differs from the one recorded."""
+    missing: bool = False
+    """Recorded in the history, but no file of that name exists any more."""
+    execution_order: int | None = None
+    duration: float | None = None
+    applied_by: str | None = None
+    path: Path | None = None
+    detail: str | None = None
+
+
+@dataclass
+class RunReport:
+    direction: str
+    names: list[str] = field(default_factory=list)
+    results: list[MigrationResult] = field(default_factory=list)
+    duration: float = 0.0
+    dry_run: bool = False
+    plan: list[dict[str, Any]] = field(default_factory=list)
+    backup: BackupInfo | str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        key = "applied" if self.direction == "up" else "rolled_back"
+        result: dict[str, Any] = {
+            "success": True,
+            key: list(self.names),
+            "duration": self.duration,
+            "error": None,
+            "dry_run": self.dry_run,
+            "sql": [sql for step in self.plan for sql in step["sql"]],
+            "plan": self.plan,
+            "failed": None,
+            "backup": str(self.backup.path) if isinstance(self.backup, BackupInfo) else self.backup,
+        }
+        return result
+
+
+class MigrationManager:
+    """Applies, rolls back and reports the migrations in ``migrations_dir``.
+
+    ``dialect`` is a registered dialect name (``"sqlite"``, ``"postgresql"``, ...) or a
+    ``Dialect``. ``plugins`` are extra plugin objects for this manager only, or an already
+    loaded ``Plugins`` to share (an embedding framework loads plugins once).
+    """
+
+    def __init__(
+        self,
+        adapter: Adapter,
+        dialect: str | Dialect,
+        migrations_dir: str | os.PathLike[str] = "./migrations",
+        enable_locking: bool = True,
+        enable_backup: bool = False,
+        *,
+        plugins: Iterable[object] | Plugins = (),
+        lock: str | None = None,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+        lock_options: Mapping[str, Any] | None = None,
+        backup: str | None = None,
+        backup_dir: str | os.PathLike[str] = "./backups",
+        history_table: str | None = None,
+        autoload_plugins: bool | None = None,
+    ) -> None:
+        self.adapter = adapter
+        self.plugins = (
+            plugins
+            if isinstance(plugins, Plugins)
+            else Plugins.load(plugins, autoload=autoload_plugins)
+        )
+        self.dialect = self.plugins.dialect(dialect)
+        self.migrations_dir = Path(migrations_dir)
+        self.enable_locking = enable_locking
+        self.enable_backup = enable_backup
+        self.lock_name = lock or self.dialect.default_lock
+        self.lock_timeout = lock_timeout
+        self.lock_options = dict(lock_options or {})
+        self.backup_name = backup
+        self.backup_dir = Path(backup_dir)
+        history_kwargs = {"table": history_table} if history_table else {}
+        self.history = MigrationHistory(
+            adapter, self.dialect, self.plugins, checksum_for=self._checksum_for, **history_kwargs
+        )
+        if enable_locking:
+            self.plugins.lock_strategies.get(self.lock_name)  # unknown name: fail at construction
+
+    # -- loading ------------------------------------------------------------------------------
+
+    def load_migrations(self) -> list[Migration]:
+        """Every migration file, in execution order (raises ``DiscoveryError``)."""
+        return discover(self.migrations_dir)
+
+    def _checksum_for(self, name: str) -> str | None:
+        found = next((m for m in self.load_migrations() if m.name == name), None)
+        return found.checksum() if found else None
+
+    def lock_strategy(self) -> LockStrategy:
+        if not self.enable_locking:
+            return NoLock()
+        factory = self.plugins.lock_strategies.get(self.lock_name)
+        strategy: LockStrategy = factory(
+            adapter=self.adapter,
+            dialect=self.dialect,
+            options=self.lock_options,
+            plugins=self.plugins,
+        )
+        return strategy
+
+    @asynccontextmanager
+    async def locked(self) -> AsyncIterator[None]:
+        strategy = self.lock_strategy()
+        start = time.monotonic()
+        await strategy.acquire(self.lock_timeout)
+        log.debug("lock.acquired", lock=self.lock_name, waited=round(time.monotonic() - start, 6))
+        try:
+            yield
+        finally:
+            await strategy.release()
+            log.debug("lock.released", lock=self.lock_name)
+
+    # -- status -------------------------------------------------------------------------------
+
+    async def get_status(self) -> list[MigrationStatus]:
+        """Every migration file and every history row, files first in execution order."""
+        migrations = self.load_migrations()
+        records = {r.name: r for r in await self.history.records()}
+        statuses = []
+        for m in migrations:
+            record = records.pop(m.name, None)
+            statuses.append(_status(m.name, record, m))
+        for record in sorted(records.values(), key=lambda r: r.execution_order):
+            statuses.append(_status(record.name, record, None))
+        return statuses
+
+    async def validate(self) -> list[str]:
+        """Problems between files and history (changed, missing, partial); empty when clean."""
+        return _problems(self.load_migrations(), await self.history.records())
+
+    # -- up -----------------------------------------------------------------------------------
+
+    async def migrate_up(self, target: str | None = None, dry_run: bool = False) -> dict[str, Any]:
+        """Apply pending migrations (up to and including ``target``). Never raises."""
+        return await _as_result("up", self.upgrade(target=target, dry_run=dry_run))
+
+    async def upgrade(self, target: str | None = None, dry_run: bool = False) -> RunReport:
+        start = time.monotonic()
+        migrations = self.load_migrations()
+        report = RunReport("up", dry_run=dry_run)
+        if dry_run:
+            plan = _plan_up(migrations, await self.history.records(), target)
+            self._describe(report, plan, "up")
+            if plan and self.enable_backup:
+                report.backup = f"would take a {self._backup_name()} backup"
+            report.duration = time.monotonic() - start
+            return report
+        async with self.locked():
+            await self.history.ensure()
+            plan = _plan_up(migrations, await self.history.records(), target)
+            self._describe(report, plan, "up")
+            if plan and self.enable_backup:
+                report.backup = await self._take_backup(plan[0].name)
+            await self._run(plan, "up", report)
+        report.duration = time.monotonic() - start
+        return report
+
+    # -- down ---------------------------------------------------------------------------------
+
+    async def migrate_down(
+        self, steps: int = 1, dry_run: bool = False, target: str | None = None
+    ) -> dict[str, Any]:
+        """Roll back the last ``steps`` applied migrations (or all after ``target``)."""
+        return await _as_result("down", self.downgrade(steps=steps, dry_run=dry_run, target=target))
+
+    async def downgrade(
+        self, steps: int = 1, dry_run: bool = False, target: str | None = None
+    ) -> RunReport:
+        start = time.monotonic()
+        migrations = self.load_migrations()
+        report = RunReport("down", dry_run=dry_run)
+        if dry_run:
+            plan = _plan_down(migrations, await self.history.records(), steps, target)
+            self._describe(report, plan, "down")
+        else:
+            async with self.locked():
+                plan = _plan_down(migrations, await self.history.records(), steps, target)
+                self._describe(report, plan, "down")
+                await self._run(plan, "down", report)
+        report.duration = time.monotonic() - start
+        return report
+
+    # -- running ------------------------------------------------------------------------------
+
+    def _describe(self, report: RunReport, plan: list[Migration], direction: str) -> None:
+        report.plan = [
+            {
+                "name": m.name,
+                "transaction": uses_transaction(m, self.dialect),
+                "sql": plan_text(m, direction),
+            }
+            for m in plan
+        ]
+        if report.dry_run:
+            report.names = [m.name for m in plan]
+
+    async def _run(self, plan: list[Migration], direction: str, report: RunReport) -> None:
+        runner = MigrationRunner(self.adapter, self.dialect, self.plugins, self.history)
+        for migration in plan:
+            try:
+                result = await runner.run(migration, direction)
+            except MigrationFailedError as failed:
+                failed.applied = list(report.names)
+                raise
+            report.names.append(migration.name)
+            report.results.append(result)
+
+    def _backup_name(self) -> str:
+        name = self.backup_name or self.dialect.default_backup
+        if name is None:
+            raise BackupError(
+                f"a backup was requested but no backup strategy is installed for dialect "
+                f"{self.dialect.name!r}; nothing was migrated. Install one, or run without "
+                f"backup deliberately (enable_backup=False, --no-backup)"
+            )
+        self.plugins.backup_strategies.get(name)
+        return name
+
+    async def _take_backup(self, label: str) -> BackupInfo:
+        name = self._backup_name()
+        factory = self.plugins.backup_strategies.get(name)
+        strategy = factory(
+            adapter=self.adapter, dialect=self.dialect, options={}, plugins=self.plugins
+        )
+        try:
+            info: BackupInfo = await strategy.create(self.backup_dir, label)
+        except CovetError:
+            raise
+        except Exception as exc:
+            raise BackupError(
+                f"backup with {name!r} failed ({exc}); nothing was migrated. Fix it, or run "
+                f"without backup deliberately (--no-backup)"
+            ) from exc
+        self.plugins.backup_created(info)
+        return info
+
+    # -- maintenance --------------------------------------------------------------------------
+
+    async def create_migration(
+        self,
+        name: str,
+        forward_sql: str | Sequence[str] | None = None,
+        backward_sql: str | Sequence[str] | None = None,
+        dependencies: Sequence[str] = (),
+    ) -> Path:
+        """Write a new ``YYYY_MM_DD_HHMMSS_<name>.py`` migration and return its path."""
+        known = [m.name for m in self.load_migrations()]
+        return write_migration_file(
+            self.migrations_dir,
+            name,
+            forward_sql=forward_sql,
+            backward_sql=backward_sql,
+            dependencies=dependencies,
+            known_names=known,
+            dialect_name=self.dialect.name,
+        )
+
+    async def unlock(self) -> LockHolder | None:
+        """Break a stuck migration lock; return who held it (``None``: it was free)."""
+        return await self.lock_strategy().force_release()
+
+    async def resolve(self, name: str, *, applied: bool) -> None:
+        """Settle a partial migration after repairing by hand: mark it applied or rolled back."""
+        async with self.locked():
+            record = await self.history.get(name)
+            if record is None or (record.state == APPLIED and applied):
+                state = "applied" if record else "not applied"
+                raise HistoryError(f"{name} is {state}; there is nothing to resolve")
+            if applied:
+                await self.history.record_applied(name)
+            else:
+                await self.history.record_rolled_back(name)
+
+    async def repair(self) -> list[str]:
+        """Accept the history as it is: record current checksums of changed files and forget
+        rows whose files are gone. Returns what it changed."""
+        changes = []
+        async with self.locked():
+            migrations = {m.name: m for m in self.load_migrations()}
+            for record in await self.history.records():
+                if record.state != APPLIED:
+                    continue
+                migration = migrations.get(record.name)
+                if migration is None:
+                    await self.history.record_rolled_back(record.name)
+                    changes.append(f"forgot {record.name} (file missing)")
+                elif not checksum_matches(record.checksum, migration):
+                    async with self.adapter.transaction():
+                        await self.history.write(
+                            record.name,
+                            state=APPLIED,
+                            checksum=migration.checksum(),
+                            duration=record.duration,
+                            direction=record.direction,
+                            applied_at=record.applied_at,
+                        )
+                    changes.append(f"accepted new checksum of {record.name}")
+        return changes
+
+
+# -- planning (pure) ------------------------------------------------------------------------------
+
+
+def _status(
+    name: str, record: HistoryRecord | None, migration: Migration | None
+) -> MigrationStatus:
+    if record is None:
+        return MigrationStatus(
+            name, False, None, "pending", path=migration.path if migration else None
+        )
+    changed = (
+        migration is not None
+        and record.state == APPLIED
+        and not checksum_matches(record.checksum, migration)
+    )
+    detail = None
+    if record.state == PARTIAL:
+        detail = f"{record.direction}: {record.statements_done} statement(s) done"
+        if record.error:
+            detail += f"; {record.error}"
+    return MigrationStatus(
+        name,
+        record.state == APPLIED,
+        record.applied_at,
+        record.state,
+        changed=changed,
+        missing=migration is None,
+        execution_order=record.execution_order,
+        duration=record.duration,
+        applied_by=record.applied_by,
+        path=migration.path if migration else None,
+        detail=detail,
+    )
+
+
+def _problems(migrations: list[Migration], records: list[HistoryRecord]) -> list[str]:
+    by_name = {m.name: m for m in migrations}
+    applied = {r.name for r in records if r.state == APPLIED}
+    problems = []
+    for record in records:
+        migration = by_name.get(record.name)
+        if record.state != APPLIED:
+            problems.append(
+                f"{record.name} is {record.state} ({record.direction}, "
+                f"{record.statements_done} statement(s) done: {record.error}); repair the "
+                f"database by hand, then run `covet migrate resolve {record.name} --applied` "
+                f"or `--rolled-back`"
+            )
+        elif migration is None:
+            problems.append(
+                f"{record.name} is applied but its file is missing; restore the file, or run "
+                f"`covet migrate repair` to forget it"
+            )
+        elif not checksum_matches(record.checksum, migration):
+            problems.append(
+                f"{record.name} was changed after it was applied ({migration.path}); revert the "
+                f"file and put the change in a new migration, or run `covet migrate repair` "
+                f"to accept it"
+            )
+        elif missing := [d for d in migration.dependencies if d not in applied]:
+            problems.append(
+                f"{record.name} is applied but its dependency {missing[0]} is not; the history "
+                f"is inconsistent: apply or resolve {missing[0]} first"
+            )
+    return problems
+
+
+def _refuse_on_problems(migrations: list[Migration], records: list[HistoryRecord]) -> None:
+    problems = _problems(migrations, records)
+    if problems:
+        more = (
+            f" (and {len(problems) - 1} more; see `covet migrate validate`)"
+            if len(problems) > 1
+            else ""
+        )
+        raise HistoryError(f"refusing to migrate: {problems[0]}{more}")
+
+
+def find_migration(migrations: Sequence[Migration] | Sequence[str], target: str) -> int:
+    """Index of ``target``: a full name, or a unique timestamp prefix or label."""
+    names = [m if isinstance(m, str) else m.name for m in migrations]
+    if target in names:
+        return names.index(target)
+    matches = [
+        i for i, n in enumerate(names) if n.startswith(target) or n.split("_", 4)[-1] == target
+    ]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        found = ", ".join(names[i] for i in matches)
+        raise UnknownTargetError(f"target {target!r} is ambiguous: {found}; give the full name")
+    raise UnknownTargetError(
+        f"unknown target migration {target!r}; see `covet migrate status` for the names"
+    )
+
+
+def _plan_up(
+    migrations: list[Migration], records: list[HistoryRecord], target: str | None
+) -> list[Migration]:
+    _refuse_on_problems(migrations, records)
+    applied = {r.name for r in records if r.state == APPLIED}
+    candidates = migrations
+    if target is not None:
+        candidates = migrations[: find_migration(migrations, target) + 1]
+    return [m for m in candidates if m.name not in applied]
+
+
+def _plan_down(
+    migrations: list[Migration], records: list[HistoryRecord], steps: int, target: str | None
+) -> list[Migration]:
+    _refuse_on_problems(migrations, records)
+    by_name = {m.name: m for m in migrations}
+    applied = [
+        r.name for r in sorted(records, key=lambda r: r.execution_order) if r.state == APPLIED
+    ]
+    if target is not None:
+        index = find_migration(applied, target)
+        chosen = list(reversed(applied[index + 1 :]))
+    else:
+        if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+            raise UnknownTargetError(f"steps must be a positive whole number, not {steps!r}")
+        if steps > len(applied):
+            raise UnknownTargetError(
+                f"cannot roll back {steps} migration(s): only {len(applied)} applied"
+            )
+        chosen = list(reversed(applied))[:steps]
+    plan = [by_name[name] for name in chosen]
+    for migration in plan:
+        if not migration.reversible:
+            raise IrreversibleMigrationError(
+                f"{migration.name} cannot be rolled back: it has no backward_sql and no "
+                f"backward() method; nothing was rolled back. Write the backward step, or undo "
+                f"it by hand and call history.record_rolled_back({migration.name!r})"
+            )
+    return plan
+
+
+async def _as_result(direction: str, run: Any) -> dict[str, Any]:
+    start = time.monotonic()
+    key = "applied" if direction == "up" else "rolled_back"
+    try:
+        report: RunReport = await run
+    except MigrationFailedError as failed:
+        return {
+            "success": False,
+            key: failed.applied,
+            "duration": time.monotonic() - start,
+            "error": str(failed),
+            "failed": failed.migration,
+            "statement": failed.statement,
+            "dry_run": False,
+            "sql": [],
+            "plan": [],
+            "backup": None,
+        }
+    except CovetError as error:
+        return {
+            "success": False,
+            key: [],
+            "duration": time.monotonic() - start,
+            "error": str(error),
+            "failed": None,
+            "statement": None,
+            "dry_run": False,
+            "sql": [],
+            "plan": [],
+            "backup": None,
+        }
+    return report.as_dict()

@@ -1,0 +1,152 @@
+"""The Migration base class and its checksum.
+
+A migration file ``YYYY_MM_DD_HHMMSS_<name>.py`` holds exactly one ``Migration`` subclass.
+Going up, ``forward_sql`` runs statement by statement and then ``forward(adapter)``; going down,
+``backward(adapter)`` runs first and then ``backward_sql`` — the mirror image.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import re
+import textwrap
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from covet_core.adapter import Adapter
+
+NAME_RE = re.compile(r"^(?P<stamp>\d{4}_\d{2}_\d{2}_\d{6})_(?P<label>[a-z0-9]+(?:_[a-z0-9]+)*)$")
+LABEL_RE = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)*$")
+STAMP_FORMAT = "%Y_%m_%d_%H%M%S"
+CHECKSUM_VERSION = 1
+
+
+def parse_name(name: str) -> tuple[datetime, str] | None:
+    """``(timestamp, label)`` for a valid migration name, ``None`` otherwise."""
+    match = NAME_RE.match(name)
+    if not match:
+        return None
+    try:
+        stamp = datetime.strptime(match["stamp"], STAMP_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return stamp, match["label"]
+
+
+_COMMENT_OR_SPACE = re.compile(r"\s+|--[^\n]*(?:\n|$)|/\*.*?\*/", re.DOTALL)
+
+
+def is_blank_sql(sql: str) -> bool:
+    """True when ``sql`` holds only whitespace and comments (nothing to send to the server)."""
+    pos = 0
+    while pos < len(sql):
+        match = _COMMENT_OR_SPACE.match(sql, pos)
+        if not match:
+            return False
+        pos = match.end()
+    return True
+
+
+def _normalise(sql: str) -> str:
+    return " ".join(sql.split())
+
+
+class Migration:
+    """Base class of every Python migration. Subclass it once per file."""
+
+    dependencies: ClassVar[list[str]] = []
+    """Names of migrations that must be applied before this one."""
+    forward_sql: ClassVar[list[str]] = []
+    """Statements applied going up, one statement per item."""
+    backward_sql: ClassVar[list[str]] = []
+    """Statements that undo ``forward_sql``, in the order they run."""
+    atomic: ClassVar[bool] = True
+    """``False`` runs the statements outside a transaction (e.g. ``CREATE INDEX CONCURRENTLY``)."""
+
+    def __init__(self, name: str | None = None, path: Path | None = None) -> None:
+        self.name = name or type(self).__name__
+        self.path = path
+
+    async def forward(self, adapter: Adapter) -> None:
+        """Steps SQL cannot express; runs after ``forward_sql``, in the same transaction."""
+
+    async def backward(self, adapter: Adapter) -> None:
+        """Undoes ``forward``; runs before ``backward_sql``, in the same transaction."""
+
+    # -- derived facts ------------------------------------------------------------------------
+
+    @property
+    def has_python_forward(self) -> bool:
+        return type(self).forward is not Migration.forward
+
+    @property
+    def has_python_backward(self) -> bool:
+        return type(self).backward is not Migration.backward
+
+    def statements(self, direction: str) -> list[str]:
+        """Statements that reach the server in ``direction`` (comment-only items dropped)."""
+        source = self.forward_sql if direction == "up" else self.backward_sql
+        return [s for s in source if not is_blank_sql(s)]
+
+    @property
+    def reversible(self) -> bool:
+        return bool(self.statements("down")) or self.has_python_backward
+
+    @property
+    def timestamp(self) -> datetime | None:
+        parsed = parse_name(self.name)
+        return parsed[0] if parsed else None
+
+    def checksum(self) -> str:
+        return compute_checksum(self)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}>"
+
+
+def _method_source(cls: type, attr: str) -> str | None:
+    method = getattr(cls, attr)
+    if method is getattr(Migration, attr):
+        return None
+    try:
+        return _normalise(textwrap.dedent(inspect.getsource(method)))
+    except (OSError, TypeError):
+        # Source unavailable (e.g. defined in a REPL): the SQL still pins the checksum.
+        return None
+
+
+def compute_checksum(migration: Migration, version: int = CHECKSUM_VERSION) -> str:
+    """A versioned digest ``sha256:<version>:<hex>`` of what the migration does.
+
+    Version 1 covers the whitespace-normalised forward and backward SQL, ``atomic``, and the
+    source of custom ``forward`` / ``backward`` methods. Reformatting SQL does not change it.
+    """
+    if version != 1:
+        raise ValueError(f"unknown checksum version {version}")
+    cls = type(migration)
+    payload: dict[str, Any] = {
+        "atomic": bool(migration.atomic),
+        "forward": [_normalise(s) for s in migration.forward_sql],
+        "backward": [_normalise(s) for s in migration.backward_sql],
+        "py_forward": _method_source(cls, "forward"),
+        "py_backward": _method_source(cls, "backward"),
+    }
+    digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+    return f"sha256:{version}:{digest}"
+
+
+def checksum_matches(stored: str | None, migration: Migration) -> bool:
+    """Compare a stored checksum using the algorithm version it was written with."""
+    if not stored:
+        return True  # recorded without a checksum (baseline by hand): nothing to verify
+    parts = stored.split(":")
+    if len(parts) != 3 or parts[0] != "sha256" or not parts[1].isdigit():
+        return False
+    version = int(parts[1])
+    if version > CHECKSUM_VERSION:
+        return False
+    return compute_checksum(migration, version) == stored

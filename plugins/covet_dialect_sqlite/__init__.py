@@ -1,0 +1,79 @@
+"""covet's SQLite dialect plugin (entry point ``sqlite`` in group ``covet.plugins``).
+
+Importing this module is cheap: aiosqlite is imported only when an adapter connects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from covet_core import hookimpl
+from covet_core.dialect import Capabilities, Dialect, Statement, quote_ansi
+
+NAME = "sqlite"
+
+
+def _adapter(*args: Any, **kwargs: Any) -> Any:
+    from covet_dialect_sqlite.adapter import SQLiteAdapter
+
+    return SQLiteAdapter(*args, **kwargs)
+
+
+def _adapter_from_url(url: str, base_dir: Path | None) -> Any:
+    from covet_dialect_sqlite.adapter import SQLiteAdapter
+
+    return SQLiteAdapter.from_url(url, base_dir)
+
+
+def _table_exists(name: str) -> Statement:
+    return Statement("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+
+
+DIALECT = Dialect(
+    name=NAME,
+    url_schemes=("sqlite",),
+    capabilities=Capabilities(
+        transactional_ddl=True,
+        native_lock=False,
+        alter_column=False,  # needs the table rebuild
+        drop_column=True,  # SQLite >= 3.35
+        rename_column=True,  # SQLite >= 3.25
+        savepoints=True,
+        skip_locked=False,
+    ),
+    adapter_factory=_adapter,
+    adapter_from_url=_adapter_from_url,
+    quote=quote_ansi,
+    placeholder=lambda n: "?",
+    table_exists_sql=_table_exists,
+    default_lock="sqlite_file",
+    default_backup=None,
+    description="SQLite 3 through aiosqlite",
+)
+
+
+def _file_lock(*, adapter: Any, options: Mapping[str, Any], **_: Any) -> Any:
+    from covet_dialect_sqlite.lock import SQLiteFileLock
+
+    return SQLiteFileLock(adapter, options)
+
+
+@hookimpl
+def covet_register_dialects(register: Callable[[Dialect], None]) -> None:
+    register(DIALECT)
+
+
+@hookimpl
+def covet_register_lock_strategies(register: Callable[[str, Callable[..., Any]], None]) -> None:
+    register("sqlite_file", _file_lock)
+
+
+@hookimpl
+def covet_render_operation(operation: Any, dialect: Dialect) -> list[str] | None:
+    if dialect.name != NAME:
+        return None
+    from covet_dialect_sqlite.render import render
+
+    return render(operation)
