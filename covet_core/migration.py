@@ -51,8 +51,27 @@ def is_blank_sql(sql: str) -> bool:
     return True
 
 
+_TOKEN = re.compile(
+    r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|`[^`]*`|(?P<space>\s+)|[^'"`\s]+|['"`]""", re.DOTALL
+)
+_TIGHT = set("(),;=")
+
+
 def _normalise(sql: str) -> str:
-    return " ".join(sql.split())
+    """Whitespace-insensitive form: runs of whitespace outside quotes become one space, none
+    next to ``( ) , ; =``, and a trailing ``;`` is dropped. Quoted text is kept verbatim."""
+    out: list[str] = []
+    pending_space = False
+    for match in _TOKEN.finditer(sql.strip()):
+        if match.group("space"):
+            pending_space = True
+            continue
+        token = match.group()
+        if pending_space and out and out[-1][-1] not in _TIGHT and token[0] not in _TIGHT:
+            out.append(" ")
+        pending_space = False
+        out.append(token)
+    return "".join(out).rstrip(";").rstrip()
 
 
 class Migration:
