@@ -6,6 +6,7 @@ named them, or to the working directory when they came from a flag or the enviro
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -13,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from covet_core.errors import ConfigError
 from covet_core.locking import DEFAULT_LOCK_TIMEOUT
@@ -32,6 +33,7 @@ KEYS: dict[str, type | tuple[type, ...]] = {
     "history_table": str,
 }
 
+_SECRET_PARAMS = {"password", "passwd", "pwd", "sslpassword", "secret", "token"}
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -61,11 +63,16 @@ class Settings:
 def redact_url(url: str) -> str:
     """The URL with any password replaced by ``***`` (safe for logs and messages)."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[-1]}"))
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    if parts.password is None and not any(k.lower() in _SECRET_PARAMS for k, _ in query):
+        return url  # untouched: urlunsplit would also drop the // of sqlite:///
+    if parts.password is not None:
+        host = parts.netloc.rsplit("@", 1)[-1]
+        parts = parts._replace(netloc=f"{parts.username or ''}:***@{host}")
+    if query:
+        masked = [(k, "***" if k.lower() in _SECRET_PARAMS else v) for k, v in query]
+        parts = parts._replace(query="&".join(f"{k}={v}" for k, v in masked))
+    return urlunsplit(parts)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -80,10 +87,12 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 def _file_layer(path: Path) -> dict[str, Any]:
     data = _read_toml(path)
+    section = "[tool.covet] of " if path.name == "pyproject.toml" else ""
     if path.name == "pyproject.toml":
         tool = data.get("tool", {})
         data = tool.get("covet", {}) if isinstance(tool, dict) else {}
-    section = "[tool.covet] of " if path.name == "pyproject.toml" else ""
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: tool.covet must be a table ([tool.covet])")
     unknown = sorted(set(data) - set(KEYS))
     if unknown:
         raise ConfigError(
@@ -133,17 +142,23 @@ def load_settings(
     for data, base, origin in layers:
         for key, value in data.items():
             if key == "database":
-                settings.database = _expand(value, origin, env)
+                # Expanded only if no later layer overrides it (see below): a file may name a
+                # variable that only exists where the file's value is actually used.
+                settings.database = value
                 settings.database_base_dir = base
             elif key in ("migrations_dir", "backup_dir"):
                 setattr(settings, key, base / value)
             elif key == "lock_timeout":
-                if value < 0:
-                    raise ConfigError(f"{origin}: lock_timeout must be >= 0 seconds")
+                if not math.isfinite(value) or value < 0:
+                    raise ConfigError(f"{origin}: lock_timeout must be a finite number >= 0")
                 settings.lock_timeout = float(value)
             else:
                 setattr(settings, key, value)
             settings.sources[key] = origin
+    if settings.database is not None and settings.sources.get("database") not in (None, "env", "flag"):
+        overridden = bool(env.get(ENV_DATABASE)) or database is not None
+        if not overridden:
+            settings.database = _expand(settings.database, settings.sources["database"], env)
     if env.get(ENV_DATABASE):
         settings.database, settings.database_base_dir = env[ENV_DATABASE], cwd
         settings.sources["database"] = "env"

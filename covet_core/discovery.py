@@ -91,7 +91,7 @@ def _execute(path: Path, code: CodeType) -> ModuleType:
     sys.modules[module_name] = module
     try:
         exec(code, module.__dict__)  # noqa: S102 - running the user's migration file is the point
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         line = _line_in(path, exc)
         where = f" at line {line}" if line else ""
         raise MigrationLoadError(

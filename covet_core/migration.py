@@ -27,7 +27,7 @@ CHECKSUM_VERSION = 1
 
 def parse_name(name: str) -> tuple[datetime, str] | None:
     """``(timestamp, label)`` for a valid migration name, ``None`` otherwise."""
-    match = NAME_RE.match(name)
+    match = NAME_RE.fullmatch(name)
     if not match:
         return None
     try:
@@ -166,6 +166,6 @@ def checksum_matches(stored: str | None, migration: Migration) -> bool:
     if len(parts) != 3 or parts[0] != "sha256" or not parts[1].isdigit():
         return False
     version = int(parts[1])
-    if version > CHECKSUM_VERSION:
+    if not 1 <= version <= CHECKSUM_VERSION:
         return False
     return compute_checksum(migration, version) == stored

@@ -33,7 +33,8 @@ class {class_name}(Migration):
 
 def _literal(sql: str) -> str:
     # Triple quotes read best in a migration file; fall back to repr when they cannot hold it.
-    if '"""' in sql or "\\" in sql or sql.endswith('"'):
+    # A raw \r would be read back as \n (universal newlines), so it must be escaped too.
+    if '"""' in sql or "\\" in sql or "\r" in sql or sql.endswith('"'):
         return repr(sql)
     return f'"""{sql}"""'
 
@@ -79,7 +80,7 @@ def write_migration_file(
     A timestamp already taken by another migration moves one second later, so two files
     created in the same second still have a defined order.
     """
-    if not LABEL_RE.match(label):
+    if not isinstance(label, str) or not LABEL_RE.fullmatch(label):
         raise ConfigError(
             f"invalid migration name {label!r}; use lower-case letters, digits and underscores "
             f"(e.g. add_user_email_index)"
