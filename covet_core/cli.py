@@ -17,6 +17,7 @@ import click
 
 from covet_core.config import CONFIG_FILE, Settings, load_settings
 from covet_core.errors import ConfigError, CovetError
+from covet_core.plugins import Plugins
 
 
 @dataclass
@@ -26,6 +27,7 @@ class State:
     migrations_dir: str | None = None
     verbose: int = 0
     log_format: str = "console"
+    preloaded: Plugins | None = field(default=None, repr=False)
     _settings: Settings | None = field(default=None, repr=False)
 
     @property
@@ -41,6 +43,17 @@ class State:
             )
         return self._settings
 
+    def plugins(self, *extra: object) -> Plugins:
+        """The process's plugins (loaded once by ``main``), with ``extra`` registered on top."""
+        from covet_core.plugins import Plugins
+
+        if self.preloaded is None:
+            return Plugins.load(extra)
+        plugins, self.preloaded = self.preloaded, None
+        for plugin in extra:
+            plugins.pm.register(plugin)
+        return plugins
+
     def say(self, message: str = "", **style: Any) -> None:
         """Human output: stdout in console mode, nothing in JSON mode (events carry it)."""
         if not self.json:
@@ -48,7 +61,16 @@ class State:
 
 
 def configure_logging(log_format: str, verbose: int) -> None:
-    """The CLI, not the library, configures structlog (console on stderr, or JSON on stdout)."""
+    """The CLI, not the library, configures structlog (console on stderr, or JSON on stdout).
+
+    Deferred to the first event, so commands that log nothing never import structlog.
+    """
+    from covet_core.log import set_setup
+
+    set_setup(lambda: _apply_logging(log_format, verbose))
+
+
+def _apply_logging(log_format: str, verbose: int) -> None:
     import structlog
 
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
@@ -82,11 +104,9 @@ class CovetGroup(click.Group):
             if state is not None and state.verbose:
                 traceback.print_exc()
             if state is not None and state.json:
-                import structlog
+                from covet_core.log import get_logger
 
-                structlog.get_logger("covet").error(
-                    "command.failed", error=str(error), kind=type(error).__name__
-                )
+                get_logger().error("command.failed", error=str(error), kind=type(error).__name__)
             click.secho(f"error: {error}", fg="red", err=True)
             ctx.exit(error.exit_code)
 
@@ -118,7 +138,8 @@ def cli(
     log_format: str,
 ) -> None:
     """covet: async, plugin-based database migrations."""
-    ctx.obj = State(database, config_file, migrations_dir, verbose, log_format)
+    preloaded = ctx.obj if isinstance(ctx.obj, Plugins) else None
+    ctx.obj = State(database, config_file, migrations_dir, verbose, log_format, preloaded)
     configure_logging(log_format, verbose)
 
 
@@ -145,9 +166,8 @@ def init(state: State) -> None:
 def plugins_command(state: State) -> None:
     """List discovered plugins with their distribution, version and hooks."""
     from covet_core.cli_output import print_plugins
-    from covet_core.plugins import Plugins
 
-    print_plugins(state, Plugins.load())
+    print_plugins(state, state.plugins())
 
 
 def _register_subcommands() -> None:
@@ -164,8 +184,9 @@ def main(argv: list[str] | None = None) -> None:
     from covet_core.plugins import Plugins
 
     try:
-        Plugins.load().register_commands(cli)
+        plugins = Plugins.load()
+        plugins.register_commands(cli)
     except CovetError as error:
         click.secho(f"error: {error}", fg="red", err=True)
         sys.exit(error.exit_code)
-    cli.main(args=argv, prog_name="covet")
+    cli.main(args=argv, prog_name="covet", obj=plugins)

@@ -26,11 +26,10 @@ async def open_manager(
     state: State, *, enable_backup: bool | None = None, lock_timeout: float | None = None
 ) -> AsyncIterator[Any]:
     from covet_core.manager import MigrationManager
-    from covet_core.plugins import Plugins
 
     settings = state.settings()
     url = settings.require_database()
-    plugins = Plugins.load([Reporter(state)])
+    plugins = state.plugins(Reporter(state))
     dialect = plugins.dialect_for_url(url)
     adapter = dialect.adapter_from_url(url, settings.database_base_dir)
     manager = MigrationManager(

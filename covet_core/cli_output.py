@@ -21,9 +21,9 @@ if TYPE_CHECKING:
 def emit(state: State, event: str, /, **fields: Any) -> None:
     """A structured event for pipelines (JSON mode only; console users get the text)."""
     if state.json:
-        import structlog
+        from covet_core.log import get_logger
 
-        structlog.get_logger("covet").info(event, **fields)
+        get_logger().info(event, **fields)
 
 
 class Reporter:

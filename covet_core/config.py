@@ -155,7 +155,11 @@ def load_settings(
             else:
                 setattr(settings, key, value)
             settings.sources[key] = origin
-    if settings.database is not None and settings.sources.get("database") not in (None, "env", "flag"):
+    if settings.database is not None and settings.sources.get("database") not in (
+        None,
+        "env",
+        "flag",
+    ):
         overridden = bool(env.get(ENV_DATABASE)) or database is not None
         if not overridden:
             settings.database = _expand(settings.database, settings.sources["database"], env)

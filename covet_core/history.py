@@ -7,6 +7,7 @@ which ``direction``, and the error that stopped it.
 
 from __future__ import annotations
 
+import functools
 import getpass
 import socket
 from collections.abc import Callable
@@ -55,6 +56,7 @@ class HistoryRecord:
     error: str | None = None
 
 
+@functools.cache
 def applied_by() -> str:
     try:
         user = getpass.getuser()
@@ -164,20 +166,19 @@ class MigrationHistory:
         statements_done: int | None = None,
         error: str | None = None,
         applied_at: datetime | None = None,
+        order: int | None = None,
+        fresh: bool = False,
     ) -> None:
-        """Insert or replace ``name``'s row. Keeps its execution order when it already has one."""
-        p = self.dialect.placeholder
-        existing = await self.adapter.fetch_value(
-            f"SELECT {self._q('execution_order')} FROM {self._t} WHERE {self._q('name')} = {p(1)}",
-            (name,),
-        )
-        if existing is None:
-            latest = await self.adapter.fetch_value(
-                f"SELECT MAX({self._q('execution_order')}) FROM {self._t}"
-            )
-            order = int(latest or 0) + 1
-        else:
-            order = int(existing)
+        """Insert or replace ``name``'s row. Keeps its execution order when it already has one.
+
+        A caller holding the migration lock may pass ``order`` (and ``fresh=True`` when it knows
+        there is no row yet) to skip the look-ups: one statement per applied migration.
+        """
+        if order is None:
+            order = await self.order_of(name)
+        if order is None:
+            order = await self.next_order()
+        if not fresh:
             await self.delete(name)
         values = (
             name,
@@ -194,6 +195,20 @@ class MigrationHistory:
         cols = ", ".join(self._q(c) for c in _COLUMNS)
         marks = ", ".join(self.dialect.params(len(values)))
         await self.adapter.execute(f"INSERT INTO {self._t} ({cols}) VALUES ({marks})", values)
+
+    async def order_of(self, name: str) -> int | None:
+        found = await self.adapter.fetch_value(
+            f"SELECT {self._q('execution_order')} FROM {self._t} "
+            f"WHERE {self._q('name')} = {self.dialect.placeholder(1)}",
+            (name,),
+        )
+        return None if found is None else int(found)
+
+    async def next_order(self) -> int:
+        latest = await self.adapter.fetch_value(
+            f"SELECT MAX({self._q('execution_order')}) FROM {self._t}"
+        )
+        return int(latest or 0) + 1
 
     async def get(self, name: str) -> HistoryRecord | None:
         return next((r for r in await self.records() if r.name == name), None)

@@ -202,11 +202,12 @@ class MigrationManager:
             return report
         async with self.locked():
             await self.history.ensure()
-            plan = _plan_up(migrations, await self.history.records(), target)
+            records = await self.history.records()
+            plan = _plan_up(migrations, records, target)
             self._describe(report, plan, "up")
             if plan and self.enable_backup:
                 report.backup = await self._take_backup(plan[0].name)
-            await self._run(plan, "up", report)
+            await self._run(plan, "up", report, records)
         report.duration = time.monotonic() - start
         return report
 
@@ -229,9 +230,10 @@ class MigrationManager:
             self._describe(report, plan, "down")
         else:
             async with self.locked():
-                plan = _plan_down(migrations, await self.history.records(), steps, target)
+                records = await self.history.records()
+                plan = _plan_down(migrations, records, steps, target)
                 self._describe(report, plan, "down")
-                await self._run(plan, "down", report)
+                await self._run(plan, "down", report, records)
         report.duration = time.monotonic() - start
         return report
 
@@ -249,8 +251,14 @@ class MigrationManager:
         if report.dry_run:
             report.names = [m.name for m in plan]
 
-    async def _run(self, plan: list[Migration], direction: str, report: RunReport) -> None:
-        runner = MigrationRunner(self.adapter, self.dialect, self.plugins, self.history)
+    async def _run(
+        self,
+        plan: list[Migration],
+        direction: str,
+        report: RunReport,
+        records: list[HistoryRecord],
+    ) -> None:
+        runner = MigrationRunner(self.adapter, self.dialect, self.plugins, self.history, records)
         for migration in plan:
             try:
                 result = await runner.run(migration, direction)

@@ -9,8 +9,10 @@ crash or an error the row says exactly which statement was running.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from covet_core.errors import MigrationFailedError
 from covet_core.history import APPLIED, PARTIAL, HistoryRecord, MigrationHistory
@@ -77,53 +79,50 @@ def uses_transaction(migration: Migration, dialect: Dialect) -> bool:
 
 
 class MigrationRunner:
+    """Runs migrations one by one for a manager that holds the migration lock.
+
+    ``records`` is the history as read under that lock; the runner keeps it current, so each
+    history write is a single statement with no look-ups.
+    """
+
     def __init__(
-        self, adapter: Adapter, dialect: Dialect, plugins: Plugins, history: MigrationHistory
+        self,
+        adapter: Adapter,
+        dialect: Dialect,
+        plugins: Plugins,
+        history: MigrationHistory,
+        records: Iterable[HistoryRecord] = (),
     ) -> None:
         self.adapter = adapter
         self.dialect = dialect
         self.plugins = plugins
         self.history = history
+        self._records = {r.name: r for r in records}
+        self._next_order = max((r.execution_order for r in self._records.values()), default=0) + 1
 
     async def run(self, migration: Migration, direction: str) -> MigrationResult:
         """Run ``migration``; raise ``MigrationFailedError`` (after the after-hook) on failure."""
-        steps = steps_for(migration, direction)
-        transactional = uses_transaction(migration, self.dialect)
+        job = _Job(self, migration, direction)
         bound = log.bind(migration=migration.name, dialect=self.dialect.name, direction=direction)
         self.plugins.before_migration(migration, direction)
-        bound.debug("migration.started", transactional=transactional, statements=len(steps))
-        before = await self.history.get(migration.name) if direction == "down" else None
+        bound.debug("migration.started", transactional=job.transactional, statements=len(job.steps))
         start = time.monotonic()
-        done = 0
         try:
-            if transactional:
+            if job.transactional:
                 async with self.adapter.transaction():
-                    done = await self._run_steps(migration, steps, direction, track=False)
-                    await self._finish(migration, direction, time.monotonic() - start)
+                    await job.run_steps(track=False)
+                    await job.finish(time.monotonic() - start)
             else:
-                done = await self._run_steps(migration, steps, direction, track=True)
-                await self._finish(migration, direction, time.monotonic() - start)
+                await job.run_steps(track=True)
+                await job.finish(time.monotonic() - start)
         except _StepFailed as failed:
-            duration = time.monotonic() - start
-            partial = not transactional and failed.index > 0
-            if not transactional:
-                await self._record_failure(migration, direction, failed, partial, before)
-            cause = (
-                f"{type(failed.cause).__name__}: {failed.cause}"
-                if failed.step.sql is None
-                else str(failed.cause)
-            )
-            result = MigrationResult(
-                migration.name,
-                direction,
-                False,
-                duration,
-                transactional,
-                statements_run=failed.index,
-                error=cause,
-                failed_statement=failed.step.label,
-                sql=[s.label for s in steps],
-            )
+            partial = not job.transactional and failed.index > 0
+            if not job.transactional:
+                await job.record_failure(failed, partial)
+            cause = str(failed.cause)
+            if failed.step.sql is None:
+                cause = f"{type(failed.cause).__name__}: {cause}"
+            result = job.result(False, time.monotonic() - start, failed.index, cause, failed.step)
             self.plugins.after_migration(migration, direction, result)
             bound.error(
                 "migration.failed", statement=failed.index + 1, error=cause, partial=partial
@@ -136,94 +135,119 @@ class MigrationRunner:
                 cause=cause,
                 partial=partial,
             ) from failed.cause
-        duration = time.monotonic() - start
-        result = MigrationResult(
-            migration.name,
-            direction,
-            True,
-            duration,
-            transactional,
-            statements_run=done,
-            sql=[s.label for s in steps],
-        )
+        result = job.result(True, time.monotonic() - start, len(job.steps))
         self.plugins.after_migration(migration, direction, result)
         event = "migration.applied" if direction == "up" else "migration.rolled_back"
-        bound.info(event, duration=round(duration, 6), statements=done)
+        bound.info(event, duration=round(result.duration, 6), statements=len(job.steps))
         return result
 
-    async def _run_steps(
-        self, migration: Migration, steps: list[_Step], direction: str, *, track: bool
-    ) -> int:
-        checksum = migration.checksum()
-        for index, step in enumerate(steps):
+
+class _Job:
+    """One migration in one direction: its steps and its history row."""
+
+    def __init__(self, runner: MigrationRunner, migration: Migration, direction: str) -> None:
+        self.runner = runner
+        self.history = runner.history
+        self.adapter = runner.adapter
+        self.migration = migration
+        self.direction = direction
+        self.steps = steps_for(migration, direction)
+        self.transactional = uses_transaction(migration, runner.dialect)
+        self.checksum = migration.checksum()
+        self.before = runner._records.get(migration.name)
+        self.order = self.before.execution_order if self.before else runner._next_order
+        self.row_exists = self.before is not None
+
+    async def run_steps(self, *, track: bool) -> None:
+        for index, step in enumerate(self.steps):
             if track:
-                await self._progress(migration.name, checksum, direction, index)
+                # Written *before* the statement: after a crash the row says which one ran.
+                await self.write(PARTIAL, statements_done=index, direction=self.direction)
             try:
                 if step.sql is not None:
                     await self.adapter.execute(step.sql)
-                elif direction == "up":
-                    await migration.forward(self.adapter)
+                elif self.direction == "up":
+                    await self.migration.forward(self.adapter)
                 else:
-                    await migration.backward(self.adapter)
+                    await self.migration.backward(self.adapter)
             except Exception as exc:  # a user's Python step may raise anything
                 raise _StepFailed(index, step, exc) from exc
-        return len(steps)
 
-    async def _progress(self, name: str, checksum: str, direction: str, done: int) -> None:
-        # Before the first "up" statement the row does not exist; writing it now means a crash
-        # mid-statement still leaves a row saying which statement was running.
-        async with self.adapter.transaction():
+    def _own_transaction(self) -> AbstractAsyncContextManager[Any]:
+        # Inside the migration's transaction the row commits with it; a nested transaction
+        # would only add a savepoint round trip. Outside, delete + insert must be atomic.
+        return nullcontext() if self.transactional else self.adapter.transaction()
+
+    async def write(self, state: str, **fields: Any) -> None:
+        async with self._own_transaction():
             await self.history.write(
-                name, state=PARTIAL, checksum=checksum, direction=direction, statements_done=done
+                self.migration.name,
+                state=state,
+                checksum=self.checksum,
+                order=self.order,
+                fresh=not self.row_exists,
+                **fields,
             )
+        self.row_exists = True
 
-    async def _finish(self, migration: Migration, direction: str, duration: float) -> None:
-        if direction == "up":
-            await self._write_final(migration, duration)
+    async def delete(self) -> None:
+        async with self._own_transaction():
+            await self.history.delete(self.migration.name)
+        self.row_exists = False
+
+    async def finish(self, duration: float) -> None:
+        records = self.runner._records
+        if self.direction == "up":
+            await self.write(APPLIED, duration=duration, direction="up")
+            records[self.migration.name] = HistoryRecord(
+                self.migration.name, self.checksum, APPLIED, None, duration, None, self.order
+            )
+            self.runner._next_order = max(self.runner._next_order, self.order + 1)
         else:
-            async with self.adapter.transaction():
-                await self.history.delete(migration.name)
+            await self.delete()
+            records.pop(self.migration.name, None)
 
-    async def _write_final(self, migration: Migration, duration: float) -> None:
+    async def record_failure(self, failed: _StepFailed, partial: bool) -> None:
+        if partial:
+            error = f"statement {failed.index + 1}: {failed.cause}"
+            await self.write(
+                PARTIAL, direction=self.direction, statements_done=failed.index, error=error
+            )
+        elif self.direction == "up":
+            await self.delete()  # statement 1 failed, nothing ran: no trace, as a transaction
+        elif self.before is not None:
+            # Nothing of the rollback ran: put the applied row back exactly as it was.
+            before = self.before
+            await self.history_restore(before)
+
+    async def history_restore(self, before: HistoryRecord) -> None:
         async with self.adapter.transaction():
             await self.history.write(
-                migration.name,
-                state=APPLIED,
-                checksum=migration.checksum(),
-                duration=duration,
-                direction="up",
+                before.name,
+                state=before.state,
+                checksum=before.checksum,
+                duration=before.duration,
+                direction=before.direction,
+                applied_at=before.applied_at,
+                order=before.execution_order,
             )
 
-    async def _record_failure(
+    def result(
         self,
-        migration: Migration,
-        direction: str,
-        failed: _StepFailed,
-        partial: bool,
-        before: HistoryRecord | None,
-    ) -> None:
-        if partial:
-            async with self.adapter.transaction():
-                await self.history.write(
-                    migration.name,
-                    state=PARTIAL,
-                    checksum=migration.checksum(),
-                    direction=direction,
-                    statements_done=failed.index,
-                    error=f"statement {failed.index + 1}: {failed.cause}",
-                )
-        elif direction == "up":
-            # Statement 1 failed and nothing ran: leave no trace, as a transaction would.
-            async with self.adapter.transaction():
-                await self.history.delete(migration.name)
-        elif before is not None:
-            # Nothing of the rollback ran: put the applied row back exactly as it was.
-            async with self.adapter.transaction():
-                await self.history.write(
-                    before.name,
-                    state=before.state,
-                    checksum=before.checksum,
-                    duration=before.duration,
-                    direction=before.direction,
-                    applied_at=before.applied_at,
-                )
+        success: bool,
+        duration: float,
+        statements_run: int,
+        error: str | None = None,
+        step: _Step | None = None,
+    ) -> MigrationResult:
+        return MigrationResult(
+            self.migration.name,
+            self.direction,
+            success,
+            duration,
+            self.transactional,
+            statements_run=statements_run,
+            error=error,
+            failed_statement=step.label if step else None,
+            sql=[s.label for s in self.steps],
+        )

@@ -18,6 +18,7 @@ import pytest
 import structlog
 
 from covet_core.dialect import Dialect
+from covet_core.log import set_setup
 from covet_core.plugins import Plugins
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -76,6 +77,7 @@ def migrations_dir(tmp_path: Path) -> Path:
 def _reset_structlog() -> Iterator[None]:
     # The CLI configures structlog globally; no test may see another test's configuration.
     yield
+    set_setup(None)
     structlog.reset_defaults()
 
 

@@ -26,6 +26,13 @@ def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> Row:
     return {desc[0]: value for desc, value in zip(cursor.description, row, strict=True)}
 
 
+def _as_dict(cursor: Any, row: Any) -> Row:
+    # A wrapped connection keeps its owner's row_factory (tuples, sqlite3.Row, ...).
+    if isinstance(row, dict):
+        return row
+    return {desc[0]: value for desc, value in zip(cursor.description, row, strict=True)}
+
+
 def _param(value: Any) -> Any:
     # sqlite3's implicit datetime adapters are deprecated (3.12); store ISO-8601 text ourselves.
     if isinstance(value, _dt.datetime | _dt.date | _dt.time):
@@ -129,13 +136,13 @@ class SQLiteAdapter:
     # -- statements ----------------------------------------------------------------------------
 
     async def execute(self, sql: str, params: Sequence[Any] | None = None) -> int:
+        # Every aiosqlite call is a hop to its thread; an unclosed cursor costs nothing (sqlite3
+        # finalises it when it is dropped), a close() would cost one more hop per statement.
         try:
             cursor = await self.connection.execute(sql, _params(params))
-            count = cursor.rowcount
-            await cursor.close()
         except sqlite3.Error as exc:
             raise _translate(exc) from exc
-        return int(count)
+        return int(cursor.rowcount)
 
     async def executemany(self, sql: str, seq_of_params: Iterable[Sequence[Any]]) -> None:
         try:
@@ -145,21 +152,19 @@ class SQLiteAdapter:
 
     async def fetch_all(self, sql: str, params: Sequence[Any] | None = None) -> list[Row]:
         try:
-            rows = await self.connection.execute_fetchall(sql, _params(params))
+            cursor = await self.connection.execute(sql, _params(params))
+            rows = await cursor.fetchall()
         except sqlite3.Error as exc:
             raise _translate(exc) from exc
-        return [r if isinstance(r, dict) else dict(r) for r in rows]
+        return [_as_dict(cursor, r) for r in rows]
 
     async def fetch_one(self, sql: str, params: Sequence[Any] | None = None) -> Row | None:
         try:
             cursor = await self.connection.execute(sql, _params(params))
             row = await cursor.fetchone()
-            await cursor.close()
         except sqlite3.Error as exc:
             raise _translate(exc) from exc
-        if row is None:
-            return None
-        return row if isinstance(row, dict) else dict(row)
+        return None if row is None else _as_dict(cursor, row)
 
     async def fetch_value(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         row = await self.fetch_one(sql, params)
