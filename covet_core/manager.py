@@ -21,6 +21,7 @@ from covet_core.dialect import Dialect
 from covet_core.discovery import discover
 from covet_core.errors import (
     BackupError,
+    ConfigError,
     CovetError,
     HistoryError,
     IrreversibleMigrationError,
@@ -116,6 +117,12 @@ class MigrationManager:
             else Plugins.load(plugins, autoload=autoload_plugins)
         )
         self.dialect = self.plugins.dialect(dialect)
+        adapter_dialect = getattr(adapter, "dialect_name", self.dialect.name)
+        if adapter_dialect != self.dialect.name:
+            raise ConfigError(
+                f"the adapter is for {adapter_dialect!r} but dialect={self.dialect.name!r} was "
+                f"given; pass the dialect that matches the adapter"
+            )
         self.migrations_dir = Path(migrations_dir)
         self.enable_locking = enable_locking
         self.enable_backup = enable_backup

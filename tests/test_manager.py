@@ -375,6 +375,16 @@ async def test_enable_backup_without_strategy_fails_closed(adapter, target, migr
     assert not await target.table_exists(adapter, "a")
 
 
+async def test_adapter_and_dialect_must_agree(adapter, target, migrations_dir):
+    from dataclasses import replace
+
+    from covet_core.errors import ConfigError
+
+    other = replace(target.dialect, name="otherdb")
+    with pytest.raises(ConfigError, match=r"adapter is for .* but dialect='otherdb'"):
+        MigrationManager(adapter, other, migrations_dir)
+
+
 async def test_unknown_lock_strategy_lists_installed(adapter, target, migrations_dir):
     from covet_core.errors import UnknownNameError
 
