@@ -150,14 +150,18 @@ def init(state: State) -> None:
     target = Path(state.config_file or CONFIG_FILE)
     if target.exists():
         raise ConfigError(f"{target} already exists; edit it instead")
-    migrations = Path(state.migrations_dir or "migrations")
+    relative = Path(state.migrations_dir or "migrations")
+    # Paths in a config file are relative to the file's folder, so create them there too.
+    migrations = relative if relative.is_absolute() else target.parent / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(
-        "# covet settings; see docs/configuration.md. Flags and COVET_DATABASE_URL override these.\n"
+        "# covet settings (docs/cli.md#configuration). Flags and COVET_DATABASE_URL override them.\n"
         'database = "sqlite:///covet.db"\n'
-        f'migrations_dir = "{migrations.as_posix()}"\n'
+        f'migrations_dir = "{relative.as_posix()}"\n'
     )
     migrations.mkdir(parents=True, exist_ok=True)
-    state.say(f"Wrote {target} (SQLite database covet.db) and {migrations}/")
+    database = target.parent / "covet.db"
+    state.say(f"Wrote {target} (SQLite database {database}) and {migrations}/")
     state.say("Next: covet migrate create create_users --forward '...' --backward '...'")
 
 

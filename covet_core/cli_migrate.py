@@ -142,6 +142,7 @@ def create(
 
     settings = state.settings()
     known = [m.name for m in discover(settings.migrations_dir)]
+    dialect = state.plugins().dialect_for_url(settings.database).name if settings.database else ""
     path = write_migration_file(
         settings.migrations_dir,
         name,
@@ -149,6 +150,7 @@ def create(
         backward_sql=list(backward),
         dependencies=list(depends),
         known_names=known,
+        dialect_name=dialect,
     )
     state.say(f"Created {path}")
     emit(state, "migration.created", path=str(path))
@@ -175,13 +177,14 @@ def validate(state: State) -> None:
 
 
 @migrate.command()
+@click.option("--force", is_flag=True, help="Break it even if the holder is still running.")
 @click.pass_obj
-def unlock(state: State) -> None:
+def unlock(state: State, force: bool) -> None:
     """Release a migration lock left by a process that is gone."""
 
     async def go() -> None:
         async with open_manager(state) as manager:
-            holder = await manager.unlock()
+            holder = await manager.unlock(force=force)
         if holder is None:
             state.say("The migration lock was not held.")
         else:

@@ -32,9 +32,10 @@ def covet_register_dialects(register: Callable[[Any], None]) -> None:
 def covet_register_lock_strategies(register: Callable[[str, Callable[..., Any]], None]) -> None:
     """Register migration lock strategies: ``register(name, factory)``.
 
-    ``factory(adapter=, dialect=, options=)`` returns an object with async ``acquire(timeout)``,
+    ``factory(adapter=, dialect=, options=, plugins=)`` returns an object with async ``acquire(timeout)``,
     ``release()``, ``holder()`` and ``force_release()`` (see ``covet_core.locking.LockStrategy``).
-    Strategies are chosen by name (``lock = "table"``); duplicates are an error.
+    Strategies are chosen by name (``lock = "table"``); duplicates are an error. Accept
+    ``**kwargs`` too: later releases may pass more keywords.
     """
 
 
@@ -42,7 +43,7 @@ def covet_register_lock_strategies(register: Callable[[str, Callable[..., Any]],
 def covet_register_backup_strategies(register: Callable[[str, Callable[..., Any]], None]) -> None:
     """Register backup strategies: ``register(name, factory)``.
 
-    ``factory(adapter=, dialect=, options=)`` returns an object with an async
+    ``factory(adapter=, dialect=, options=, plugins=)`` returns an object with an async
     ``create(directory, label)`` returning a ``covet_core.backup.BackupInfo`` (see
     ``covet_core.backup.BackupStrategy``). A team registers its own under a new name and selects
     it with ``backup = "name"``.

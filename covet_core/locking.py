@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from covet_core.errors import IntegrityError, LockTimeoutError
+from covet_core.errors import IntegrityError, LockError, LockTimeoutError
 from covet_core.hookspecs import hookimpl
 from covet_core.log import get_logger
 from covet_core.schema import Column, ColumnType, CreateTable, Table
@@ -47,7 +47,7 @@ class LockHolder:
 
 
 class LockStrategy(Protocol):
-    """What ``factory(adapter=, dialect=, options=)`` of a lock strategy returns."""
+    """What ``factory(adapter=, dialect=, options=, plugins=)`` of a lock strategy returns."""
 
     async def acquire(self, timeout: float) -> None:
         """Wait up to ``timeout`` seconds; raise ``LockTimeoutError`` naming the holder."""
@@ -58,8 +58,10 @@ class LockStrategy(Protocol):
     async def holder(self) -> LockHolder | None:
         """Who holds the lock now, or ``None`` when it is free (or the holder is unknown)."""
 
-    async def force_release(self) -> LockHolder | None:
-        """Break the lock whoever holds it (``covet migrate unlock``); return the old holder."""
+    async def force_release(self, force: bool = False) -> LockHolder | None:
+        """Break the lock (``covet migrate unlock``); return the old holder, ``None`` if free.
+
+        Raise ``LockError`` for a holder known to be alive unless ``force``."""
 
 
 def busy_error(holder: LockHolder | None, waited: float) -> LockTimeoutError:
@@ -210,11 +212,19 @@ class TableLock:
         found = await self._read()
         return found[0] if found else None
 
-    async def force_release(self) -> LockHolder | None:
+    async def force_release(self, force: bool = False) -> LockHolder | None:
         found = await self._read()
-        if found is not None:
-            await self._delete(token=None)
-        return found[0] if found else None
+        if found is None:
+            return None
+        holder = found[0]
+        alive_here = holder.host == socket.gethostname() and pid_alive(holder.pid)
+        if alive_here and not force:
+            raise LockError(
+                f"the migration lock is held by running process {holder.describe()}; stop it, "
+                f"or break the lock anyway with `covet migrate unlock --force`"
+            )
+        await self._delete(token=None)
+        return holder
 
 
 class NoLock:
@@ -229,7 +239,7 @@ class NoLock:
     async def holder(self) -> LockHolder | None:
         return None
 
-    async def force_release(self) -> LockHolder | None:
+    async def force_release(self, force: bool = False) -> LockHolder | None:
         return None
 
 

@@ -6,6 +6,7 @@ Public methods return the guide's dicts and objects and never raise for a user's
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
@@ -80,6 +81,7 @@ class RunReport:
             "sql": [sql for step in self.plan for sql in step["sql"]],
             "plan": self.plan,
             "failed": None,
+            "statement": None,
             "backup": str(self.backup.path) if isinstance(self.backup, BackupInfo) else self.backup,
         }
         return result
@@ -194,7 +196,7 @@ class MigrationManager:
 
     async def migrate_up(self, target: str | None = None, dry_run: bool = False) -> dict[str, Any]:
         """Apply pending migrations (up to and including ``target``). Never raises."""
-        return await _as_result("up", self.upgrade(target=target, dry_run=dry_run))
+        return await _as_result("up", self.upgrade(target=target, dry_run=dry_run), dry_run)
 
     async def upgrade(self, target: str | None = None, dry_run: bool = False) -> RunReport:
         start = time.monotonic()
@@ -224,7 +226,9 @@ class MigrationManager:
         self, steps: int = 1, dry_run: bool = False, target: str | None = None
     ) -> dict[str, Any]:
         """Roll back the last ``steps`` applied migrations (or all after ``target``)."""
-        return await _as_result("down", self.downgrade(steps=steps, dry_run=dry_run, target=target))
+        return await _as_result(
+            "down", self.downgrade(steps=steps, dry_run=dry_run, target=target), dry_run
+        )
 
     async def downgrade(
         self, steps: int = 1, dry_run: bool = False, target: str | None = None
@@ -269,8 +273,10 @@ class MigrationManager:
         for migration in plan:
             try:
                 result = await runner.run(migration, direction)
-            except MigrationFailedError as failed:
-                failed.applied = list(report.names)
+            except CovetError as error:
+                # Whatever stopped the run, the caller learns which migrations did complete.
+                done = [*report.names, *filter(None, [getattr(error, "completed", None)])]
+                error.applied = done  # type: ignore[attr-defined]
                 raise
             report.names.append(migration.name)
             report.results.append(result)
@@ -325,14 +331,22 @@ class MigrationManager:
             dialect_name=self.dialect.name,
         )
 
-    async def unlock(self) -> LockHolder | None:
-        """Break a stuck migration lock; return who held it (``None``: it was free)."""
-        return await self.lock_strategy().force_release()
+    async def unlock(self, force: bool = False) -> LockHolder | None:
+        """Break a stuck migration lock; return who held it (``None``: it was free).
+
+        A holder that is provably alive is left alone unless ``force``.
+        """
+        return await self.lock_strategy().force_release(force=force)
 
     async def resolve(self, name: str, *, applied: bool) -> None:
         """Settle a partial migration after repairing by hand: mark it applied or rolled back."""
         async with self.locked():
-            record = await self.history.get(name)
+            records = await self.history.records()
+            names = [r.name for r in records]
+            if name not in names and names:
+                with contextlib.suppress(UnknownTargetError):
+                    name = names[find_migration(names, name)]
+            record = next((r for r in records if r.name == name), None)
             if record is None or (record.state == APPLIED and applied):
                 state = "applied" if record else "not applied"
                 raise HistoryError(f"{name} is {state}; there is nothing to resolve")
@@ -505,35 +519,23 @@ def _plan_down(
     return plan
 
 
-async def _as_result(direction: str, run: Any) -> dict[str, Any]:
+async def _as_result(direction: str, run: Any, dry_run: bool) -> dict[str, Any]:
     start = time.monotonic()
     key = "applied" if direction == "up" else "rolled_back"
     try:
         report: RunReport = await run
-    except MigrationFailedError as failed:
-        return {
-            "success": False,
-            key: failed.applied,
-            "duration": time.monotonic() - start,
-            "error": str(failed),
-            "failed": failed.migration,
-            "statement": failed.statement,
-            "dry_run": False,
-            "sql": [],
-            "plan": [],
-            "backup": None,
-        }
     except CovetError as error:
+        failed = error if isinstance(error, MigrationFailedError) else None
         return {
             "success": False,
-            key: [],
+            key: list(getattr(error, "applied", [])),
             "duration": time.monotonic() - start,
             "error": str(error),
-            "failed": None,
-            "statement": None,
-            "dry_run": False,
+            "dry_run": dry_run,
             "sql": [],
             "plan": [],
+            "failed": failed.migration if failed else None,
+            "statement": failed.statement if failed else None,
             "backup": None,
         }
     return report.as_dict()

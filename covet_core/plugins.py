@@ -19,7 +19,7 @@ import pluggy
 
 from covet_core import hookspecs
 from covet_core.dialect import Dialect
-from covet_core.errors import DuplicateNameError, PluginError, UnknownNameError
+from covet_core.errors import CovetError, DuplicateNameError, PluginError, UnknownNameError
 
 AUTOLOAD_ENV = "COVET_DISABLE_PLUGIN_AUTOLOAD"
 BUILTIN_DISTRIBUTION = "covet"
@@ -51,15 +51,26 @@ def build_plugin_manager(
             f"set {AUTOLOAD_ENV}=1 to load only the built-in plugins"
         ) from exc
     for plugin in plugins:
+        name = _plugin_name(pm, plugin)
         try:
-            pm.register(plugin)
-        except ValueError as exc:
-            raise PluginError(f"cannot register plugin {plugin!r}: {exc}") from exc
+            pm.register(plugin, name=name)
+        except (ValueError, pluggy.PluginValidationError) as exc:
+            raise PluginError(f"cannot register plugin {name!r}: {exc}") from exc
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
         raise PluginError(f"plugin {exc.plugin!r} implements an unknown hook: {exc}") from exc
     return pm
+
+
+def _plugin_name(pm: pluggy.PluginManager, plugin: object) -> str:
+    """A readable, unique name for a plugin passed in code (pluggy would use its id())."""
+    base = getattr(plugin, "__name__", None) or type(plugin).__name__
+    name, n = base, 1
+    while pm.get_plugin(name) is not None or pm.is_blocked(name):
+        n += 1
+        name = f"{base}-{n}"
+    return name
 
 
 def _load_builtin_entry_points(pm: pluggy.PluginManager) -> None:
@@ -206,14 +217,25 @@ class Plugins:
 
     # -- events -------------------------------------------------------------------------------
 
+    def _event(self, hook_name: str, **kwargs: Any) -> None:
+        # An event plugin's bug must become a clear error, not escape the never-raising API.
+        try:
+            getattr(self.pm.hook, hook_name)(**kwargs)
+        except CovetError:
+            raise
+        except Exception as exc:
+            raise PluginError(f"a {hook_name} hook raised {type(exc).__name__}: {exc}") from exc
+
     def backup_created(self, backup: Any) -> None:
-        self.pm.hook.covet_backup_created(backup=backup)
+        self._event("covet_backup_created", backup=backup)
 
     def before_migration(self, migration: Any, direction: str) -> None:
-        self.pm.hook.covet_before_migration(migration=migration, direction=direction)
+        self._event("covet_before_migration", migration=migration, direction=direction)
 
     def after_migration(self, migration: Any, direction: str, result: Any) -> None:
-        self.pm.hook.covet_after_migration(migration=migration, direction=direction, result=result)
+        self._event(
+            "covet_after_migration", migration=migration, direction=direction, result=result
+        )
 
     def register_commands(self, cli: Any) -> None:
         self.pm.hook.covet_register_commands(cli=cli)

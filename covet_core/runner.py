@@ -14,7 +14,7 @@ from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from covet_core.errors import MigrationFailedError
+from covet_core.errors import CovetError, MigrationFailedError
 from covet_core.history import APPLIED, PARTIAL, HistoryRecord, MigrationHistory
 from covet_core.log import get_logger
 from covet_core.migration import Migration
@@ -136,7 +136,11 @@ class MigrationRunner:
                 partial=partial,
             ) from failed.cause
         result = job.result(True, time.monotonic() - start, len(job.steps))
-        self.plugins.after_migration(migration, direction, result)
+        try:
+            self.plugins.after_migration(migration, direction, result)
+        except CovetError as error:
+            error.completed = migration.name  # type: ignore[attr-defined]  # it did run
+            raise
         event = "migration.applied" if direction == "up" else "migration.rolled_back"
         bound.info(event, duration=round(result.duration, 6), statements=len(job.steps))
         return result

@@ -184,3 +184,16 @@ def test_console_script_is_installed():
     covet = Path(sys.executable).parent / "covet"
     proc = subprocess.run([str(covet), "--version"], capture_output=True, text=True)
     assert proc.returncode == 0 and "covet" in proc.stdout
+
+
+def test_init_with_config_in_a_subfolder(run, tmp_path):
+    result = run("--config", "deploy/covet.toml", "init")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "deploy" / "migrations").is_dir()
+    assert not (tmp_path / "migrations").exists()
+    created = run(
+        "--config", "deploy/covet.toml", "migrate", "create", "first", "--forward", "SELECT 1"
+    )
+    assert created.exit_code == 0
+    path = next((tmp_path / "deploy" / "migrations").glob("*_first.py"))
+    assert "Database: sqlite" in path.read_text()

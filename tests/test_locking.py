@@ -151,3 +151,19 @@ async def test_lock_is_uncontended_fast(adapter, target, migrations_dir):
     for _ in range(3):
         async with manager.locked():
             pass
+
+
+async def test_unlock_refuses_a_live_table_lock_holder_unless_forced(
+    adapter, target, migrations_dir
+):
+    proc = start_holder(target.url, migrations_dir, "table")
+    try:
+        manager = MigrationManager(adapter, target.name, migrations_dir, lock="table")
+        with pytest.raises(LockError, match=f"running process .*/{proc.pid}.*--force"):
+            await manager.unlock()
+        holder = await manager.unlock(force=True)
+        assert holder is not None and holder.pid == proc.pid
+        assert await manager.lock_strategy().holder() is None
+    finally:
+        proc.kill()
+        proc.wait()

@@ -390,3 +390,36 @@ async def test_unknown_lock_strategy_lists_installed(adapter, target, migrations
 
     with pytest.raises(UnknownNameError, match=r"installed: .*table"):
         manager_for(adapter, target, migrations_dir, lock="zookeeper")
+
+
+class Exploding:
+    @hookimpl
+    def covet_after_migration(self, migration: Any, direction: str, result: Any) -> None:
+        raise RuntimeError(f"alerting is down ({migration.name})")
+
+
+async def test_a_failing_event_hook_is_a_clear_error_not_an_exception(
+    adapter, target, migrations_dir
+):
+    three(migrations_dir)
+    manager = manager_for(adapter, target, migrations_dir, plugins=[Exploding()])
+    result = await manager.migrate_up()
+    assert not result["success"]
+    assert "covet_after_migration hook raised RuntimeError: alerting is down" in result["error"]
+    # The migration itself committed before the hook ran, and the result says so.
+    assert result["applied"] == [A]
+    assert [s.applied for s in await manager.get_status()] == [True, False, False]
+
+
+async def test_resolve_accepts_a_unique_short_name(adapter, target, migrations_dir):
+    write_migration(
+        migrations_dir,
+        A,
+        ["CREATE TABLE a (id INTEGER PRIMARY KEY)", "CREATE TABLE a (id INTEGER PRIMARY KEY)"],
+        ["DROP TABLE a"],
+        atomic=False,
+    )
+    manager = manager_for(adapter, target, migrations_dir)
+    assert not (await manager.migrate_up())["success"]
+    await manager.resolve("create_a", applied=False)
+    assert [s.state for s in await manager.get_status()] == ["pending"]

@@ -97,7 +97,7 @@ class SQLiteFileLock:
         finally:
             os.close(fd)
 
-    async def force_release(self) -> LockHolder | None:
+    async def force_release(self, force: bool = False) -> LockHolder | None:
         holder = await self.holder()
         if holder is not None:
             raise LockError(
