@@ -67,15 +67,19 @@ def configure_logging(log_format: str, verbose: int) -> None:
     """
     from covet_core.log import set_setup
 
-    set_setup(lambda: _apply_logging(log_format, verbose))
+    set_setup(lambda: _apply_logging(log_format, verbose), _level(log_format, verbose))
+
+
+def _level(log_format: str, verbose: int) -> int:
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    return min(level, logging.INFO) if log_format == "json" else level
 
 
 def _apply_logging(log_format: str, verbose: int) -> None:
     import structlog
 
-    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    level = _level(log_format, verbose)
     if log_format == "json":
-        level = min(level, logging.INFO)
         renderer: Any = structlog.processors.JSONRenderer()
         stream = sys.stdout
     else:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import heapq
 import importlib.util
+import marshal
+import os
 import sys
 import traceback
 from collections.abc import Iterable
@@ -52,13 +54,15 @@ def load_migration(path: Path) -> Migration:
             path,
         )
     try:
-        source = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise MigrationLoadError(f"cannot read file: {exc}", path) from exc
+        source = path.read_bytes()
+    except OSError as exc:
+        raise MigrationLoadError(f"cannot read file: {exc.strerror}", path) from exc
     try:
-        code = compile(source, str(path), "exec")
+        code = _compile_cached(path, source)
     except SyntaxError as exc:
         raise MigrationLoadError(f"syntax error at line {exc.lineno}: {exc.msg}", path) from exc
+    except ValueError as exc:  # e.g. NUL bytes
+        raise MigrationLoadError(f"cannot compile: {exc}", path) from exc
     module = _execute(path, code)
     classes = [
         obj
@@ -81,11 +85,54 @@ def load_migration(path: Path) -> Migration:
     return cls(name=name, path=path)
 
 
+_CHECKED_HASH = (0b11).to_bytes(4, "little")  # PEP 552 flags: hash-based, checked
+
+
+def _compile_cached(path: Path, source: bytes) -> CodeType:
+    """Compile, reusing ``__pycache__`` bytecode whose recorded source hash still matches.
+
+    Hash-checked (PEP 552), not timestamp-based: an edit within the same second that keeps the
+    file size must never load stale code, or the checksum would vouch for the old SQL.
+    Compiling is most of the cost of loading a thousand migrations; this makes it a lookup.
+    """
+    key = importlib.util.source_hash(source)
+    cache = Path(importlib.util.cache_from_source(str(path)))
+    try:
+        blob = cache.read_bytes()
+        if (
+            blob[:4] == importlib.util.MAGIC_NUMBER
+            and blob[4:8] == _CHECKED_HASH
+            and blob[8:16] == key
+        ):
+            code = marshal.loads(blob[16:])  # noqa: S302 - our own cache of the user's file
+            if isinstance(code, CodeType):
+                if code.co_filename != str(path):  # the project moved: point tracebacks here
+                    code = _refile(code, str(path))
+                return code
+    except (OSError, ValueError, EOFError, TypeError):
+        pass
+    code = compile(source, str(path), "exec", dont_inherit=True)
+    if not sys.dont_write_bytecode:
+        blob = importlib.util.MAGIC_NUMBER + _CHECKED_HASH + key + marshal.dumps(code)
+        try:
+            cache.parent.mkdir(exist_ok=True)
+            tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(blob)
+            os.replace(tmp, cache)
+        except OSError:
+            pass  # a read-only checkout just compiles every time
+    return code
+
+
+def _refile(code: CodeType, filename: str) -> CodeType:
+    consts = tuple(_refile(c, filename) if isinstance(c, CodeType) else c for c in code.co_consts)
+    return code.replace(co_filename=filename, co_consts=consts)
+
+
 def _execute(path: Path, code: CodeType) -> ModuleType:
-    module_name = f"covet_migration_{abs(hash(str(path.resolve())))}_{path.stem}"
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    assert spec is not None
-    module = importlib.util.module_from_spec(spec)
+    module_name = f"covet_migration_{abs(hash(str(path)))}_{path.stem}"
+    module = ModuleType(module_name)
+    module.__file__ = str(path)
     # Registered for the duration of the import only, so classes can resolve their module
     # (dataclasses, typing) while several managers loading one directory stay independent.
     sys.modules[module_name] = module

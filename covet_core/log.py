@@ -16,13 +16,19 @@ from collections.abc import Callable
 from typing import Any
 
 _pending_setup: Callable[[], None] | None = None
+_threshold: int | None = None
 _fallback: Any = None
+_LEVELS = {"debug": 10, "info": 20, "msg": 20, "warning": 30, "warn": 30, "error": 40}
+_LEVELS |= {"exception": 40, "critical": 50}
 
 
-def set_setup(setup: Callable[[], None] | None) -> None:
-    """Run ``setup`` (which configures structlog) just before the first event. The CLI's hook."""
-    global _pending_setup
-    _pending_setup = setup
+def set_setup(setup: Callable[[], None] | None, threshold: int | None = None) -> None:
+    """Run ``setup`` (which configures structlog) just before the first event. The CLI's hook.
+
+    Events below ``threshold`` (a ``logging`` level) are dropped without importing structlog.
+    """
+    global _pending_setup, _threshold
+    _pending_setup, _threshold = setup, threshold
 
 
 def _target() -> Any:
@@ -46,9 +52,22 @@ def _target() -> Any:
     return _fallback
 
 
+def _drop(*args: Any, **kwargs: Any) -> None:
+    return None
+
+
 class _Logger:
+    def __init__(self, context: dict[str, Any] | None = None) -> None:
+        self._context = context or {}
+
+    def bind(self, **values: Any) -> _Logger:
+        return _Logger({**self._context, **values})
+
     def __getattr__(self, name: str) -> Any:
-        return getattr(_target(), name)
+        if _threshold is not None and _LEVELS.get(name, 100) < _threshold:
+            return _drop
+        target = _target()
+        return getattr(target.bind(**self._context) if self._context else target, name)
 
 
 def get_logger() -> Any:

@@ -30,8 +30,12 @@ def parse_name(name: str) -> tuple[datetime, str] | None:
     match = NAME_RE.fullmatch(name)
     if not match:
         return None
+    s = match["stamp"]  # YYYY_MM_DD_HHMMSS; datetime() validates it (strptime is 10x slower)
     try:
-        stamp = datetime.strptime(match["stamp"], STAMP_FORMAT).replace(tzinfo=UTC)
+        stamp = datetime(
+            int(s[0:4]), int(s[5:7]), int(s[8:10]), int(s[11:13]), int(s[13:15]), int(s[15:17]),
+            tzinfo=UTC,
+        )  # fmt: skip
     except ValueError:
         return None
     return stamp, match["label"]
