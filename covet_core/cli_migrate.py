@@ -198,15 +198,21 @@ def unlock(state: State, force: bool) -> None:
 @click.argument("name")
 @click.option("--applied", "outcome", flag_value="applied", help="The migration is fully applied.")
 @click.option("--rolled-back", "outcome", flag_value="rolled-back", help="None of it remains.")
+@click.option(
+    "--run",
+    "run_statements",
+    is_flag=True,
+    help="Run the statements that get there, instead of by hand.",
+)
 @click.pass_obj
-def resolve(state: State, name: str, outcome: str | None) -> None:
-    """Settle a partial migration after repairing the database by hand."""
+def resolve(state: State, name: str, outcome: str | None, run_statements: bool) -> None:
+    """Settle a partial migration (after repairing by hand, or with --run)."""
     if outcome is None:
         raise ConfigError("say how it ended: --applied or --rolled-back")
 
     async def go() -> None:
         async with open_manager(state) as manager:
-            await manager.resolve(name, applied=outcome == "applied")
+            await manager.resolve(name, applied=outcome == "applied", run=run_statements)
         state.say(f"Recorded {name} as {outcome.replace('-', ' ')}.")
         emit(state, "migration.resolved", migration=name, outcome=outcome)
 

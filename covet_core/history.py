@@ -196,6 +196,19 @@ class MigrationHistory:
         marks = ", ".join(self.dialect.params(len(values)))
         await self.adapter.execute(f"INSERT INTO {self._t} ({cols}) VALUES ({marks})", values)
 
+    async def update(self, name: str, **fields: Any) -> None:
+        """Change columns of ``name``'s existing row in one statement (atomic on its own)."""
+        fields.setdefault("applied_at", datetime.now(UTC))
+        unknown = set(fields) - set(_COLUMNS)
+        if unknown:
+            raise ValueError(f"unknown history columns: {sorted(unknown)}")
+        p = self.dialect.placeholder
+        sets = ", ".join(f"{self._q(col)} = {p(i)}" for i, col in enumerate(fields, 1))
+        await self.adapter.execute(
+            f"UPDATE {self._t} SET {sets} WHERE {self._q('name')} = {p(len(fields) + 1)}",
+            (*fields.values(), name),
+        )
+
     async def order_of(self, name: str) -> int | None:
         found = await self.adapter.fetch_value(
             f"SELECT {self._q('execution_order')} FROM {self._t} "

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from covet_core.errors import IntegrityError, LockError, LockTimeoutError
+from covet_core.errors import DatabaseError, IntegrityError, LockError, LockTimeoutError
 from covet_core.hookspecs import hookimpl
 from covet_core.log import get_logger
 from covet_core.schema import Column, ColumnType, CreateTable, Table
@@ -113,12 +113,20 @@ class TableLock:
     """
 
     def __init__(
-        self, adapter: Adapter, dialect: Dialect, plugins: Plugins, table: str = LOCK_TABLE
+        self,
+        adapter: Adapter,
+        dialect: Dialect,
+        plugins: Plugins,
+        table: str = LOCK_TABLE,
+        row_id: int = 1,
     ) -> None:
         self.adapter = adapter
         self.dialect = dialect
         self.plugins = plugins
         self.table = table
+        # Row 1 is this lock itself. Native locks that can name only a server session keep a
+        # note of their holder's host and pid in row 2 (see ``record_holder``).
+        self.row_id = row_id
         self._token: str | None = None
         self._q = dialect.quote
         self._t = dialect.quote(table)
@@ -138,20 +146,36 @@ class TableLock:
             primary_key=("id",),
         )
 
-    async def _ensure_table(self) -> None:
+    async def _exists(self) -> bool:
         stmt = self.dialect.table_exists_sql(self.table)
-        if await self.adapter.fetch_one(stmt.text, stmt.params) is not None:
-            return
-        for sql in self.plugins.render_operation(
-            CreateTable(self.definition(), if_not_exists=True), self.dialect
-        ):
-            await self.adapter.execute(sql)
+        return await self.adapter.fetch_one(stmt.text, stmt.params) is not None
 
-    async def _try_insert(self) -> bool:
+    async def _ensure_table(self) -> None:
+        if await self._exists():
+            return
+        try:
+            for sql in self.plugins.render_operation(
+                CreateTable(self.definition(), if_not_exists=True), self.dialect
+            ):
+                await self.adapter.execute(sql)
+        except DatabaseError:
+            # Two processes creating it at once: PostgreSQL can fail the loser even with
+            # IF NOT EXISTS (a catalog unique violation). Losing that race is fine.
+            if not await self._exists():
+                raise
+
+    async def _try_insert(self, token: str | None = None) -> bool:
         from covet_core.history import applied_by
 
-        token = uuid.uuid4().hex
-        values = (1, socket.gethostname(), os.getpid(), applied_by(), token, datetime.now(UTC))
+        token = token or uuid.uuid4().hex
+        values = (
+            self.row_id,
+            socket.gethostname(),
+            os.getpid(),
+            applied_by(),
+            token,
+            datetime.now(UTC),
+        )
         cols = ", ".join(self._q(c) for c in ("id", "host", "pid", "owner", "token", "acquired_at"))
         marks = ", ".join(self.dialect.params(len(values)))
         try:
@@ -183,23 +207,28 @@ class TableLock:
         await poll_until(attempt, timeout, timed_out)
 
     async def _read(self) -> tuple[LockHolder, str] | None:
-        stmt = self.dialect.table_exists_sql(self.table)
-        if await self.adapter.fetch_one(stmt.text, stmt.params) is None:
+        if not await self._exists():
             return None
         cols = ", ".join(self._q(c) for c in ("host", "pid", "owner", "token", "acquired_at"))
-        row = await self.adapter.fetch_one(f"SELECT {cols} FROM {self._t}")
+        row = await self.adapter.fetch_one(
+            f"SELECT {cols} FROM {self._t} WHERE {self._q('id')} = {self.dialect.placeholder(1)}",
+            (self.row_id,),
+        )
         if row is None:
             return None
         since = row["acquired_at"]
         if since is not None and not isinstance(since, datetime):
             since = datetime.fromisoformat(str(since))
+        if since is not None and since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)  # stored as UTC where the column has no zone
         return LockHolder(row["host"], int(row["pid"]), since, row["owner"]), row["token"]
 
     async def _delete(self, token: str | None) -> None:
-        where: str = ""
-        params: tuple[Any, ...] = ()
+        p = self.dialect.placeholder
+        where = f" WHERE {self._q('id')} = {p(1)}"
+        params: tuple[Any, ...] = (self.row_id,)
         if token is not None:
-            where, params = f" WHERE {self._q('token')} = {self.dialect.placeholder(1)}", (token,)
+            where, params = f"{where} AND {self._q('token')} = {p(2)}", (self.row_id, token)
         async with self.adapter.transaction():
             await self.adapter.execute(f"DELETE FROM {self._t}{where}", params)
 
@@ -225,6 +254,26 @@ class TableLock:
             )
         await self._delete(token=None)
         return holder
+
+    # -- holder notes for native locks -----------------------------------------------------------
+
+    async def record_holder(self, session: str) -> None:
+        """Note this process as holder of a native lock held by server ``session``.
+
+        Call only while holding that lock: the note is trusted only while ``session`` still
+        holds it, so a note left behind by a dead process is ignored, never believed.
+        """
+        await self._ensure_table()
+        await self._delete(token=None)
+        await self._try_insert(token=session)
+
+    async def noted_holder(self, session: str) -> LockHolder | None:
+        found = await self._read()
+        return found[0] if found and found[1] == session else None
+
+    async def clear_holder(self, session: str) -> None:
+        if await self._exists():
+            await self._delete(token=session)
 
 
 class NoLock:

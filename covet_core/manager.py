@@ -154,11 +154,9 @@ class MigrationManager:
         if not self.enable_locking:
             return NoLock()
         factory = self.plugins.lock_strategies.get(self.lock_name)
+        options = {"history_table": self.history.table, **self.lock_options}
         strategy: LockStrategy = factory(
-            adapter=self.adapter,
-            dialect=self.dialect,
-            options=self.lock_options,
-            plugins=self.plugins,
+            adapter=self.adapter, dialect=self.dialect, options=options, plugins=self.plugins
         )
         return strategy
 
@@ -338,8 +336,14 @@ class MigrationManager:
         """
         return await self.lock_strategy().force_release(force=force)
 
-    async def resolve(self, name: str, *, applied: bool) -> None:
-        """Settle a partial migration after repairing by hand: mark it applied or rolled back."""
+    async def resolve(self, name: str, *, applied: bool, run: bool = False) -> None:
+        """Settle a partial migration: mark it applied or rolled back.
+
+        Without ``run`` the caller repaired the database by hand. With ``run`` covet gets there
+        itself: the rest of the migration in the direction it was going, or, to go back, the
+        counterparts of the statements that ran (when forward and backward statements mirror
+        each other one to one).
+        """
         async with self.locked():
             records = await self.history.records()
             names = [r.name for r in records]
@@ -350,10 +354,30 @@ class MigrationManager:
             if record is None or (record.state == APPLIED and applied):
                 state = "applied" if record else "not applied"
                 raise HistoryError(f"{name} is {state}; there is nothing to resolve")
-            if applied:
+            if run:
+                await self._finish_partial(record, applied, records)
+            elif applied:
                 await self.history.record_applied(name)
             else:
                 await self.history.record_rolled_back(name)
+
+    async def _finish_partial(
+        self, record: HistoryRecord, applied: bool, records: list[HistoryRecord]
+    ) -> None:
+        migration = next((m for m in self.load_migrations() if m.name == record.name), None)
+        if record.state != PARTIAL or migration is None or record.direction is None:
+            raise HistoryError(
+                f"--run needs a partial migration whose file exists; {record.name} is "
+                f"{record.state}{'' if migration else ' and its file is missing'}"
+            )
+        direction = "up" if applied else "down"
+        done = record.statements_done or 0
+        if direction == record.direction:
+            start = done
+        else:
+            start = mirror_start(migration, record.direction, done)
+        runner = MigrationRunner(self.adapter, self.dialect, self.plugins, self.history, records)
+        await runner.run(migration, direction, start_at=start)
 
     async def repair(self) -> list[str]:
         """Accept the history as it is: record current checksums of changed files and forget
@@ -417,6 +441,42 @@ def _status(
     )
 
 
+def mirror_start(migration: Migration, direction: str, done: int) -> int:
+    """Where the opposite direction starts to undo ``done`` statements run in ``direction``.
+
+    Only defined when each backward statement undoes one forward statement in mirror order
+    (backward[i] undoes forward[n-1-i]) and there are no Python steps.
+    """
+    forward, backward = migration.statements("up"), migration.statements("down")
+    if (
+        len(forward) != len(backward)
+        or migration.has_python_forward
+        or migration.has_python_backward
+    ):
+        raise HistoryError(
+            f"cannot derive which statements undo the {done} that ran in {migration.name}: "
+            f"forward_sql and backward_sql do not pair one to one; repair by hand, then run "
+            f"`covet migrate resolve {migration.name} --applied` or `--rolled-back`"
+        )
+    del direction  # symmetric: k done one way is n-k done the other way
+    return len(forward) - done
+
+
+def _ways_out(record: HistoryRecord, migration: Migration | None) -> str:
+    name = record.name
+    ways = [f"repair by hand, then `covet migrate resolve {name} --applied` or `--rolled-back`"]
+    if migration is not None:
+        finish = "--applied" if record.direction == "up" else "--rolled-back"
+        undo = "--rolled-back" if record.direction == "up" else "--applied"
+        ways.append(f"fix the cause and finish it: `covet migrate resolve {name} {finish} --run`")
+        try:
+            mirror_start(migration, record.direction or "up", record.statements_done or 0)
+            ways.append(f"undo what ran: `covet migrate resolve {name} {undo} --run`")
+        except HistoryError:
+            pass
+    return "; or ".join(ways)
+
+
 def _problems(migrations: list[Migration], records: list[HistoryRecord]) -> list[str]:
     by_name = {m.name: m for m in migrations}
     applied = {r.name for r in records if r.state == APPLIED}
@@ -426,9 +486,8 @@ def _problems(migrations: list[Migration], records: list[HistoryRecord]) -> list
         if record.state != APPLIED:
             problems.append(
                 f"{record.name} is {record.state} ({record.direction}, "
-                f"{record.statements_done} statement(s) done: {record.error}); repair the "
-                f"database by hand, then run `covet migrate resolve {record.name} --applied` "
-                f"or `--rolled-back`"
+                f"{record.statements_done} statement(s) done; {record.error}): "
+                f"{_ways_out(record, migration)}"
             )
         elif migration is None:
             problems.append(

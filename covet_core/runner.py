@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -100,9 +99,13 @@ class MigrationRunner:
         self._records = {r.name: r for r in records}
         self._next_order = max((r.execution_order for r in self._records.values()), default=0) + 1
 
-    async def run(self, migration: Migration, direction: str) -> MigrationResult:
-        """Run ``migration``; raise ``MigrationFailedError`` (after the after-hook) on failure."""
-        job = _Job(self, migration, direction)
+    async def run(self, migration: Migration, direction: str, start_at: int = 0) -> MigrationResult:
+        """Run ``migration``; raise ``MigrationFailedError`` (after the after-hook) on failure.
+
+        ``start_at`` skips steps already done (resuming a partial migration); a resumed
+        migration runs statement by statement, since its first part is committed already.
+        """
+        job = _Job(self, migration, direction, start_at)
         bound = log.bind(migration=migration.name, dialect=self.dialect.name, direction=direction)
         self.plugins.before_migration(migration, direction)
         bound.debug("migration.started", transactional=job.transactional, statements=len(job.steps))
@@ -149,14 +152,17 @@ class MigrationRunner:
 class _Job:
     """One migration in one direction: its steps and its history row."""
 
-    def __init__(self, runner: MigrationRunner, migration: Migration, direction: str) -> None:
+    def __init__(
+        self, runner: MigrationRunner, migration: Migration, direction: str, start_at: int = 0
+    ) -> None:
         self.runner = runner
         self.history = runner.history
         self.adapter = runner.adapter
         self.migration = migration
         self.direction = direction
         self.steps = steps_for(migration, direction)
-        self.transactional = uses_transaction(migration, runner.dialect)
+        self.start_at = start_at
+        self.transactional = uses_transaction(migration, runner.dialect) and start_at == 0
         self.checksum = migration.checksum()
         self.before = runner._records.get(migration.name)
         self.order = self.before.execution_order if self.before else runner._next_order
@@ -164,6 +170,8 @@ class _Job:
 
     async def run_steps(self, *, track: bool) -> None:
         for index, step in enumerate(self.steps):
+            if index < self.start_at:
+                continue
             if track:
                 # Written *before* the statement: after a crash the row says which one ran.
                 await self.write(PARTIAL, statements_done=index, direction=self.direction)
@@ -177,26 +185,22 @@ class _Job:
             except Exception as exc:  # a user's Python step may raise anything
                 raise _StepFailed(index, step, exc) from exc
 
-    def _own_transaction(self) -> AbstractAsyncContextManager[Any]:
-        # Inside the migration's transaction the row commits with it; a nested transaction
-        # would only add a savepoint round trip. Outside, delete + insert must be atomic.
-        return nullcontext() if self.transactional else self.adapter.transaction()
-
     async def write(self, state: str, **fields: Any) -> None:
-        async with self._own_transaction():
+        # One statement either way, atomic on its own: inside the migration's transaction it
+        # commits with it, outside (non-transactional DDL) it is one commit, never two.
+        name = self.migration.name
+        if self.row_exists:
+            fields.setdefault("error", None)
+            fields.setdefault("statements_done", None)
+            await self.history.update(name, state=state, checksum=self.checksum, **fields)
+        else:
             await self.history.write(
-                self.migration.name,
-                state=state,
-                checksum=self.checksum,
-                order=self.order,
-                fresh=not self.row_exists,
-                **fields,
+                name, state=state, checksum=self.checksum, order=self.order, fresh=True, **fields
             )
         self.row_exists = True
 
     async def delete(self) -> None:
-        async with self._own_transaction():
-            await self.history.delete(self.migration.name)
+        await self.history.delete(self.migration.name)
         self.row_exists = False
 
     async def finish(self, duration: float) -> None:
