@@ -1,0 +1,5 @@
+"""``from covet.database.adapters.postgresql import PostgreSQLAdapter``."""
+
+from covet_dialect_postgresql.adapter import PostgreSQLAdapter
+
+__all__ = ["PostgreSQLAdapter"]

@@ -1,0 +1,83 @@
+"""covet's PostgreSQL dialect plugin (entry point ``postgresql`` in group ``covet.plugins``).
+
+Importing this module is cheap: asyncpg is imported only when an adapter connects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from covet_core import hookimpl
+from covet_core.dialect import Capabilities, Dialect, Statement, quote_ansi
+
+NAME = "postgresql"
+
+
+def _adapter(*args: Any, **kwargs: Any) -> Any:
+    from covet_dialect_postgresql.adapter import PostgreSQLAdapter
+
+    return PostgreSQLAdapter(*args, **kwargs)
+
+
+def _adapter_from_url(url: str, base_dir: Path | None) -> Any:
+    from covet_dialect_postgresql.adapter import PostgreSQLAdapter
+
+    return PostgreSQLAdapter.from_url(url, base_dir)
+
+
+def _table_exists(name: str) -> Statement:
+    return Statement(
+        "SELECT 1 FROM information_schema.tables "
+        "WHERE table_schema = current_schema() AND table_name = $1",
+        (name,),
+    )
+
+
+DIALECT = Dialect(
+    name=NAME,
+    url_schemes=("postgresql", "postgres"),
+    capabilities=Capabilities(
+        transactional_ddl=True,
+        native_lock=True,
+        alter_column=True,
+        drop_column=True,
+        rename_column=True,
+        savepoints=True,
+        skip_locked=True,
+    ),
+    adapter_factory=_adapter,
+    adapter_from_url=_adapter_from_url,
+    quote=quote_ansi,
+    placeholder=lambda n: f"${n}",
+    table_exists_sql=_table_exists,
+    default_lock="pg_advisory",
+    default_backup=None,
+    description="PostgreSQL through asyncpg",
+)
+
+
+def _advisory_lock(*, adapter: Any, options: Mapping[str, Any], **_: Any) -> Any:
+    from covet_dialect_postgresql.lock import PgAdvisoryLock
+
+    return PgAdvisoryLock(adapter, options)
+
+
+@hookimpl
+def covet_register_dialects(register: Callable[[Dialect], None]) -> None:
+    register(DIALECT)
+
+
+@hookimpl
+def covet_register_lock_strategies(register: Callable[[str, Callable[..., Any]], None]) -> None:
+    register("pg_advisory", _advisory_lock)
+
+
+@hookimpl
+def covet_render_operation(operation: Any, dialect: Dialect) -> list[str] | None:
+    if dialect.name != NAME:
+        return None
+    from covet_dialect_postgresql.render import render
+
+    return render(operation)
