@@ -8,6 +8,7 @@ for another writer instead of failing on a read-to-write upgrade.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as _dt
 import os
 import sqlite3
@@ -42,6 +43,12 @@ def _param(value: Any) -> Any:
 
 def _params(params: Sequence[Any] | None) -> tuple[Any, ...]:
     return tuple(_param(v) for v in params) if params else ()
+
+
+def _missing_folder(path: str) -> str | None:
+    # One stat, before aiosqlite starts a thread for a connection that cannot succeed.
+    folder = os.path.dirname(path)
+    return folder if path != ":memory:" and folder and not os.path.isdir(folder) else None
 
 
 def _translate(exc: sqlite3.Error) -> DatabaseError:
@@ -113,9 +120,19 @@ class SQLiteAdapter:
         import aiosqlite
 
         assert self.path is not None
+        if (folder := _missing_folder(self.path)) is not None:
+            raise ConnectionFailedError(
+                f"cannot open SQLite database {self.path}: folder {folder} does not exist"
+            )
+        pending = aiosqlite.connect(self.path, timeout=self.timeout, isolation_level=None)
         try:
-            conn = await aiosqlite.connect(self.path, timeout=self.timeout, isolation_level=None)
+            conn = await pending
         except sqlite3.Error as exc:
+            # aiosqlite stops its worker thread without waiting; wait here, while the event
+            # loop is alive, or the thread reports into a closed loop later.
+            worker = getattr(pending, "_thread", None)
+            if worker is not None:
+                await asyncio.get_running_loop().run_in_executor(None, worker.join, 5.0)
             raise ConnectionFailedError(f"cannot open SQLite database {self.path}: {exc}") from exc
         conn.row_factory = _dict_row  # type: ignore[assignment]
         if self.foreign_keys:

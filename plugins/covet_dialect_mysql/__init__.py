@@ -1,0 +1,209 @@
+"""covet's MySQL / MariaDB dialect plugin (entry point ``mysql`` in group ``covet.plugins``).
+
+Importing this module is cheap: aiomysql is imported only when an adapter is created.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from covet_core import hookimpl
+from covet_core.dialect import Capabilities, Dialect, Statement
+from covet_core.errors import ConfigError, ConnectionFailedError
+
+NAME = "mysql"
+LOCK_NAME = "mysql_get_lock"
+URL_OPTIONS = ("charset", "connect_timeout", "ssl")
+_SSL_FLAGS = {"true": True, "1": True, "false": None, "0": None}
+
+
+def quote(name: str) -> str:
+    """Backtick-quoted identifier with embedded backticks doubled (works in every sql_mode).
+
+    ANSI double quotes would only be identifiers under ``sql_mode=ANSI_QUOTES``.
+    """
+    if "\x00" in name:
+        raise ValueError("identifier contains a NUL character")
+    return "`" + name.replace("`", "``") + "`"
+
+
+def parse_url(url: str) -> dict[str, Any]:
+    """``MySQLAdapter`` keywords from ``mysql://user:password@host:port/database?options``.
+
+    Pure (no driver import), so configuration can be checked without aiomysql. The scheme may
+    be ``mariadb``; user and password are percent-decoded. Options: ``connect_timeout``
+    (seconds), ``ssl`` (``true``: the default SSL context), ``charset``.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("mysql", "mariadb"):
+        raise ConfigError("MySQL URLs look like mysql://user:password@host:3306/database")
+    try:
+        port = parts.port or 3306
+    except ValueError:
+        raise ConfigError("MySQL URL has an invalid port; use a number such as 3306") from None
+    database = unquote(parts.path.lstrip("/")) or None
+    if database is not None and "/" in database:
+        raise ConfigError("MySQL URL path must be one database name: mysql://host/database")
+    options = dict(parse_qsl(parts.query, keep_blank_values=True))
+    unknown = sorted(set(options) - set(URL_OPTIONS))
+    if unknown:
+        raise ConfigError(
+            f"unknown MySQL URL option(s): {', '.join(unknown)}; known: {', '.join(URL_OPTIONS)}"
+        )
+    try:
+        timeout = float(options.get("connect_timeout", 10.0))
+    except ValueError:
+        raise ConfigError("MySQL URL option connect_timeout must be a number of seconds") from None
+    ssl_flag = options.get("ssl", "false").lower()
+    if ssl_flag not in _SSL_FLAGS:
+        raise ConfigError("MySQL URL option ssl must be true or false")
+    return {
+        "host": parts.hostname or "localhost",
+        "port": port,
+        "database": database,
+        "user": unquote(parts.username) if parts.username else "root",
+        "password": unquote(parts.password) if parts.password is not None else None,
+        "ssl": _SSL_FLAGS[ssl_flag],
+        "connect_timeout": timeout,
+        "charset": options.get("charset", "utf8mb4"),
+    }
+
+
+def error_parts(exc: BaseException) -> tuple[int | None, str]:
+    """``(MySQL error number or None, one-line message)`` of a PyMySQL error.
+
+    PyMySQL errors carry ``(errno, message)``; a few (InterfaceError) carry less.
+    """
+    args = exc.args
+    if len(args) >= 2 and isinstance(args[0], int):
+        return args[0] or None, " ".join(str(args[1]).split())
+    return None, " ".join(str(exc).split())
+
+
+# What a user does about each server answer to a login (``{user}``: never the password).
+_DENIED = (
+    "MySQL at {where} refused user {user!r} (access denied); check the user name and password "
+    "in the database URL"
+)
+_LOGIN_ADVICE = {
+    1045: _DENIED,
+    1698: _DENIED,  # MariaDB's answer for a user without a password entry (e.g. unix_socket auth)
+    1044: "MySQL user {user!r} may not use database {db!r} on {where}; GRANT it privileges there "
+    "or connect to another database",
+    1049: "MySQL database {db!r} does not exist on {where}; create it with CREATE DATABASE or fix "
+    "the database name",
+}
+
+
+def connect_error(adapter: Any, exc: BaseException) -> ConnectionFailedError:
+    """Why ``adapter`` could not connect and what to do, never with the password in it.
+
+    Here, not in the adapter module, because it needs no driver: only ``exc.args``.
+    """
+    import ssl  # here: loading OpenSSL is not free, and importing the plugin must be
+
+    code, message = error_parts(exc)
+    if adapter._password:
+        message = message.replace(adapter._password, "***")  # the only untrusted text
+    where, cause = f"{adapter.host}:{adapter.port}", exc.__cause__ or exc
+    if code in _LOGIN_ADVICE:
+        text = _LOGIN_ADVICE[code].format(where=where, user=adapter.user, db=adapter.database)
+    elif isinstance(exc, TimeoutError) or isinstance(cause, TimeoutError):  # ours, aiomysql's
+        text = (
+            f"timed out after {adapter.connect_timeout:g}s connecting to MySQL at {where}; "
+            f"check the host, port and firewall, or raise connect_timeout"
+        )
+    elif isinstance(cause, ssl.SSLError):
+        text = (
+            f"SSL with MySQL at {where} failed ({cause.reason or cause}); check the server's "
+            f"SSL setup and the ssl option"
+        )
+    elif code in (2003, 2006, 2013) or isinstance(exc, OSError):
+        # asyncio words a refusal as "Connect call failed"; name it plainly.
+        if isinstance(cause, ConnectionRefusedError):
+            reason = "connection refused"
+        elif isinstance(cause, OSError) and cause is not exc:
+            reason = cause.strerror or str(cause)
+        else:
+            reason = message
+        text = (
+            f"cannot connect to MySQL at {where} ({reason}); check that the server is running "
+            f"and that the host and port are right"
+        )
+    else:
+        text = f"cannot connect to MySQL at {where}: {message} (MySQL error {code})"
+    return ConnectionFailedError(text)
+
+
+def _adapter(*args: Any, **kwargs: Any) -> Any:
+    from covet_dialect_mysql.adapter import MySQLAdapter
+
+    return MySQLAdapter(*args, **kwargs)
+
+
+def _adapter_from_url(url: str, base_dir: Path | None) -> Any:
+    from covet_dialect_mysql.adapter import MySQLAdapter
+
+    return MySQLAdapter.from_url(url, base_dir)
+
+
+def _table_exists(name: str) -> Statement:
+    # DATABASE(): the adapter's current database, so the check never looks at another schema.
+    return Statement(
+        "SELECT 1 FROM information_schema.tables "
+        "WHERE table_schema = DATABASE() AND table_name = %s",
+        (name,),
+    )
+
+
+DIALECT = Dialect(
+    name=NAME,
+    url_schemes=("mysql", "mariadb"),
+    capabilities=Capabilities(
+        transactional_ddl=False,  # every DDL statement commits implicitly
+        native_lock=True,  # GET_LOCK: a named lock that dies with its session
+        alter_column=True,
+        drop_column=True,
+        rename_column=True,  # RENAME COLUMN: MySQL >= 8.0, MariaDB >= 10.5.2
+        savepoints=True,
+        skip_locked=True,  # MySQL >= 8.0, MariaDB >= 10.6
+    ),
+    adapter_factory=_adapter,
+    adapter_from_url=_adapter_from_url,
+    quote=quote,
+    placeholder=lambda n: "%s",
+    table_exists_sql=_table_exists,
+    default_lock=LOCK_NAME,
+    default_backup=None,
+    description="MySQL 8 / MariaDB 10.6+ through aiomysql",
+)
+
+
+def _get_lock(
+    *, adapter: Any, options: Mapping[str, Any], dialect: Any = None, plugins: Any = None, **_: Any
+) -> Any:
+    from covet_dialect_mysql.lock import MySQLGetLock
+
+    return MySQLGetLock(adapter, options, dialect=dialect, plugins=plugins)
+
+
+@hookimpl
+def covet_register_dialects(register: Callable[[Dialect], None]) -> None:
+    register(DIALECT)
+
+
+@hookimpl
+def covet_register_lock_strategies(register: Callable[[str, Callable[..., Any]], None]) -> None:
+    register(LOCK_NAME, _get_lock)
+
+
+@hookimpl
+def covet_render_operation(operation: Any, dialect: Dialect) -> list[str] | None:
+    if dialect.name != NAME:
+        return None
+    from covet_dialect_mysql.render import render
+
+    return render(operation)
