@@ -8,7 +8,7 @@ import sys
 
 from conftest import write_migration
 
-PROCESSES = 6
+PROCESSES = 8
 
 
 def test_parallel_migrate_up_applies_each_migration_once(target, migrations_dir, tmp_path):

@@ -30,9 +30,15 @@ async def test_sigkill_mid_migration_leaves_a_clean_retry(
         ["DROP TABLE a"],
         body="""
         async def forward(self, adapter):
-            import sys
+            import os, sys
+            if not os.environ.get("BLOCK"):
+                return
             print("inside-migration", flush=True)
-            sys.stdin.readline()  # blocks until the test kills us; EOF lets a rerun pass
+            sleeps = {"postgresql": "SELECT pg_sleep(60)", "mysql": "SELECT SLEEP(60)"}
+            if adapter.dialect_name in sleeps:
+                await adapter.execute(sleeps[adapter.dialect_name])  # a long server statement
+            else:
+                sys.stdin.readline()  # SQLite has no sleep: block until killed
         """,
     )
     write_migration(
@@ -40,12 +46,16 @@ async def test_sigkill_mid_migration_leaves_a_clean_retry(
     )
     env = {**os.environ, **target.env, "COVET_MIGRATIONS_DIR": str(migrations_dir)}
 
-    victim = covet_up(env, tmp_path, subprocess.PIPE)
+    victim = covet_up({**env, "BLOCK": "1"}, tmp_path, subprocess.PIPE)
     assert victim.stdout is not None
     assert victim.stdout.readline().strip() == "inside-migration"  # synchronised on the pipe
     victim.send_signal(signal.SIGKILL)
     victim.wait()
     victim.stdin.close()
+    from covet.database.migrations import MigrationManager
+
+    lock = MigrationManager(adapter, target.name, migrations_dir).lock_strategy()
+    assert await lock.holder() is None, "the dead process's lock is free at once"
 
     status = {s.name: s for s in await _status(adapter, target, migrations_dir)}
     if target.dialect.capabilities.transactional_ddl:
@@ -56,7 +66,7 @@ async def test_sigkill_mid_migration_leaves_a_clean_retry(
     assert not status[B].applied
 
     if target.dialect.capabilities.transactional_ddl:
-        retry = covet_up(env, tmp_path, subprocess.DEVNULL)
+        retry = covet_up(env, tmp_path, subprocess.DEVNULL)  # no BLOCK: forward() returns
         out, err = retry.communicate(timeout=60)
         assert retry.returncode == 0, err  # the dead holder's lock did not block
         assert A in out and B in out

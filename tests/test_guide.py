@@ -1,8 +1,10 @@
-"""The user guide's examples, run as written on SQLite (connection details swapped only).
+"""The user guide's examples, run as written on every dialect (connection details swapped).
 
 Code blocks are read from docs/migrations-guide.md (a copy of the seed guide) from "Quick
 Start" to "Rolling Back Migrations", and executed in order in one namespace, the way a reader
-would paste them into one async session.
+would paste them into one async session. On PostgreSQL only the adapter's arguments change. On
+SQLite and MySQL the adapter class changes too; on MySQL the two statements of the guide that
+are PostgreSQL SQL get their MySQL spelling (``ANALYZE TABLE``, ``DROP INDEX ... ON``).
 """
 
 from __future__ import annotations
@@ -13,11 +15,11 @@ import builtins
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
-from conftest import write_migration
+from conftest import Target, write_migration
 
-from covet.database.adapters.sqlite import SQLiteAdapter
 from covet_core.discovery import load_migration
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,14 +33,37 @@ def guide_blocks(start: str, end: str) -> list[str]:
     return re.findall(r"```python\n(.*?)```", section, re.DOTALL)
 
 
-def on_sqlite(code: str, db: Path) -> str:
-    """Swap the connection details: the only change the guide allows."""
-    code = code.replace(
-        "from covet.database.adapters.postgresql import PostgreSQLAdapter",
-        "from covet.database.adapters.sqlite import SQLiteAdapter",
+MYSQL_SQL = {
+    "'ANALYZE users'": "'ANALYZE TABLE users'",
+    "'DROP INDEX idx_user_email'": "'DROP INDEX idx_user_email ON users'",
+}
+
+
+def adapter_call(target: Target) -> str:
+    if target.name == "sqlite":
+        return f"SQLiteAdapter({urlsplit(target.url).path[1:]!r})"
+    parts = urlsplit(target.url)
+    cls = "PostgreSQLAdapter" if target.name == "postgresql" else "MySQLAdapter"
+    return (
+        f"{cls}(host={parts.hostname!r}, port={parts.port}, database={parts.path[1:]!r}, "
+        f"user={parts.username!r}, password={parts.password or ''!r})"
     )
-    code = re.sub(r"PostgreSQLAdapter\(.*?\)", f"SQLiteAdapter({str(db)!r})", code, flags=re.DOTALL)
-    return code.replace("'postgresql'", "'sqlite'")
+
+
+def on_target(code: str, target: Target) -> str:
+    """Swap the connection details (and, on MySQL, the guide's PostgreSQL-only SQL)."""
+    if target.name != "postgresql":
+        module = "sqlite" if target.name == "sqlite" else "mysql"
+        cls = "SQLiteAdapter" if target.name == "sqlite" else "MySQLAdapter"
+        code = code.replace(
+            "from covet.database.adapters.postgresql import PostgreSQLAdapter",
+            f"from covet.database.adapters.{module} import {cls}",
+        )
+        code = code.replace("'postgresql'", f"'{target.name}'")
+    if target.name == "mysql":
+        for old, new in MYSQL_SQL.items():
+            code = code.replace(old, new)
+    return re.sub(r"PostgreSQLAdapter\(.*?\)", adapter_call(target), code, flags=re.DOTALL)
 
 
 async def run_block(code: str, namespace: dict[str, Any]) -> None:
@@ -54,17 +79,16 @@ def test_guide_copy_matches_the_seed() -> None:
     assert GUIDE.read_text(encoding="utf-8") == SEED.read_text(encoding="utf-8")
 
 
-def test_guide_examples_run_as_written(tmp_path, monkeypatch, capsys) -> None:
+def test_guide_examples_run_as_written(target: Target, tmp_path, monkeypatch, capsys) -> None:
     monkeypatch.chdir(tmp_path)
-    db = tmp_path / "myapp.db"
     blocks = guide_blocks("Quick Start", "Auto-Generating Migrations")
     assert len(blocks) == 12
     (install, basic, create, structure, apply_all, apply_target, dry_run, status,
      down_one, down_three, down_dry, reversible) = blocks  # fmt: skip
 
     # Quick Start: a whole program with its own asyncio.run(), on an empty migrations folder.
-    exec(on_sqlite(install, db), {})  # noqa: S102
-    exec(on_sqlite(basic, db), {"__name__": "__main__"})  # noqa: S102
+    exec(on_target(install, target), {})  # noqa: S102
+    exec(on_target(basic, target), {"__name__": "__main__"})  # noqa: S102
     assert "Applied 0 migrations" in capsys.readouterr().out
 
     # The file-structure example is a valid migration file, loadable as it stands.
@@ -91,42 +115,44 @@ def test_guide_examples_run_as_written(tmp_path, monkeypatch, capsys) -> None:
         )
 
     async def session() -> None:
-        adapter = SQLiteAdapter(db)
+        adapter = target.new_adapter()
         await adapter.connect()
         ns: dict[str, Any] = {"adapter": adapter, "__name__": "__guide__"}
         monkeypatch.setattr(builtins, "input", lambda prompt="": "yes")
 
-        await run_block(on_sqlite(create, db), ns)
+        await run_block(on_target(create, target), ns)
         created = ns["filepath"]
         assert created.exists() and created.name.endswith("_add_user_email_index.py")
 
-        await run_block(on_sqlite(apply_all, db), ns)
+        await run_block(on_target(apply_all, target), ns)
         assert ns["result"]["success"], ns["result"]["error"]
         assert ns["result"]["applied"][-1] == created.stem
         assert "Duration:" in capsys.readouterr().out
 
-        await run_block(on_sqlite(apply_target, db), ns)
+        await run_block(on_target(apply_target, target), ns)
         assert ns["result"]["success"] and ns["result"]["applied"] == []
 
-        await run_block(on_sqlite(dry_run, db), ns)
+        await run_block(on_target(dry_run, target), ns)
         assert "Would apply 0 migrations:" in capsys.readouterr().out
 
-        await run_block(on_sqlite(status, db), ns)
+        await run_block(on_target(status, target), ns)
         lines = capsys.readouterr().out.splitlines()
         assert len(lines) == 4 and all(line.startswith("[X] ") for line in lines)
         assert "(applied 20" in lines[0]
 
-        await run_block(on_sqlite(down_one, db), ns)
+        await run_block(on_target(down_one, target), ns)
         assert f"Rolled back: ['{created.stem}']" in capsys.readouterr().out
 
-        await run_block(on_sqlite(down_three, db), ns)
+        await run_block(on_target(down_three, target), ns)
         assert ns["result"]["success"] and len(ns["result"]["rolled_back"]) == 3
 
         await ns["manager"].migrate_up()
-        await run_block(on_sqlite(down_dry, db), ns)
-        assert ns["result"]["dry_run"] and ns["result"]["sql"] == ["DROP INDEX idx_user_email"]
+        await run_block(on_target(down_dry, target), ns)
+        dropped = MYSQL_SQL["'DROP INDEX idx_user_email'"] if target.name == "mysql" else None
+        expected = dropped.strip("'") if dropped else "DROP INDEX idx_user_email"
+        assert ns["result"]["dry_run"] and ns["result"]["sql"] == [expected]
 
-        await run_block(on_sqlite(reversible, db), ns)
+        await run_block(on_target(reversible, target), ns)
         assert ns["backward_sql"] == ["-- Cannot restore dropped data!"]
         await adapter.disconnect()
 

@@ -10,6 +10,7 @@ from conftest import Target, write_migration
 
 from covet.database.migrations import MigrationManager
 from covet_core import hookimpl
+from covet_core.errors import HistoryError
 
 A = "2024_01_01_000000_create_a"
 B = "2024_01_02_000000_create_b"
@@ -217,6 +218,13 @@ async def test_python_steps_run_in_the_migration_transaction(adapter, target, mi
     assert await adapter.fetch_value("SELECT label FROM a WHERE id = 1") == "from python"
     if target.dialect.capabilities.transactional_ddl:
         assert not await target.table_exists(adapter, "b")
+    else:
+        # DDL committed as it ran: b exists, the migration is partial until settled.
+        assert (await manager.get_status())[1].state == "partial"
+        with pytest.raises(HistoryError, match="do not pair one to one"):
+            await manager.resolve(B, applied=False, run=True)  # a Python step: no mirror known
+        await adapter.execute("DROP TABLE b")  # repaired by hand
+        await manager.resolve(B, applied=False)
     dry = await manager.migrate_down(dry_run=True)
     assert dry["sql"] == ["-- python: M.backward()", "DROP TABLE a"]
     down = await manager.migrate_down()
@@ -423,3 +431,61 @@ async def test_resolve_accepts_a_unique_short_name(adapter, target, migrations_d
     assert not (await manager.migrate_up())["success"]
     await manager.resolve("create_a", applied=False)
     assert [s.state for s in await manager.get_status()] == ["pending"]
+
+
+async def test_middle_statement_of_three_fails(adapter, target, migrations_dir):
+    write_migration(
+        migrations_dir,
+        A,
+        [
+            "CREATE TABLE a (id INTEGER PRIMARY KEY)",
+            "INSERT INTO no_such_table (id) VALUES (1)",
+            "CREATE TABLE a2 (id INTEGER PRIMARY KEY)",
+        ],
+        ["DROP TABLE a2", "DELETE FROM a", "DROP TABLE a"],
+    )
+    write_migration(
+        migrations_dir, B, ["CREATE TABLE b (id INTEGER PRIMARY KEY)"], ["DROP TABLE b"]
+    )
+    manager = manager_for(adapter, target, migrations_dir)
+    result = await manager.migrate_up()
+    assert not result["success"] and result["failed"] == A
+    assert "statement 2 (INSERT INTO no_such_table" in result["error"]
+    assert not await target.table_exists(adapter, "a2")
+    status = {s.name: s for s in await manager.get_status()}
+    assert not status[A].applied and not status[B].applied
+    if target.dialect.capabilities.transactional_ddl:
+        assert not await target.table_exists(adapter, "a"), "database unchanged"
+        assert status[A].state == "pending"
+        return
+    # DDL committed as it ran: the history says exactly how far it got, never "applied".
+    assert await target.table_exists(adapter, "a")
+    assert status[A].state == "partial" and "up: 1 statement(s) done" in status[A].detail
+    refused = await manager.migrate_up()
+    assert not refused["success"] and not await target.table_exists(adapter, "b")
+    for hint in ("statement 2", f"resolve {A} --applied", f"resolve {A} --rolled-back --run"):
+        assert hint in refused["error"]
+    # Undo what ran (the mirror of statement 1 is the last backward statement) and start over.
+    await manager.resolve(A, applied=False, run=True)
+    assert not await target.table_exists(adapter, "a")
+    assert [s.state for s in await manager.get_status()] == ["pending", "pending"]
+
+
+async def test_resolve_run_finishes_a_partial_migration(adapter, target, migrations_dir):
+    write_migration(
+        migrations_dir,
+        A,
+        ["CREATE TABLE a (id INTEGER PRIMARY KEY)", "INSERT INTO a2 (id) VALUES (1)"],
+        ["DELETE FROM a2", "DROP TABLE a"],
+        atomic=False,
+    )
+    manager = manager_for(adapter, target, migrations_dir)
+    assert not (await manager.migrate_up())["success"]
+    await adapter.execute("CREATE TABLE a2 (id INTEGER PRIMARY KEY)")  # fix the cause
+    await manager.resolve(A, applied=True, run=True)  # statement 2 only: statement 1 ran
+    status = (await manager.get_status())[0]
+    assert status.applied and not status.changed
+    assert await adapter.fetch_value("SELECT count(*) FROM a2") == 1
+    down = await manager.migrate_down()
+    assert down["success"], down["error"]
+    assert not await target.table_exists(adapter, "a")

@@ -71,7 +71,9 @@ def test_urls(tmp_path):
 
 async def test_unopenable_file_is_a_one_line_error(tmp_path):
     adapter = SQLiteAdapter(tmp_path / "missing-dir" / "x.db")
-    with pytest.raises(ConnectionFailedError, match="cannot open SQLite database"):
+    with pytest.raises(
+        ConnectionFailedError, match=r"cannot open SQLite database .*does not exist"
+    ):
         await adapter.connect()
     with pytest.raises(ConnectionFailedError, match="not connected"):
         await adapter.execute("SELECT 1")
@@ -87,3 +89,10 @@ async def test_in_memory_database_migrates_without_a_lock_file(tmp_path, migrati
     assert result["success"] and result["applied"] == ["2024_01_01_000000_a"]
     assert list(tmp_path.glob("*covet-lock")) == []
     await adapter.disconnect()
+
+
+async def test_unreadable_database_file_is_a_one_line_error(tmp_path):
+    bad = tmp_path / "folder-not-file.db"
+    bad.mkdir()  # a directory where the database file should be
+    with pytest.raises(ConnectionFailedError, match="cannot open SQLite database"):
+        await SQLiteAdapter(bad).connect()
