@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,9 @@ def _level(log_format: str, verbose: int) -> int:
     return min(level, logging.INFO) if log_format == "json" else level
 
 
+_REPORTED_BY_CLI = {"migration.failed", "command.failed"}
+
+
 def _apply_logging(log_format: str, verbose: int) -> None:
     import structlog
 
@@ -85,8 +89,16 @@ def _apply_logging(log_format: str, verbose: int) -> None:
     else:
         renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
         stream = sys.stderr
+
+    def drop_reported(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        # The console already shows these as the command's own "error:" / "✗" lines.
+        if log_format == "console" and event.get("event") in _REPORTED_BY_CLI:
+            raise structlog.DropEvent
+        return event
+
     structlog.configure(
         processors=[
+            drop_reported,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             renderer,

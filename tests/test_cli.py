@@ -197,3 +197,15 @@ def test_init_with_config_in_a_subfolder(run, tmp_path):
     assert created.exit_code == 0
     path = next((tmp_path / "deploy" / "migrations").glob("*_first.py"))
     assert "Database: sqlite" in path.read_text()
+
+
+def test_console_reports_a_failure_once(target, migrations_dir, tmp_path):
+    write_migration(migrations_dir, "2024_01_03_000000_broken", ["CREATE TABLE a ("])
+    env = {**os.environ, **target.env, "COVET_MIGRATIONS_DIR": str(migrations_dir)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "covet_core", "migrate", "up"],
+        cwd=tmp_path, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode == 1
+    assert proc.stderr.count("2024_01_03_000000_broken") == 1, proc.stderr
+    assert proc.stderr.startswith("error: Could not apply")
