@@ -1,56 +1,29 @@
-"""DDL rendering for SQLite (pure; every identifier through the dialect's quoting)."""
+"""DDL rendering for SQLite: the default renderer with SQLite's type affinities."""
 
 from __future__ import annotations
 
 from covet_core.dialect import quote_ansi
-from covet_core.schema import Column, ColumnType, CreateTable, DropTable, Operation
-
-# SQLite's type affinity only distinguishes these; length limits are not enforced by SQLite.
-_TYPES = {
-    "string": "TEXT",
-    "text": "TEXT",
-    "integer": "INTEGER",
-    "bigint": "INTEGER",
-    "smallint": "INTEGER",
-    "boolean": "INTEGER",
-    "float": "REAL",
-    "decimal": "NUMERIC",
-    "timestamp": "TEXT",
-    "date": "TEXT",
-    "binary": "BLOB",
-}
+from covet_core.schema.render import DdlRenderer
 
 
-def render_type(column_type: ColumnType) -> str:
-    try:
-        return _TYPES[column_type.name]
-    except KeyError:
-        raise ValueError(f"SQLite has no mapping for portable type {column_type.name!r}") from None
+class SQLiteRenderer(DdlRenderer):
+    dialect_name = "SQLite"
+    # SQLite's type affinity only distinguishes these; it enforces no lengths.
+    types = {
+        "string": "TEXT",
+        "text": "TEXT",
+        "integer": "INTEGER",
+        "bigint": "INTEGER",
+        "smallint": "INTEGER",
+        "boolean": "INTEGER",
+        "float": "REAL",
+        "decimal": "NUMERIC",
+        "timestamp": "TEXT",
+        "date": "TEXT",
+        "binary": "BLOB",
+    }
 
 
-def _name(name: str, schema: str | None) -> str:
-    return f"{quote_ansi(schema)}.{quote_ansi(name)}" if schema else quote_ansi(name)
-
-
-def _column(column: Column) -> str:
-    sql = f"{quote_ansi(column.name)} {render_type(column.type)}"
-    if not column.nullable:
-        sql += " NOT NULL"
-    if column.default is not None:
-        sql += f" DEFAULT {column.default}"
-    return sql
-
-
-def render(operation: Operation) -> list[str] | None:
-    if isinstance(operation, CreateTable):
-        table = operation.table
-        parts = [_column(c) for c in table.columns]
-        if table.primary_key:
-            parts.append(f"PRIMARY KEY ({', '.join(quote_ansi(c) for c in table.primary_key)})")
-        exists = "IF NOT EXISTS " if operation.if_not_exists else ""
-        body = ",\n    ".join(parts)
-        return [f"CREATE TABLE {exists}{_name(table.name, table.schema)} (\n    {body}\n)"]
-    if isinstance(operation, DropTable):
-        exists = "IF EXISTS " if operation.if_exists else ""
-        return [f"DROP TABLE {exists}{_name(operation.name, operation.schema)}"]
-    return None
+RENDERER = SQLiteRenderer(quote_ansi)
+render = RENDERER.render
+render_type = RENDERER.render_type
