@@ -268,16 +268,20 @@ class MigrationManager:
         records: list[HistoryRecord],
     ) -> None:
         runner = MigrationRunner(self.adapter, self.dialect, self.plugins, self.history, records)
-        for migration in plan:
-            try:
-                result = await runner.run(migration, direction)
-            except CovetError as error:
-                # Whatever stopped the run, the caller learns which migrations did complete.
-                done = [*report.names, *filter(None, [getattr(error, "completed", None)])]
-                error.applied = done  # type: ignore[attr-defined]
-                raise
-            report.names.append(migration.name)
-            report.results.append(result)
+        runner.share_commits = True
+        try:
+            for migration in plan:
+                try:
+                    result = await runner.run(migration, direction)
+                except CovetError as error:
+                    # Whatever stopped the run, the caller learns which migrations did complete.
+                    done = [*report.names, *filter(None, [getattr(error, "completed", None)])]
+                    error.applied = done  # type: ignore[attr-defined]
+                    raise
+                report.names.append(migration.name)
+                report.results.append(result)
+        finally:
+            await runner.flush()
 
     def _backup_name(self) -> str:
         name = self.backup_name or self.dialect.default_backup

@@ -98,6 +98,31 @@ class MigrationRunner:
         self.history = history
         self._records = {r.name: r for r in records}
         self._next_order = max((r.execution_order for r in self._records.values()), default=0) + 1
+        self.share_commits = False
+        self._deferred: tuple[str, dict[str, Any]] | None = None
+
+    async def flush(self) -> None:
+        """Write a deferred "applied" mark (see ``share_commits``). Call when a run ends."""
+        if self._deferred is not None:
+            name, fields = self._deferred
+            self._deferred = None
+            await self.history.update(name, **fields)
+
+    async def _with_deferred(self, write: Any) -> None:
+        """Run ``write`` (a coroutine function) together with any deferred mark, in one commit.
+
+        With ``share_commits`` (a manager running a plan), a non-transactional migration's
+        final "applied" mark waits for the next migration's first "started" mark, and both
+        commit together: one commit per migration instead of two, which on MySQL is the
+        difference between 2 and 3 commits per migration. Until then the finished migration
+        reads "partial, last statement running": conservative, never the reverse.
+        """
+        if self._deferred is None:
+            await write()
+            return
+        async with self.adapter.transaction():
+            await self.flush()
+            await write()
 
     async def run(self, migration: Migration, direction: str, start_at: int = 0) -> MigrationResult:
         """Run ``migration``; raise ``MigrationFailedError`` (after the after-hook) on failure.
@@ -112,6 +137,7 @@ class MigrationRunner:
         start = time.monotonic()
         try:
             if job.transactional:
+                await self.flush()  # never inside this transaction: its failure would undo it
                 async with self.adapter.transaction():
                     await job.run_steps(track=False)
                     await job.finish(time.monotonic() - start)
@@ -174,7 +200,7 @@ class _Job:
                 continue
             if track:
                 # Written *before* the statement: after a crash the row says which one ran.
-                await self.write(PARTIAL, statements_done=index, direction=self.direction)
+                await self.write_shared(PARTIAL, statements_done=index, direction=self.direction)
             try:
                 if step.sql is not None:
                     await self.adapter.execute(step.sql)
@@ -199,21 +225,31 @@ class _Job:
             )
         self.row_exists = True
 
+    async def write_shared(self, state: str, **fields: Any) -> None:
+        """``write``, sharing its commit with a deferred mark of the previous migration."""
+        await self.runner._with_deferred(lambda: self.write(state, **fields))
+
     async def delete(self) -> None:
         await self.history.delete(self.migration.name)
         self.row_exists = False
 
     async def finish(self, duration: float) -> None:
         records = self.runner._records
-        if self.direction == "up":
-            await self.write(APPLIED, duration=duration, direction="up")
-            records[self.migration.name] = HistoryRecord(
-                self.migration.name, self.checksum, APPLIED, None, duration, None, self.order
-            )
-            self.runner._next_order = max(self.runner._next_order, self.order + 1)
-        else:
+        if self.direction == "down":
             await self.delete()
             records.pop(self.migration.name, None)
+            return
+        fields = {"duration": duration, "direction": "up", "error": None, "statements_done": None}
+        if not self.transactional and self.runner.share_commits:
+            self.runner._deferred = (
+                self.migration.name, {"state": APPLIED, "checksum": self.checksum, **fields}
+            )  # fmt: skip
+        else:
+            await self.write(APPLIED, **fields)
+        records[self.migration.name] = HistoryRecord(
+            self.migration.name, self.checksum, APPLIED, None, duration, None, self.order
+        )
+        self.runner._next_order = max(self.runner._next_order, self.order + 1)
 
     async def record_failure(self, failed: _StepFailed, partial: bool) -> None:
         if partial:
