@@ -40,8 +40,9 @@ async def open_manager(
         plugins=plugins,
         lock=settings.lock,
         lock_timeout=settings.lock_timeout if lock_timeout is None else lock_timeout,
-        backup=settings.backup,
+        backup=settings.backup if isinstance(settings.backup, str) else None,
         backup_dir=settings.backup_dir,
+        backup_keep=settings.backup_keep,
         history_table=settings.history_table,
     )
     await adapter.connect()

@@ -28,8 +28,9 @@ KEYS: dict[str, type | tuple[type, ...]] = {
     "migrations_dir": str,
     "lock": str,
     "lock_timeout": (int, float),
-    "backup": str,
+    "backup": (str, bool),
     "backup_dir": str,
+    "backup_keep": int,
     "history_table": str,
 }
 
@@ -43,8 +44,10 @@ class Settings:
     migrations_dir: Path = Path("migrations")
     lock: str | None = None
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT
-    backup: str | None = None
+    backup: str | bool | None = None
+    """A strategy name, or ``true`` for the dialect's default; ``false``/absent: no backup."""
     backup_dir: Path = Path("backups")
+    backup_keep: int | None = None
     history_table: str | None = None
     database_base_dir: Path | None = None
     """Folder a relative SQLite path in ``database`` is relative to."""
@@ -100,7 +103,7 @@ def _file_layer(path: Path) -> dict[str, Any]:
             f"known: {', '.join(sorted(KEYS))}"
         )
     for key, value in data.items():
-        if not isinstance(value, KEYS[key]) or isinstance(value, bool):
+        if not isinstance(value, KEYS[key]) or (isinstance(value, bool) and key != "backup"):
             raise ConfigError(f"{section}{path}: {key} has the wrong type ({value!r})")
     return data
 
@@ -148,6 +151,12 @@ def load_settings(
                 settings.database_base_dir = base
             elif key in ("migrations_dir", "backup_dir"):
                 setattr(settings, key, base / value)
+            elif key == "backup_keep":
+                if value < 1:
+                    raise ConfigError(
+                        f"{origin}: backup_keep must be at least 1 (the newest n backups are kept)"
+                    )
+                settings.backup_keep = value
             elif key == "lock_timeout":
                 if not math.isfinite(value) or value < 0:
                     raise ConfigError(f"{origin}: lock_timeout must be a finite number >= 0")

@@ -17,7 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from covet_core.adapter import Adapter
-from covet_core.backup import BackupInfo
+from covet_core.backup import (
+    MANIFEST_SUFFIX,
+    SKIP_HINT,
+    BackupInfo,
+    BackupStrategy,
+    apply_retention,
+    list_backups,
+    read_manifest,
+    verify,
+)
 from covet_core.dialect import Dialect
 from covet_core.discovery import discover
 from covet_core.errors import (
@@ -109,6 +118,7 @@ class MigrationManager:
         lock_options: Mapping[str, Any] | None = None,
         backup: str | None = None,
         backup_dir: str | os.PathLike[str] = "./backups",
+        backup_keep: int | None = None,
         history_table: str | None = None,
         autoload_plugins: bool | None = None,
     ) -> None:
@@ -133,6 +143,7 @@ class MigrationManager:
         self.lock_options = dict(lock_options or {})
         self.backup_name = backup
         self.backup_dir = Path(backup_dir)
+        self.backup_keep = backup_keep
         history_kwargs = {"table": history_table} if history_table else {}
         self.history = MigrationHistory(
             adapter, self.dialect, self.plugins, checksum_for=self._checksum_for, **history_kwargs
@@ -288,28 +299,69 @@ class MigrationManager:
         if name is None:
             raise BackupError(
                 f"a backup was requested but no backup strategy is installed for dialect "
-                f"{self.dialect.name!r}; nothing was migrated. Install one, or run without "
-                f"backup deliberately (enable_backup=False, --no-backup)"
+                f"{self.dialect.name!r}; {SKIP_HINT}"
             )
         self.plugins.backup_strategies.get(name)
         return name
 
-    async def _take_backup(self, label: str) -> BackupInfo:
-        name = self._backup_name()
+    def backup_strategy(self, name: str | None = None) -> BackupStrategy:
+        """The configured (or named) backup strategy, bound to this manager's database."""
+        name = name or self._backup_name()
         factory = self.plugins.backup_strategies.get(name)
-        strategy = factory(
-            adapter=self.adapter, dialect=self.dialect, options={}, plugins=self.plugins
+        strategy: BackupStrategy = factory(
+            adapter=self.adapter, dialect=self.dialect, options={"name": name}, plugins=self.plugins
         )
+        return strategy
+
+    async def backup(self, label: str = "") -> BackupInfo:
+        """Take a backup now (also what ``enable_backup`` does before applying migrations).
+
+        Fails closed: any failure is a ``BackupError`` and leaves no half-written file.
+        Then ``covet_backup_created`` runs, and retention keeps the newest ``backup_keep``.
+        """
+        name = self._backup_name()
         try:
-            info: BackupInfo = await strategy.create(self.backup_dir, label)
+            info = await self.backup_strategy(name).create(self.backup_dir, label)
         except CovetError:
             raise
         except Exception as exc:
-            raise BackupError(
-                f"backup with {name!r} failed ({exc}); nothing was migrated. Fix it, or run "
-                f"without backup deliberately (--no-backup)"
-            ) from exc
+            raise BackupError(f"backup with {name!r} failed ({exc}); {SKIP_HINT}") from exc
+        log.info("backup.created", path=str(info.path), size=info.size, strategy=name)
         self.plugins.backup_created(info)
+        if self.backup_keep:
+            for old in apply_retention(self.backup_dir, self.backup_keep):
+                log.info("backup.removed", path=str(old.path), reason="retention")
+        return info
+
+    async def _take_backup(self, label: str) -> BackupInfo:
+        return await self.backup(label)
+
+    def list_backups(self) -> list[BackupInfo]:
+        """Backups in ``backup_dir`` (those with a manifest), newest first."""
+        return list_backups(self.backup_dir)
+
+    async def restore_backup(
+        self, path: str | os.PathLike[str], target: Adapter | None = None
+    ) -> BackupInfo:
+        """Restore a backup file into this database, or into ``target`` (another adapter).
+
+        Uses the strategy recorded in the file's manifest, after checking its sha256. Takes the
+        migration lock when restoring into this database, so no migration runs meanwhile.
+        """
+        path = Path(path)
+        info = read_manifest(path.with_name(path.name + MANIFEST_SUFFIX))
+        if info is None:
+            raise BackupError(
+                f"{path} has no readable manifest ({path.name}.json); is it a covet backup?"
+            )
+        verify(info)
+        strategy = self.backup_strategy(info.strategy)
+        if target is not None:
+            await strategy.restore(info.path, target)
+        else:
+            async with self.locked():
+                await strategy.restore(info.path, None)
+        log.info("backup.restored", path=str(info.path), strategy=info.strategy)
         return info
 
     # -- maintenance --------------------------------------------------------------------------

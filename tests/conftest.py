@@ -82,7 +82,7 @@ def database_target(name: str, tmp_path: Path) -> Iterator[Target]:
     """A fresh database of dialect ``name``, dropped afterwards (skips/fails when unreachable)."""
     dialect = Plugins.load().dialect(name)
     workdir = tmp_path / "work"
-    workdir.mkdir()
+    workdir.mkdir(parents=True)
     if name == "sqlite":
         yield Target(name, f"sqlite:///{tmp_path / 'test.db'}", dialect, workdir)
         return

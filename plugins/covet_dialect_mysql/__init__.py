@@ -177,7 +177,7 @@ DIALECT = Dialect(
     placeholder=lambda n: "%s",
     table_exists_sql=_table_exists,
     default_lock=LOCK_NAME,
-    default_backup=None,
+    default_backup="mysqldump",
     description="MySQL 8 / MariaDB 10.6+ through aiomysql",
 )
 

@@ -53,7 +53,7 @@ DIALECT = Dialect(
     placeholder=lambda n: f"${n}",
     table_exists_sql=_table_exists,
     default_lock="pg_advisory",
-    default_backup=None,
+    default_backup="pg_dump",
     description="PostgreSQL through asyncpg",
 )
 

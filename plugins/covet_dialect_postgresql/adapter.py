@@ -206,6 +206,20 @@ class PostgreSQLAdapter:
         else:
             self._conn = conn  # the caller's connection stays theirs and open
 
+    def connection_parameters(self) -> dict[str, Any] | None:
+        """Host, port, user, password, database and ssl for client tools (pg_dump), or
+        ``None`` for a wrapped connection or pool whose parameters covet does not know."""
+        if self._mode != "own":
+            return None
+        return {
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "password": self._password,
+            "database": self.database,
+            "ssl": self.ssl,
+        }
+
     async def open_sibling(self, application_name: str | None = None) -> PostgreSQLAdapter | None:
         """A second, unconnected adapter to the same database (the lock's dedicated session).
 

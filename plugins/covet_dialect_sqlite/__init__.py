@@ -49,7 +49,7 @@ DIALECT = Dialect(
     placeholder=lambda n: "?",
     table_exists_sql=_table_exists,
     default_lock="sqlite_file",
-    default_backup=None,
+    default_backup="sqlite_backup",
     description="SQLite 3 through aiosqlite",
 )
 
@@ -68,6 +68,17 @@ def covet_register_dialects(register: Callable[[Dialect], None]) -> None:
 @hookimpl
 def covet_register_lock_strategies(register: Callable[[str, Callable[..., Any]], None]) -> None:
     register("sqlite_file", _file_lock)
+
+
+def _online_backup(*, adapter: Any, **_: Any) -> Any:
+    from covet_dialect_sqlite.backup import SQLiteBackup
+
+    return SQLiteBackup(adapter)
+
+
+@hookimpl
+def covet_register_backup_strategies(register: Callable[[str, Callable[..., Any]], None]) -> None:
+    register("sqlite_backup", _online_backup)
 
 
 @hookimpl
