@@ -181,13 +181,16 @@ def verify(backup: BackupInfo) -> None:
 # -- external tools -----------------------------------------------------------------------------
 
 
-def find_tool(*names: str, install_hint: str) -> str:
-    """The first of ``names`` on PATH, or a ``BackupError`` saying how to get one."""
+def find_tool(*names: str, install_hint: str, hint: str = SKIP_HINT) -> str:
+    """The first of ``names`` on PATH, or a ``BackupError`` saying how to get one.
+
+    ``hint`` ends the message: the default suits taking a backup before migrating.
+    """
     for name in names:
         found = shutil.which(name)
         if found:
             return found
-    raise BackupError(f"{' / '.join(names)} not found on PATH; {install_hint}; {SKIP_HINT}")
+    raise BackupError(f"{' / '.join(names)} not found on PATH; {install_hint}; {hint}")
 
 
 async def run_tool(
@@ -197,6 +200,7 @@ async def run_tool(
     stdin: IO[bytes] | None = None,
     stdout: IO[bytes] | None = None,
     secrets: Sequence[str] = (),
+    hint: str = SKIP_HINT,
 ) -> bytes:
     """Run an external tool (argument list, never a shell); return its stdout if not redirected.
 
@@ -215,14 +219,21 @@ async def run_tool(
             env={**os.environ, **(env or {})},
         )
     except OSError as exc:
-        raise BackupError(f"cannot run {Path(argv[0]).name}: {exc.strerror}; {SKIP_HINT}") from exc
-    out, err = await proc.communicate()
+        raise BackupError(f"cannot run {Path(argv[0]).name}: {exc.strerror}; {hint}") from exc
+    try:
+        out, err = await proc.communicate()
+    except BaseException:
+        # Cancelled (Ctrl-C, timeout): do not leave a dump running into a discarded file.
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        raise
     if proc.returncode != 0:
         message = " ".join(err.decode(errors="replace").split()) or f"exit status {proc.returncode}"
         for secret in secrets:
             if secret:
                 message = message.replace(secret, "***")
-        raise BackupError(f"{Path(argv[0]).name} failed: {message[:500]}; {SKIP_HINT}")
+        raise BackupError(f"{Path(argv[0]).name} failed: {message[:500]}; {hint}")
     return out or b""
 
 

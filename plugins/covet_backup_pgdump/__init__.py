@@ -88,11 +88,12 @@ class PgDumpBackup:
         """``pg_restore --clean --if-exists`` in one transaction: objects in the backup are
         replaced; objects created after it are left alone."""
         args, env, password, database = _connection(target if target is not None else self.adapter)
-        tool = find_tool("pg_restore", install_hint=_HINT)
+        hint = f"restoring into database {database!r} did not complete"
+        tool = find_tool("pg_restore", install_hint=_HINT, hint=hint)
         await run_tool(
             [tool, "--clean", "--if-exists", "--no-owner", "--single-transaction",
              "--exit-on-error", *args, "--dbname", database, str(path)],
-            env=env, secrets=[password],
+            env=env, secrets=[password], hint=hint,
         )  # fmt: skip
 
 

@@ -210,6 +210,24 @@ class MySQLAdapter:
         keep = ("host", "port", "database", "user", "ssl", "connect_timeout", "charset")
         return MySQLAdapter(password=self._password, **{k: getattr(self, k) for k in keep})
 
+    def connection_parameters(self) -> dict[str, Any] | None:
+        """``host``, ``port``, ``user``, ``password``, ``database`` and ``ssl`` of an adapter
+        built from keywords or a URL, for external tools such as ``mysqldump``.
+
+        ``None`` when the adapter wraps a connection or a pool, whose parameters it does not
+        know. The password is in the result: never log it or put it on a command line.
+        """
+        if not self._owns_connection:
+            return None
+        return {
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "password": self._password,
+            "database": self.database,
+            "ssl": self.ssl,
+        }
+
     # -- statements ----------------------------------------------------------------------------
 
     async def _run(self, mode: str, sql: str, params: Any) -> Any:
