@@ -67,6 +67,10 @@ class Dialect:
     default_lock: str = "table"
     default_backup: str | None = None
     split_statements: Callable[[str], list[str]] | None = None
+    needs_no_transaction: Callable[[str], bool] | None = None
+    """True for a statement the server refuses inside a transaction (``CREATE INDEX
+    CONCURRENTLY``): a migration holding one runs outside a transaction unless it set
+    ``atomic`` itself."""
     schema_reader: Callable[..., Any] | None = None
     bulk_writer: Callable[..., Any] | None = None
     description: str = ""

@@ -12,7 +12,7 @@ import marshal
 import os
 import sys
 import traceback
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import CodeType, ModuleType
 
@@ -29,14 +29,14 @@ from covet_core.migration import Migration, parse_name
 _SKIP_DIRS = {"__pycache__"}
 
 
-def iter_migration_files(directory: Path) -> list[Path]:
-    """Python files under ``directory`` (recursively), skipping ``_private`` and hidden ones."""
+def iter_migration_files(directory: Path, suffix: str = ".py") -> list[Path]:
+    """Files under ``directory`` (recursively), skipping ``_private`` and hidden ones."""
     if not directory.exists():
         return []
     if not directory.is_dir():
         raise DiscoveryError("migrations path is not a directory", directory)
     found = []
-    for path in directory.rglob("*.py"):
+    for path in directory.rglob(f"*{suffix}"):
         rel = path.relative_to(directory)
         if any(part.startswith((".", "_")) or part in _SKIP_DIRS for part in rel.parts):
             continue
@@ -156,12 +156,28 @@ def _line_in(path: Path, exc: BaseException) -> int | None:
     return None
 
 
-def discover(directory: Path | str) -> list[Migration]:
-    """Load every migration under ``directory`` and return them in execution order."""
+def _unsplit(text: str) -> list[str]:
+    return [text.strip()] if text.strip() else []
+
+
+def discover(
+    directory: Path | str, split: Callable[[str], list[str]] | None = None
+) -> list[Migration]:
+    """Load every migration under ``directory`` (``.py`` and ``.sql``) in execution order.
+
+    ``split`` is the dialect's statement splitter for ``.sql`` files; without one, each file
+    section is a single statement (enough to list and order them).
+    """
+    from covet_core.sqlfiles import load_sql_migrations
+
     directory = Path(directory)
     migrations: dict[str, Migration] = {}
-    for path in iter_migration_files(directory):
-        migration = load_migration(path)
+    loaded: list[Migration] = [load_migration(p) for p in iter_migration_files(directory)]
+    sql_files = iter_migration_files(directory, ".sql")
+    if sql_files:
+        loaded += load_sql_migrations(sql_files, split or _unsplit)
+    for migration in loaded:
+        path = migration.path
         if migration.name in migrations:
             other = migrations[migration.name].path
             raise DuplicateMigrationError(
@@ -185,16 +201,17 @@ def order(migrations: Iterable[Migration]) -> list[Migration]:
                 )
             dependents[dep].append(migration.name)
         waiting[migration.name] = len(deps)
-    ready = [name for name, count in waiting.items() if count == 0]
+    # Ties among ready migrations go by version (as each file's own tool orders them), then name.
+    ready = [(by_name[name].sort_key, name) for name, count in waiting.items() if count == 0]
     heapq.heapify(ready)
     result: list[Migration] = []
     while ready:
-        name = heapq.heappop(ready)
+        _, name = heapq.heappop(ready)
         result.append(by_name[name])
         for child in dependents[name]:
             waiting[child] -= 1
             if waiting[child] == 0:
-                heapq.heappush(ready, child)
+                heapq.heappush(ready, (by_name[child].sort_key, child))
     if len(result) != len(by_name):
         stuck = {name for name, count in waiting.items() if count > 0}
         cycle = _find_cycle(by_name, stuck)

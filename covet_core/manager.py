@@ -155,7 +155,7 @@ class MigrationManager:
 
     def load_migrations(self) -> list[Migration]:
         """Every migration file, in execution order (raises ``DiscoveryError``)."""
-        return discover(self.migrations_dir)
+        return discover(self.migrations_dir, self.dialect.split_statements)
 
     def _checksum_for(self, name: str) -> str | None:
         found = next((m for m in self.load_migrations() if m.name == name), None)

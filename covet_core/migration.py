@@ -93,6 +93,7 @@ class Migration:
     def __init__(self, name: str | None = None, path: Path | None = None) -> None:
         self.name = name or type(self).__name__
         self.path = path
+        self._sort_key: tuple[int, ...] | None = None
 
     async def forward(self, adapter: Adapter) -> None:
         """Steps SQL cannot express; runs after ``forward_sql``, in the same transaction."""
@@ -116,8 +117,23 @@ class Migration:
         return [s for s in source if not is_blank_sql(s)]
 
     @property
+    def sort_key(self) -> tuple[int, ...]:
+        """Order among migrations whose dependencies are met: the version, as its tool orders it."""
+        if self._sort_key is not None:
+            return self._sort_key
+        parsed = parse_name(self.name)
+        return (int(parsed[0].strftime("%Y%m%d%H%M%S")),) if parsed else ()
+
+    @property
+    def atomic_declared(self) -> bool:
+        """Whether ``atomic`` was set explicitly (then covet never second-guesses it)."""
+        return "atomic" in type(self).__dict__
+
+    @property
     def reversible(self) -> bool:
-        return bool(self.statements("down")) or self.has_python_backward
+        # A migration that does nothing (authelia ships empty up/down pairs) undoes trivially.
+        does_nothing = not self.statements("up") and not self.has_python_forward
+        return does_nothing or bool(self.statements("down")) or self.has_python_backward
 
     @property
     def timestamp(self) -> datetime | None:
@@ -126,6 +142,17 @@ class Migration:
 
     def checksum(self) -> str:
         return compute_checksum(self)
+
+    def checksum_payload(self) -> dict[str, Any]:
+        """What checksum version 1 covers (whitespace-normalised)."""
+        cls = type(self)
+        return {
+            "atomic": bool(self.atomic),
+            "forward": [_normalise(s) for s in self.forward_sql],
+            "backward": [_normalise(s) for s in self.backward_sql],
+            "py_forward": _method_source(cls, "forward"),
+            "py_backward": _method_source(cls, "backward"),
+        }
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"
@@ -150,14 +177,7 @@ def compute_checksum(migration: Migration, version: int = CHECKSUM_VERSION) -> s
     """
     if version != 1:
         raise ValueError(f"unknown checksum version {version}")
-    cls = type(migration)
-    payload: dict[str, Any] = {
-        "atomic": bool(migration.atomic),
-        "forward": [_normalise(s) for s in migration.forward_sql],
-        "backward": [_normalise(s) for s in migration.backward_sql],
-        "py_forward": _method_source(cls, "forward"),
-        "py_backward": _method_source(cls, "backward"),
-    }
+    payload = migration.checksum_payload()
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
     return f"sha256:{version}:{digest}"
 
@@ -173,3 +193,59 @@ def checksum_matches(stored: str | None, migration: Migration) -> bool:
     if not 1 <= version <= CHECKSUM_VERSION:
         return False
     return compute_checksum(migration, version) == stored
+
+
+class SqlMigration(Migration):
+    """A migration read from ``.sql`` files (see ``covet_core.sqlfiles`` for the forms).
+
+    ``atomic=None`` means the file did not say: covet decides from the statements, running the
+    migration outside a transaction when one of them cannot run inside one.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        path: Path,
+        *,
+        forward: list[str],
+        backward: list[str],
+        source: tuple[str, str],
+        atomic: bool | None = None,
+        dependencies: list[str] | None = None,
+        sort_key: tuple[int, ...] = (),
+        has_down: bool = False,
+    ) -> None:
+        super().__init__(name, path)
+        self.has_down = has_down
+        # Instance attributes shadow Migration's class-level defaults for this one migration.
+        self.forward_sql = list(forward)  # type: ignore[misc]
+        self.backward_sql = list(backward)  # type: ignore[misc]
+        self.dependencies = list(dependencies or [])  # type: ignore[misc]
+        self.atomic = True if atomic is None else atomic  # type: ignore[misc]
+        self._declared = atomic is not None
+        self.source = source
+        self._sort_key = sort_key
+
+    @property
+    def atomic_declared(self) -> bool:
+        return self._declared
+
+    @property
+    def reversible(self) -> bool:
+        # An existing but empty down file or section is its author saying "nothing to undo"
+        # (golang-migrate and goose run it as a no-op); only a missing one is irreversible.
+        return self.has_down or super().reversible
+
+    def checksum_payload(self) -> dict[str, Any]:
+        # Over the files' own text, not the split statements: a better splitter in a later
+        # release must not make every applied SQL migration look changed.
+        up, down = self.source
+        return {
+            "kind": "sql",
+            "up": _normalise(up),
+            "down": _normalise(down),
+            "atomic": self._declared and self.atomic,
+        }
+
+    def __repr__(self) -> str:
+        return f"<SqlMigration {self.name}>"

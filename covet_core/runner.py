@@ -74,7 +74,12 @@ def plan_text(migration: Migration, direction: str) -> list[str]:
 
 
 def uses_transaction(migration: Migration, dialect: Dialect) -> bool:
-    return bool(migration.atomic) and dialect.capabilities.transactional_ddl
+    if not (migration.atomic and dialect.capabilities.transactional_ddl):
+        return False
+    detect = dialect.needs_no_transaction
+    if migration.atomic_declared or detect is None:
+        return True
+    return not any(detect(s) for d in ("up", "down") for s in migration.statements(d))
 
 
 class MigrationRunner:
@@ -240,12 +245,21 @@ class _Job:
             records.pop(self.migration.name, None)
             return
         fields = {"duration": duration, "direction": "up", "error": None, "statements_done": None}
-        if not self.transactional and self.runner.share_commits:
-            self.runner._deferred = (
+        runner = self.runner
+        # Defer only a mark whose row exists (an UPDATE of a missing row records nothing) and
+        # never over another pending one: a migration with no statements writes no progress,
+        # so it shares its own commit with the previous migration's mark instead.
+        if (
+            not self.transactional
+            and runner.share_commits
+            and self.row_exists
+            and runner._deferred is None
+        ):
+            runner._deferred = (
                 self.migration.name, {"state": APPLIED, "checksum": self.checksum, **fields}
             )  # fmt: skip
         else:
-            await self.write(APPLIED, **fields)
+            await self.write_shared(APPLIED, **fields)
         records[self.migration.name] = HistoryRecord(
             self.migration.name, self.checksum, APPLIED, None, duration, None, self.order
         )

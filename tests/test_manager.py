@@ -490,3 +490,32 @@ async def test_resolve_run_finishes_a_partial_migration(adapter, target, migrati
     down = await manager.migrate_down()
     assert down["success"], down["error"]
     assert not await target.table_exists(adapter, "a")
+
+
+async def test_statement_free_migrations_between_non_transactional_ones(
+    adapter, target, migrations_dir
+):
+    # authelia ships empty migrations; each must be recorded, and so must its neighbours.
+    write_migration(
+        migrations_dir,
+        A,
+        ["CREATE TABLE a (id INTEGER PRIMARY KEY)"],
+        ["DROP TABLE a"],
+        atomic=False,
+    )
+    write_migration(migrations_dir, B, [], [], atomic=False)
+    write_migration(migrations_dir, C, [], [], atomic=False)
+    write_migration(
+        migrations_dir,
+        "2024_01_04_000000_d",
+        ["CREATE TABLE d (id INTEGER PRIMARY KEY)"],
+        ["DROP TABLE d"],
+        atomic=False,
+    )
+    manager = manager_for(adapter, target, migrations_dir)
+    result = await manager.migrate_up()
+    assert result["success"], result["error"]
+    assert [(s.state, s.applied) for s in await manager.get_status()] == [("applied", True)] * 4
+    down = await manager.migrate_down(steps=4)
+    assert down["success"], down["error"]
+    assert [s.state for s in await manager.get_status()] == ["pending"] * 4

@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from covet_core import hookimpl
 from covet_core.dialect import Capabilities, Dialect, Statement
 from covet_core.errors import ConfigError, ConnectionFailedError
+from covet_core.sqlsplit import MYSQL_RULES, splitter
 
 NAME = "mysql"
 LOCK_NAME = "mysql_get_lock"
@@ -176,6 +177,7 @@ DIALECT = Dialect(
     quote=quote,
     placeholder=lambda n: "%s",
     table_exists_sql=_table_exists,
+    split_statements=splitter(MYSQL_RULES),
     default_lock=LOCK_NAME,
     default_backup="mysqldump",
     description="MySQL 8 / MariaDB 10.6+ through aiomysql",

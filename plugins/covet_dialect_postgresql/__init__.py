@@ -5,12 +5,14 @@ Importing this module is cheap: asyncpg is imported only when an adapter connect
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from covet_core import hookimpl
 from covet_core.dialect import Capabilities, Dialect, Statement, quote_ansi
+from covet_core.sqlsplit import POSTGRESQL_RULES, splitter
 
 NAME = "postgresql"
 
@@ -25,6 +27,21 @@ def _adapter_from_url(url: str, base_dir: Path | None) -> Any:
     from covet_dialect_postgresql.adapter import PostgreSQLAdapter
 
     return PostgreSQLAdapter.from_url(url, base_dir)
+
+
+_NO_TRANSACTION = re.compile(
+    r"(CREATE\s+(UNIQUE\s+)?INDEX\s+CONCURRENTLY|DROP\s+INDEX\s+CONCURRENTLY"
+    r"|REINDEX\b[^;]*\bCONCURRENTLY|VACUUM\b|CREATE\s+DATABASE|DROP\s+DATABASE"
+    r"|ALTER\s+SYSTEM|CREATE\s+TABLESPACE|DROP\s+TABLESPACE|ALTER\s+DATABASE\b[^;]*\bSET\s+TABLESPACE)\b",
+    re.IGNORECASE,
+)
+_LEADING_COMMENTS = re.compile(r"^(\s+|--[^\n]*\n?|/\*.*?\*/)*", re.DOTALL)
+
+
+def needs_no_transaction(statement: str) -> bool:
+    """Statements PostgreSQL refuses with "cannot run inside a transaction block"."""
+    body = _LEADING_COMMENTS.sub("", statement, count=1)
+    return _NO_TRANSACTION.match(body) is not None
 
 
 def _table_exists(name: str) -> Statement:
@@ -52,6 +69,8 @@ DIALECT = Dialect(
     quote=quote_ansi,
     placeholder=lambda n: f"${n}",
     table_exists_sql=_table_exists,
+    split_statements=splitter(POSTGRESQL_RULES),
+    needs_no_transaction=needs_no_transaction,
     default_lock="pg_advisory",
     default_backup="pg_dump",
     description="PostgreSQL through asyncpg",

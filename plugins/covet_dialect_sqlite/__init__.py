@@ -11,6 +11,7 @@ from typing import Any
 
 from covet_core import hookimpl
 from covet_core.dialect import Capabilities, Dialect, Statement, quote_ansi
+from covet_core.sqlsplit import SQLITE_RULES, splitter
 
 NAME = "sqlite"
 
@@ -48,6 +49,7 @@ DIALECT = Dialect(
     quote=quote_ansi,
     placeholder=lambda n: "?",
     table_exists_sql=_table_exists,
+    split_statements=splitter(SQLITE_RULES),
     default_lock="sqlite_file",
     default_backup="sqlite_backup",
     description="SQLite 3 through aiosqlite",
