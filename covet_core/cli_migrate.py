@@ -240,3 +240,43 @@ def repair(state: State, yes: bool) -> None:
         emit(state, "migrate.repaired", changes=changes)
 
     run(go())
+
+
+@migrate.command()
+@click.option("--to", "target", metavar="NAME", help="Only up to and including this migration.")
+@click.pass_obj
+def baseline(state: State, target: str | None) -> None:
+    """Record migrations as applied without running them (the schema exists already)."""
+
+    async def go() -> None:
+        async with open_manager(state) as manager:
+            names = await manager.baseline(to=target)
+        for name in names:
+            state.say(f"  = {name}  recorded as applied (not run)")
+        state.say(f"Baselined {len(names)} migration(s).")
+        emit(state, "migrate.baselined", migrations=names)
+
+    run(go())
+
+
+@migrate.command("import")
+@click.option(
+    "--from",
+    "tool",
+    required=True,
+    type=click.Choice(["golang-migrate", "goose", "dbmate", "flyway"]),
+    help="The tool whose history table to read.",
+)
+@click.pass_obj
+def import_command(state: State, tool: str) -> None:
+    """Baseline covet's history from another tool's history table in the database."""
+
+    async def go() -> None:
+        async with open_manager(state) as manager:
+            names = await manager.import_history(tool)
+        for name in names:
+            state.say(f"  = {name}  applied by {tool}")
+        state.say(f"Imported {len(names)} migration(s) from {tool}'s history.")
+        emit(state, "migrate.imported", tool=tool, migrations=names)
+
+    run(go())

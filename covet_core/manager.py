@@ -385,6 +385,45 @@ class MigrationManager:
             dialect_name=self.dialect.name,
         )
 
+    async def baseline(
+        self, to: str | None = None, names: Sequence[str] | None = None
+    ) -> list[str]:
+        """Record migrations as applied without running them (the schema is already there).
+
+        All of them, those up to and including ``to``, or exactly ``names``; already applied
+        ones are skipped. Returns the names recorded. Refuses while the history has problems.
+        """
+        async with self.locked():
+            await self.history.ensure()
+            records = await self.history.records()
+            migrations = self.load_migrations()
+            _refuse_on_problems(migrations, records)
+            if names is not None:
+                wanted = set(names)
+                candidates = [m for m in migrations if m.name in wanted]
+            elif to is not None:
+                candidates = migrations[: find_migration(migrations, to) + 1]
+            else:
+                candidates = migrations
+            known = {r.name for r in records}
+            chosen = [m for m in candidates if m.name not in known]
+            async with self.adapter.transaction():
+                for migration in chosen:
+                    await self.history.write(
+                        migration.name, state=APPLIED, checksum=migration.checksum(), direction="up"
+                    )
+        for migration in chosen:
+            log.info("migration.baselined", migration=migration.name, dialect=self.dialect.name)
+        return [m.name for m in chosen]
+
+    async def import_history(self, tool: str) -> list[str]:
+        """Baseline to match another tool's history table (golang-migrate, goose, dbmate,
+        flyway) in this database; refuse if that history is dirty or failed."""
+        from covet_core.adopt import applied_elsewhere
+
+        chosen = await applied_elsewhere(tool, self.adapter, self.dialect, self.load_migrations())
+        return await self.baseline(names=[m.name for m in chosen])
+
     async def unlock(self, force: bool = False) -> LockHolder | None:
         """Break a stuck migration lock; return who held it (``None``: it was free).
 
