@@ -100,7 +100,7 @@ async def test_import_from_goose_dbmate_and_flyway(tmp_path, migrations_dir):
         "INSERT INTO goose_db_version (version_id, is_applied) VALUES (?, ?)",
         [(0, 1), (1, 1), (2, 1), (3, 1), (3, 0)],  # 3 was applied, then rolled back
     )
-    chosen = await applied_elsewhere("goose", adapter, target.dialect, manager.load_migrations())
+    chosen = await applied_elsewhere("goose", adapter, manager.dialect, manager.load_migrations())
     assert [m.name for m in chosen] == names[:2]
 
     await adapter.execute("CREATE TABLE schema_migrations (version TEXT PRIMARY KEY)")
@@ -116,6 +116,7 @@ async def test_import_from_goose_dbmate_and_flyway(tmp_path, migrations_dir):
     )
     with pytest.raises(HistoryError, match=r"failed migration \(V2__step2.sql\)"):
         await manager.import_history("flyway")
+    await adapter.disconnect()
 
 
 async def test_import_names_versions_without_files(adapter, target: Target, migrations_dir):
