@@ -192,3 +192,28 @@ async def test_advisory_lock_holder_timeout_and_force(pg, migrations_dir):
             pass
     await first.disconnect()
     await second.disconnect()
+
+
+async def test_statements_that_refuse_a_transaction_are_detected(pg, migrations_dir):
+    adapter = await connect(pg)
+    await adapter.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT)")
+    # atomic not declared: covet sees CREATE INDEX CONCURRENTLY and runs it outside a transaction
+    (migrations_dir / "2024_01_01_000000_idx.py").write_text(
+        "from covet.database.migrations.runner import Migration\n\n"
+        "class M(Migration):\n"
+        "    forward_sql = ['/* no lock on writes */ CREATE INDEX CONCURRENTLY idx_b ON users (email)']\n"
+        "    backward_sql = ['DROP INDEX CONCURRENTLY idx_b']\n"
+    )
+    (migrations_dir / "2024_01_02_000000_plain.sql").write_text(
+        "-- covet:up\nCREATE TABLE plain (id INTEGER);\n-- covet:down\nDROP TABLE plain;\n"
+    )
+    manager = MigrationManager(adapter, "postgresql", migrations_dir)
+    dry = await manager.migrate_up(dry_run=True)
+    assert [step["transaction"] for step in dry["plan"]] == [False, True]
+    result = await manager.migrate_up()
+    assert result["success"], result["error"]
+    assert (
+        await adapter.fetch_value("SELECT count(*) FROM pg_indexes WHERE indexname = 'idx_b'") == 1
+    )
+    assert (await manager.migrate_down(steps=2))["success"]
+    await adapter.disconnect()
