@@ -12,7 +12,6 @@ import time
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +33,6 @@ from covet_core.errors import (
     ConfigError,
     CovetError,
     HistoryError,
-    IrreversibleMigrationError,
     MigrationFailedError,
     UnknownTargetError,
 )
@@ -42,31 +40,21 @@ from covet_core.history import APPLIED, PARTIAL, HistoryRecord, MigrationHistory
 from covet_core.locking import DEFAULT_LOCK_TIMEOUT, LockHolder, LockStrategy, NoLock
 from covet_core.log import get_logger
 from covet_core.migration import Migration, checksum_matches
+from covet_core.planning import (
+    MigrationStatus,
+    find_migration,
+    mirror_start,
+    plan_down,
+    plan_up,
+    problems,
+    refuse_on_problems,
+    status_of,
+)
 from covet_core.plugins import Plugins
 from covet_core.runner import MigrationResult, MigrationRunner, plan_text, uses_transaction
 from covet_core.scaffold import write_migration_file
 
 log = get_logger()
-
-
-@dataclass(frozen=True)
-class MigrationStatus:
-    """One line of ``get_status()``: a migration file, a history row, or both."""
-
-    name: str
-    applied: bool
-    applied_at: datetime | None
-    state: str
-    """``applied``, ``pending``, ``partial`` or ``failed``."""
-    changed: bool = False
-    """Applied, but the file's checksum differs from the one recorded."""
-    missing: bool = False
-    """Recorded in the history, but no file of that name exists any more."""
-    execution_order: int | None = None
-    duration: float | None = None
-    applied_by: str | None = None
-    path: Path | None = None
-    detail: str | None = None
 
 
 @dataclass
@@ -192,14 +180,14 @@ class MigrationManager:
         statuses = []
         for m in migrations:
             record = records.pop(m.name, None)
-            statuses.append(_status(m.name, record, m))
+            statuses.append(status_of(m.name, record, m))
         for record in sorted(records.values(), key=lambda r: r.execution_order):
-            statuses.append(_status(record.name, record, None))
+            statuses.append(status_of(record.name, record, None))
         return statuses
 
     async def validate(self) -> list[str]:
         """Problems between files and history (changed, missing, partial); empty when clean."""
-        return _problems(self.load_migrations(), await self.history.records())
+        return problems(self.load_migrations(), await self.history.records())
 
     # -- up -----------------------------------------------------------------------------------
 
@@ -212,7 +200,7 @@ class MigrationManager:
         migrations = self.load_migrations()
         report = RunReport("up", dry_run=dry_run)
         if dry_run:
-            plan = _plan_up(migrations, await self.history.records(), target)
+            plan = plan_up(migrations, await self.history.records(), target)
             self._describe(report, plan, "up")
             if plan and self.enable_backup:
                 report.backup = f"would take a {self._backup_name()} backup"
@@ -221,7 +209,7 @@ class MigrationManager:
         async with self.locked():
             await self.history.ensure()
             records = await self.history.records()
-            plan = _plan_up(migrations, records, target)
+            plan = plan_up(migrations, records, target)
             self._describe(report, plan, "up")
             if plan and self.enable_backup:
                 report.backup = await self._take_backup(plan[0].name)
@@ -246,12 +234,12 @@ class MigrationManager:
         migrations = self.load_migrations()
         report = RunReport("down", dry_run=dry_run)
         if dry_run:
-            plan = _plan_down(migrations, await self.history.records(), steps, target)
+            plan = plan_down(migrations, await self.history.records(), steps, target)
             self._describe(report, plan, "down")
         else:
             async with self.locked():
                 records = await self.history.records()
-                plan = _plan_down(migrations, records, steps, target)
+                plan = plan_down(migrations, records, steps, target)
                 self._describe(report, plan, "down")
                 await self._run(plan, "down", report, records)
         report.duration = time.monotonic() - start
@@ -397,7 +385,7 @@ class MigrationManager:
             await self.history.ensure()
             records = await self.history.records()
             migrations = self.load_migrations()
-            _refuse_on_problems(migrations, records)
+            refuse_on_problems(migrations, records)
             if names is not None:
                 wanted = set(names)
                 candidates = [m for m in migrations if m.name in wanted]
@@ -499,178 +487,6 @@ class MigrationManager:
                         )
                     changes.append(f"accepted new checksum of {record.name}")
         return changes
-
-
-# -- planning (pure) ------------------------------------------------------------------------------
-
-
-def _status(
-    name: str, record: HistoryRecord | None, migration: Migration | None
-) -> MigrationStatus:
-    if record is None:
-        return MigrationStatus(
-            name, False, None, "pending", path=migration.path if migration else None
-        )
-    changed = (
-        migration is not None
-        and record.state == APPLIED
-        and not checksum_matches(record.checksum, migration)
-    )
-    detail = None
-    if record.state == PARTIAL:
-        detail = f"{record.direction}: {record.statements_done} statement(s) done"
-        if record.error:
-            detail += f"; {record.error}"
-    return MigrationStatus(
-        name,
-        record.state == APPLIED,
-        record.applied_at,
-        record.state,
-        changed=changed,
-        missing=migration is None,
-        execution_order=record.execution_order,
-        duration=record.duration,
-        applied_by=record.applied_by,
-        path=migration.path if migration else None,
-        detail=detail,
-    )
-
-
-def mirror_start(migration: Migration, direction: str, done: int) -> int:
-    """Where the opposite direction starts to undo ``done`` statements run in ``direction``.
-
-    Only defined when each backward statement undoes one forward statement in mirror order
-    (backward[i] undoes forward[n-1-i]) and there are no Python steps.
-    """
-    forward, backward = migration.statements("up"), migration.statements("down")
-    if (
-        len(forward) != len(backward)
-        or migration.has_python_forward
-        or migration.has_python_backward
-    ):
-        raise HistoryError(
-            f"cannot derive which statements undo the {done} that ran in {migration.name}: "
-            f"forward_sql and backward_sql do not pair one to one; repair by hand, then run "
-            f"`covet migrate resolve {migration.name} --applied` or `--rolled-back`"
-        )
-    del direction  # symmetric: k done one way is n-k done the other way
-    return len(forward) - done
-
-
-def _ways_out(record: HistoryRecord, migration: Migration | None) -> str:
-    name = record.name
-    ways = [f"repair by hand, then `covet migrate resolve {name} --applied` or `--rolled-back`"]
-    if migration is not None:
-        finish = "--applied" if record.direction == "up" else "--rolled-back"
-        undo = "--rolled-back" if record.direction == "up" else "--applied"
-        ways.append(f"fix the cause and finish it: `covet migrate resolve {name} {finish} --run`")
-        try:
-            mirror_start(migration, record.direction or "up", record.statements_done or 0)
-            ways.append(f"undo what ran: `covet migrate resolve {name} {undo} --run`")
-        except HistoryError:
-            pass
-    return "; or ".join(ways)
-
-
-def _problems(migrations: list[Migration], records: list[HistoryRecord]) -> list[str]:
-    by_name = {m.name: m for m in migrations}
-    applied = {r.name for r in records if r.state == APPLIED}
-    problems = []
-    for record in records:
-        migration = by_name.get(record.name)
-        if record.state != APPLIED:
-            problems.append(
-                f"{record.name} is {record.state} ({record.direction}, "
-                f"{record.statements_done} statement(s) done; {record.error}): "
-                f"{_ways_out(record, migration)}"
-            )
-        elif migration is None:
-            problems.append(
-                f"{record.name} is applied but its file is missing; restore the file, or run "
-                f"`covet migrate repair` to forget it"
-            )
-        elif not checksum_matches(record.checksum, migration):
-            problems.append(
-                f"{record.name} was changed after it was applied ({migration.path}); revert the "
-                f"file and put the change in a new migration, or run `covet migrate repair` "
-                f"to accept it"
-            )
-        elif missing := [d for d in migration.dependencies if d not in applied]:
-            problems.append(
-                f"{record.name} is applied but its dependency {missing[0]} is not; the history "
-                f"is inconsistent: apply or resolve {missing[0]} first"
-            )
-    return problems
-
-
-def _refuse_on_problems(migrations: list[Migration], records: list[HistoryRecord]) -> None:
-    problems = _problems(migrations, records)
-    if problems:
-        more = (
-            f" (and {len(problems) - 1} more; see `covet migrate validate`)"
-            if len(problems) > 1
-            else ""
-        )
-        raise HistoryError(f"refusing to migrate: {problems[0]}{more}")
-
-
-def find_migration(migrations: Sequence[Migration] | Sequence[str], target: str) -> int:
-    """Index of ``target``: a full name, or a unique timestamp prefix or label."""
-    names = [m if isinstance(m, str) else m.name for m in migrations]
-    if target in names:
-        return names.index(target)
-    matches = [
-        i for i, n in enumerate(names) if n.startswith(target) or n.split("_", 4)[-1] == target
-    ]
-    if len(matches) == 1:
-        return matches[0]
-    if matches:
-        found = ", ".join(names[i] for i in matches)
-        raise UnknownTargetError(f"target {target!r} is ambiguous: {found}; give the full name")
-    raise UnknownTargetError(
-        f"unknown target migration {target!r}; see `covet migrate status` for the names"
-    )
-
-
-def _plan_up(
-    migrations: list[Migration], records: list[HistoryRecord], target: str | None
-) -> list[Migration]:
-    _refuse_on_problems(migrations, records)
-    applied = {r.name for r in records if r.state == APPLIED}
-    candidates = migrations
-    if target is not None:
-        candidates = migrations[: find_migration(migrations, target) + 1]
-    return [m for m in candidates if m.name not in applied]
-
-
-def _plan_down(
-    migrations: list[Migration], records: list[HistoryRecord], steps: int, target: str | None
-) -> list[Migration]:
-    _refuse_on_problems(migrations, records)
-    by_name = {m.name: m for m in migrations}
-    applied = [
-        r.name for r in sorted(records, key=lambda r: r.execution_order) if r.state == APPLIED
-    ]
-    if target is not None:
-        index = find_migration(applied, target)
-        chosen = list(reversed(applied[index + 1 :]))
-    else:
-        if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
-            raise UnknownTargetError(f"steps must be a positive whole number, not {steps!r}")
-        if steps > len(applied):
-            raise UnknownTargetError(
-                f"cannot roll back {steps} migration(s): only {len(applied)} applied"
-            )
-        chosen = list(reversed(applied))[:steps]
-    plan = [by_name[name] for name in chosen]
-    for migration in plan:
-        if not migration.reversible:
-            raise IrreversibleMigrationError(
-                f"{migration.name} cannot be rolled back: it has no backward_sql and no "
-                f"backward() method; nothing was rolled back. Write the backward step, or undo "
-                f"it by hand and call history.record_rolled_back({migration.name!r})"
-            )
-    return plan
 
 
 async def _as_result(direction: str, run: Any, dry_run: bool) -> dict[str, Any]:
