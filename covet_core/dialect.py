@@ -67,6 +67,8 @@ class Dialect:
     default_lock: str = "table"
     default_backup: str | None = None
     split_statements: Callable[[str], list[str]] | None = None
+    primary_key_sql: Callable[[str], Statement] | None = None
+    """A query returning the table's primary-key columns in key order, column ``name``."""
     needs_no_transaction: Callable[[str], bool] | None = None
     """True for a statement the server refuses inside a transaction (``CREATE INDEX
     CONCURRENTLY``): a migration holding one runs outside a transaction unless it set

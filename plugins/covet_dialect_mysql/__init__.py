@@ -151,6 +151,15 @@ def _adapter_from_url(url: str, base_dir: Path | None) -> Any:
     return MySQLAdapter.from_url(url, base_dir)
 
 
+def _primary_key(table: str) -> Statement:
+    return Statement(
+        "SELECT column_name AS name FROM information_schema.key_column_usage "
+        "WHERE table_schema = DATABASE() AND table_name = %s AND constraint_name = 'PRIMARY' "
+        "ORDER BY ordinal_position",
+        (table,),
+    )
+
+
 def _table_exists(name: str) -> Statement:
     # DATABASE(): the adapter's current database, so the check never looks at another schema.
     return Statement(
@@ -158,6 +167,12 @@ def _table_exists(name: str) -> Statement:
         "WHERE table_schema = DATABASE() AND table_name = %s",
         (name,),
     )
+
+
+def _bulk_writer(adapter: Any, table: str) -> Any:
+    from covet_dialect_mysql.bulk import writer
+
+    return writer(adapter, table)
 
 
 DIALECT = Dialect(
@@ -177,6 +192,8 @@ DIALECT = Dialect(
     quote=quote,
     placeholder=lambda n: "%s",
     table_exists_sql=_table_exists,
+    primary_key_sql=_primary_key,
+    bulk_writer=_bulk_writer,
     split_statements=splitter(MYSQL_RULES),
     default_lock=LOCK_NAME,
     default_backup="mysqldump",

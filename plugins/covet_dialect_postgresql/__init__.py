@@ -44,12 +44,28 @@ def needs_no_transaction(statement: str) -> bool:
     return _NO_TRANSACTION.match(body) is not None
 
 
+def _primary_key(table: str) -> Statement:
+    return Statement(
+        "SELECT a.attname AS name FROM pg_index i "
+        "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
+        "WHERE i.indrelid = to_regclass(quote_ident($1)) AND i.indisprimary "
+        "ORDER BY array_position(i.indkey::int2[], a.attnum)",
+        (table,),
+    )
+
+
 def _table_exists(name: str) -> Statement:
     return Statement(
         "SELECT 1 FROM information_schema.tables "
         "WHERE table_schema = current_schema() AND table_name = $1",
         (name,),
     )
+
+
+def _bulk_writer(adapter: Any, table: str) -> Any:
+    from covet_dialect_postgresql.bulk import writer
+
+    return writer(adapter, table)
 
 
 DIALECT = Dialect(
@@ -69,6 +85,8 @@ DIALECT = Dialect(
     quote=quote_ansi,
     placeholder=lambda n: f"${n}",
     table_exists_sql=_table_exists,
+    primary_key_sql=_primary_key,
+    bulk_writer=_bulk_writer,
     split_statements=splitter(POSTGRESQL_RULES),
     needs_no_transaction=needs_no_transaction,
     default_lock="pg_advisory",

@@ -28,6 +28,10 @@ def _adapter_from_url(url: str, base_dir: Path | None) -> Any:
     return SQLiteAdapter.from_url(url, base_dir)
 
 
+def _primary_key(table: str) -> Statement:
+    return Statement("SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk", (table,))
+
+
 def _table_exists(name: str) -> Statement:
     return Statement("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
 
@@ -49,6 +53,7 @@ DIALECT = Dialect(
     quote=quote_ansi,
     placeholder=lambda n: "?",
     table_exists_sql=_table_exists,
+    primary_key_sql=_primary_key,
     split_statements=splitter(SQLITE_RULES),
     default_lock="sqlite_file",
     default_backup="sqlite_backup",

@@ -1,0 +1,6 @@
+"""Data migrations: batched, resumable transforms of table rows (see ``migration``)."""
+
+from covet_core.data.migration import BulkDataMigration, DataMigration, DataMigrationError
+from covet_core.data.progress import Progress
+
+__all__ = ["BulkDataMigration", "DataMigration", "DataMigrationError", "Progress"]

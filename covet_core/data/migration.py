@@ -1,0 +1,261 @@
+"""DataMigration and BulkDataMigration: batched, resumable transforms of a table's rows.
+
+The table is walked in primary-key order with keyset pagination (``WHERE key > last ORDER BY key
+LIMIT n``; never OFFSET, whose cost grows with every page). Each batch goes through
+``transform_batch(rows, adapter)``; only rows and columns whose values changed are written back,
+and the writes commit together with the checkpoint row, so ``execute(resume=True)`` after a
+crash continues exactly after the last committed batch: every row is transformed once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from covet_core.data.checkpoints import Checkpoints, decode_key
+from covet_core.data.progress import Progress
+from covet_core.errors import CovetError
+from covet_core.log import get_logger
+
+log = get_logger()
+
+Row = dict[str, Any]
+
+
+class DataMigrationError(CovetError):
+    exit_code = 1
+
+
+class DataMigration:
+    """Subclass it and override ``transform_batch``; then ``await migration.execute()``.
+
+    ``where`` (SQL, with ``where_params``) limits the rows visited; ``pause`` sleeps between
+    batches (throttling); a failing batch is retried ``retries`` times, then ``on_failure``
+    decides: ``"stop"`` raises ``DataMigrationError``, ``"skip"`` counts its rows as failed and
+    moves on.
+    """
+
+    def __init__(
+        self,
+        adapter: Any,
+        table_name: str,
+        batch_size: int = 1000,
+        progress_callback: Callable[[Progress], Any] | None = None,
+        checkpoint_enabled: bool = True,
+        *,
+        name: str | None = None,
+        where: str | None = None,
+        where_params: Sequence[Any] = (),
+        pause: float = 0.0,
+        retries: int = 0,
+        on_failure: str = "stop",
+        plugins: Any = None,
+    ) -> None:
+        if batch_size < 1:
+            raise DataMigrationError("batch_size must be at least 1")
+        if on_failure not in ("stop", "skip"):
+            raise DataMigrationError('on_failure must be "stop" or "skip"')
+        from covet_core.plugins import Plugins
+
+        self.adapter = adapter
+        self.table_name = table_name
+        self.batch_size = batch_size
+        self.progress_callback = progress_callback
+        self.checkpoint_enabled = checkpoint_enabled
+        self.name = name or f"{type(self).__name__}:{table_name}"
+        self.where, self.where_params = where, tuple(where_params)
+        self.pause, self.retries, self.on_failure = pause, retries, on_failure
+        self.plugins = plugins if isinstance(plugins, Plugins) else Plugins.load(plugins or ())
+        self.dialect = self.plugins.dialect(adapter.dialect_name)
+        self._q = self.dialect.quote
+
+    async def transform_batch(self, rows: list[Row], adapter: Any) -> list[Row] | None:
+        """Return the rows with their new values (changing them in place is fine)."""
+        return rows
+
+    # -- the walk -----------------------------------------------------------------------------
+
+    async def _keys(self) -> list[str]:
+        if self.dialect.primary_key_sql is None:
+            raise DataMigrationError(f"dialect {self.dialect.name} cannot tell primary keys")
+        stmt = self.dialect.primary_key_sql(self.table_name)
+        keys = [r["name"] for r in await self.adapter.fetch_all(stmt.text, stmt.params)]
+        if not keys:
+            raise DataMigrationError(
+                f"table {self.table_name!r} has no primary key (or does not exist); a data "
+                f"migration walks rows in key order to resume exactly, so add one first"
+            )
+        return keys
+
+    def _page(self, keys: list[str], after: tuple[Any, ...] | None) -> tuple[str, tuple[Any, ...]]:
+        conditions, params = [], list(self.where_params)
+        if self.where:
+            conditions.append(f"({self.where})")
+        if after is not None:
+            p = self.dialect.params(len(keys), start=len(params) + 1)
+            if len(keys) == 1:
+                conditions.append(f"{self._q(keys[0])} > {p[0]}")
+            else:  # a row-value comparison keeps composite keys index-friendly
+                conditions.append(f"({', '.join(map(self._q, keys))}) > ({', '.join(p)})")
+            params += after
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        order = ", ".join(map(self._q, keys))
+        sql = f"SELECT * FROM {self._q(self.table_name)}{where} ORDER BY {order} LIMIT {int(self.batch_size)}"
+        return sql, tuple(params)
+
+    async def _count(self) -> int:
+        where = f" WHERE {self.where}" if self.where else ""
+        sql = f"SELECT COUNT(*) FROM {self._q(self.table_name)}{where}"
+        return int(await self.adapter.fetch_value(sql, self.where_params) or 0)
+
+    async def execute(self, resume: bool = False) -> Progress:
+        """Run to the end (or, with ``resume``, from the last committed checkpoint)."""
+        keys = await self._keys()
+        checkpoints = Checkpoints(self.adapter, self.dialect, self.plugins)
+        progress = Progress(total_rows=await self._count())
+        after: tuple[Any, ...] | None = None
+        if self.checkpoint_enabled:
+            await checkpoints.ensure()
+            saved = await checkpoints.load(self.name) if resume else None
+            if saved is not None:
+                if saved["completed"]:
+                    progress.processed_rows = progress.resumed_from = int(saved["processed"])
+                    progress.failed_rows = int(saved["failed"])
+                    return progress
+                after = decode_key(saved["last_key"]) if saved["last_key"] else None
+                progress.processed_rows = progress.resumed_from = int(saved["processed"])
+                progress.failed_rows = int(saved["failed"])
+            elif not resume:
+                await checkpoints.clear(self.name)
+        writer = self._writer()
+        bound = log.bind(data_migration=self.name, table=self.table_name)
+        while True:
+            sql, params = self._page(keys, after)
+            rows = await self.adapter.fetch_all(sql, params)
+            if not rows:
+                break
+            last = tuple(rows[-1][k] for k in keys)
+            failed = await self._batch(rows, keys, writer, checkpoints, progress, sql, params, last)
+            progress.processed_rows += len(rows)
+            progress.failed_rows += failed
+            progress.batches += 1
+            after = last
+            bound.debug("data.batch", rows=len(rows), processed=progress.processed_rows)
+            if self.progress_callback is not None:
+                outcome = self.progress_callback(progress)
+                if asyncio.iscoroutine(outcome):
+                    await outcome
+            if self.pause:
+                await asyncio.sleep(self.pause)
+        if self.checkpoint_enabled:
+            async with self.adapter.transaction():
+                await checkpoints.save(
+                    self.name, self.table_name, after, progress.processed_rows,
+                    progress.failed_rows, completed=True,
+                )  # fmt: skip
+        bound.info("data.completed", processed=progress.processed_rows, failed=progress.failed_rows)
+        return progress
+
+    async def _batch(
+        self, rows: list[Row], keys: list[str], writer: Any, checkpoints: Checkpoints,
+        progress: Progress, sql: str, params: tuple[Any, ...], last: tuple[Any, ...],
+    ) -> int:  # fmt: skip
+        """Transform and write one batch with its checkpoint; return how many rows failed."""
+        attempt = 0
+        while True:
+            try:
+                originals = {tuple(r[k] for k in keys): dict(r) for r in rows}
+                changed = _changes(
+                    originals, await self.transform_batch(rows, self.adapter) or rows, keys
+                )
+                async with self.adapter.transaction():
+                    await self._write(writer, keys, changed)
+                    if self.checkpoint_enabled:
+                        await checkpoints.save(
+                            self.name, self.table_name, last,
+                            progress.processed_rows + len(rows), progress.failed_rows,
+                        )  # fmt: skip
+                return 0
+            except Exception as exc:  # a user's transform may raise anything
+                attempt += 1
+                if attempt <= self.retries:
+                    rows = await self.adapter.fetch_all(sql, params)  # fresh: the batch rolled back
+                    continue
+                first = tuple(rows[0][k] for k in keys) if rows else ()
+                if self.on_failure == "skip":
+                    log.warning(
+                        "data.batch_skipped", rows=len(rows), first_key=repr(first), error=str(exc)
+                    )
+                    if self.checkpoint_enabled:
+                        async with self.adapter.transaction():
+                            await checkpoints.save(
+                                self.name, self.table_name, last,
+                                progress.processed_rows + len(rows), progress.failed_rows + len(rows),
+                            )  # fmt: skip
+                    return len(rows)
+                raise DataMigrationError(
+                    f"{self.name}: the batch starting at key {first!r} failed after "
+                    f"{attempt} attempt(s): {type(exc).__name__}: {exc}; earlier batches are "
+                    f"committed; fix it and run execute(resume=True) to continue from there"
+                ) from exc
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def _writer(self) -> Any:
+        return None
+
+    async def _write(
+        self, writer: Any, keys: list[str], changed: dict[tuple[str, ...], list[tuple[Any, ...]]]
+    ) -> None:
+        for columns, rows in changed.items():
+            if writer is not None:
+                await writer.update(keys, columns, rows)
+                continue
+            p = self.dialect.placeholder
+            sets = ", ".join(f"{self._q(c)} = {p(i)}" for i, c in enumerate(columns, 1))
+            match = " AND ".join(
+                f"{self._q(k)} = {p(len(columns) + i)}" for i, k in enumerate(keys, 1)
+            )
+            # Rows arrive as (keys..., columns...); the UPDATE binds columns first.
+            n = len(keys)
+            await self.adapter.executemany(
+                f"UPDATE {self._q(self.table_name)} SET {sets} WHERE {match}",
+                [(*row[n:], *row[:n]) for row in rows],
+            )
+
+
+class BulkDataMigration(DataMigration):
+    """The same contract, written back with the dialect's fastest path: one statement per
+    batch where the dialect has one (PostgreSQL ``UPDATE ... FROM unnest``, MySQL ``UPDATE ...
+    JOIN``), ``executemany`` in the batch's transaction otherwise."""
+
+    def _writer(self) -> Any:
+        factory = self.dialect.bulk_writer
+        return factory(self.adapter, self.table_name) if factory is not None else None
+
+
+def _changes(
+    originals: dict[tuple[Any, ...], Row], new_rows: list[Row], keys: list[str]
+) -> dict[tuple[str, ...], list[tuple[Any, ...]]]:
+    """Rows to write, grouped by the set of columns that changed: {columns: [(keys..., values...)]}."""
+    groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+    for row in new_rows:
+        try:
+            key = tuple(row[k] for k in keys)
+        except KeyError as exc:
+            raise DataMigrationError(
+                f"transform_batch returned a row without key column {exc}"
+            ) from None
+        before = originals.get(key)
+        if before is None:
+            raise DataMigrationError(
+                f"transform_batch returned key {key!r}, which was not in the batch; a data "
+                f"migration updates rows in place and cannot change primary keys"
+            )
+        columns = tuple(
+            c for c in row if c not in keys and (c not in before or row[c] != before[c])
+        )
+        if columns:
+            groups.setdefault(columns, []).append((*key, *(row[c] for c in columns)))
+    return groups

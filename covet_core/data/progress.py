@@ -1,0 +1,42 @@
+"""What a data migration reports after each batch (the guide's fields, plus failures)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Progress:
+    total_rows: int
+    """Rows the migration will visit (exact count; ``total_is_estimate`` says otherwise)."""
+    processed_rows: int = 0
+    """Rows visited so far, including rows of an earlier run being resumed."""
+    failed_rows: int = 0
+    """Rows in batches that failed and were skipped (``on_failure="skip"``)."""
+    batches: int = 0
+    total_is_estimate: bool = False
+    resumed_from: int = 0
+    """Rows already processed by an earlier run when this one resumed."""
+    started_at: float = field(default_factory=time.monotonic)
+
+    @property
+    def elapsed(self) -> float:
+        return max(time.monotonic() - self.started_at, 1e-9)
+
+    @property
+    def success_rate(self) -> float:
+        """Percent of processed rows that did not fail (100.0 before any row)."""
+        if not self.processed_rows:
+            return 100.0
+        return 100.0 * (self.processed_rows - self.failed_rows) / self.processed_rows
+
+    @property
+    def rows_per_second(self) -> float:
+        return (self.processed_rows - self.resumed_from) / self.elapsed
+
+    @property
+    def eta_seconds(self) -> float:
+        rate = self.rows_per_second
+        remaining = max(self.total_rows - self.processed_rows, 0)
+        return remaining / rate if rate > 0 else 0.0
