@@ -15,6 +15,7 @@ from covet.database.migrations.data_migrations import (
     BulkDataMigration,
     DataMigration,
     DataMigrationError,
+    ParallelDataMigration,
 )
 
 ROWS = 2500
@@ -199,3 +200,73 @@ async def test_a_transform_may_not_change_keys(adapter, target):
     with pytest.raises(DataMigrationError, match="cannot change primary keys"):
         await Rekey(adapter=adapter, table_name="users").execute()
     assert await adapter.fetch_value("SELECT MAX(id) FROM users") == 10
+
+
+PARALLEL = textwrap.dedent(
+    """
+    import asyncio, sys
+    from covet_core.plugins import Plugins
+    from covet.database.migrations.data_migrations import ParallelDataMigration
+
+    class Count(ParallelDataMigration):
+        async def transform_batch(self, rows, adapter):
+            for row in rows:
+                row["counter"] += 1
+            return rows
+
+    async def main():
+        d = Plugins.load().dialect_for_url(sys.argv[1])
+        adapter = d.adapter_from_url(sys.argv[1], None)
+        await adapter.connect()
+        m = Count(adapter=adapter, table_name="users", batch_size=50, chunk_rows=250, max_workers=1,
+                  progress_callback=lambda p: print("batch", flush=True))
+        await m.execute(resume=True)  # join the plan in progress, as every worker process does
+        await adapter.disconnect()
+
+    asyncio.run(main())
+    """
+)
+
+
+async def test_parallel_processes_with_one_killed_mid_chunk(adapter, target):
+    await users(adapter, target)
+
+    def worker() -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, "-c", PARALLEL, target.url], stdout=subprocess.PIPE, text=True
+        )
+
+    victim = worker()
+    assert victim.stdout is not None
+    assert victim.stdout.readline().startswith("batch"), "it committed a batch of its chunk"
+    victim.send_signal(signal.SIGKILL)  # mid-chunk: 1 of the chunk's 5 batches committed
+    victim.wait()
+    others = [worker() for _ in range(3)]
+    for proc in others:
+        proc.communicate(timeout=120)
+        assert proc.returncode == 0
+    # The dead worker's chunk was taken over where it stopped: every row exactly once.
+    assert await adapter.fetch_value("SELECT COUNT(*) FROM users WHERE counter <> 1") == 0
+    states = await adapter.fetch_all("SELECT DISTINCT state FROM _covet_data_chunks")
+    assert [r["state"] for r in states] == ["done"]
+
+
+async def test_parallel_workers_in_one_process(adapter, target):
+    await users(adapter, target)
+
+    class Count(ParallelDataMigration):
+        async def transform_batch(self, rows, adapter):
+            for row in rows:
+                row["counter"] += 1
+            return rows
+
+    progress = await Count(
+        adapter=adapter, table_name="users", batch_size=100, max_workers=4
+    ).execute()
+    assert progress.processed_rows == ROWS == progress.total_rows
+    assert await adapter.fetch_value("SELECT COUNT(*) FROM users WHERE counter <> 1") == 0
+    again = await Count(
+        adapter=adapter, table_name="users", batch_size=100, max_workers=4
+    ).execute()
+    assert again.processed_rows == ROWS, "a new run after a finished one starts over"
+    assert await adapter.fetch_value("SELECT COUNT(*) FROM users WHERE counter <> 2") == 0

@@ -157,3 +157,45 @@ def test_guide_examples_run_as_written(target: Target, tmp_path, monkeypatch, ca
         await adapter.disconnect()
 
     asyncio.run(session())
+
+
+def test_guide_data_migration_examples_run_as_written(
+    target: Target, tmp_path, monkeypatch, capsys
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    blocks = guide_blocks("Data Migrations", "Safe Deployment Practices")
+    assert len(blocks) == 5
+    basic, bulk, parallel, tracking, resumable = blocks
+
+    async def session() -> None:
+        adapter = target.new_adapter()
+        await adapter.connect()
+        p = target.dialect.params(2)
+        await adapter.execute(
+            "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255), migrated BOOLEAN NOT NULL DEFAULT FALSE)"
+        )
+        await adapter.executemany(
+            f"INSERT INTO users (id, email) VALUES ({p[0]}, {p[1]})",
+            [(i, None if i % 10 == 0 else f"User{i}@Example.COM") for i in range(1, 2501)],
+        )
+        ns: dict[str, Any] = {"adapter": adapter, "__name__": "__guide__"}
+        await run_block(basic, ns)
+        out = capsys.readouterr().out
+        assert "Processed 2500 rows" in out and "Success rate: 100.0%" in out and "Speed:" in out
+        assert (
+            await adapter.fetch_value("SELECT COUNT(*) FROM users WHERE email <> LOWER(email)") == 0
+        )
+        await run_block(bulk, ns)
+        assert await adapter.fetch_value("SELECT COUNT(*) FROM users WHERE migrated") == 2500
+        await run_block(parallel, ns)
+        assert ns["progress"].processed_rows == 2500
+        await run_block(tracking, ns)
+        lines = capsys.readouterr().out.splitlines()
+        assert (
+            lines[0].startswith("Progress: 1000/2500 (100.0% success) - ETA:") and len(lines) == 3
+        )
+        await run_block(resumable, ns)
+        assert ns["progress"].processed_rows == 2500
+        await adapter.disconnect()
+
+    asyncio.run(session())

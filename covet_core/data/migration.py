@@ -10,7 +10,7 @@ crash continues exactly after the last committed batch: every row is transformed
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from operator import itemgetter
 from typing import Any
 
@@ -129,7 +129,7 @@ class DataMigration:
                 progress.failed_rows = int(saved["failed"])
             elif not resume:
                 await checkpoints.clear(self.name)
-        writer = self._writer()
+        writer = self._writer_for(self.adapter)
         bound = log.bind(data_migration=self.name, table=self.table_name)
         while True:
             sql, params = self._page(keys, after)
@@ -137,18 +137,22 @@ class DataMigration:
             if not rows:
                 break
             last = tuple(rows[-1][k] for k in keys)
-            failed = await self._batch(rows, keys, writer, checkpoints, progress, sql, params, last)
-            progress.processed_rows += len(rows)
-            progress.failed_rows += failed
+            done, failed_before = progress.processed_rows + len(rows), progress.failed_rows
+
+            async def record(lost: int, last: tuple[Any, ...] = last, done: int = done,
+                             failed_before: int = failed_before) -> None:  # fmt: skip
+                if self.checkpoint_enabled:
+                    await checkpoints.save(
+                        self.name, self.table_name, last, done, failed_before + lost
+                    )
+
+            lost = await self._run_batch(self.adapter, rows, keys, writer, sql, params, record)
+            progress.processed_rows = done
+            progress.failed_rows += lost
             progress.batches += 1
             after = last
             bound.debug("data.batch", rows=len(rows), processed=progress.processed_rows)
-            if self.progress_callback is not None:
-                outcome = self.progress_callback(progress)
-                if asyncio.iscoroutine(outcome):
-                    await outcome
-            if self.pause:
-                await asyncio.sleep(self.pause)
+            await self._report(progress)
         if self.checkpoint_enabled:
             async with self.adapter.transaction():
                 await checkpoints.save(
@@ -158,42 +162,43 @@ class DataMigration:
         bound.info("data.completed", processed=progress.processed_rows, failed=progress.failed_rows)
         return progress
 
-    async def _batch(
-        self, rows: list[Row], keys: list[str], writer: Any, checkpoints: Checkpoints,
-        progress: Progress, sql: str, params: tuple[Any, ...], last: tuple[Any, ...],
+    async def _report(self, progress: Progress) -> None:
+        if self.progress_callback is not None:
+            outcome = self.progress_callback(progress)
+            if asyncio.iscoroutine(outcome):
+                await outcome
+        if self.pause:
+            await asyncio.sleep(self.pause)
+
+    async def _run_batch(
+        self, adapter: Any, rows: list[Row], keys: list[str], writer: Any, sql: str,
+        params: tuple[Any, ...] | list[Any], record: Callable[[int], Awaitable[None]],
     ) -> int:  # fmt: skip
-        """Transform and write one batch with its checkpoint; return how many rows failed."""
+        """Transform and write one batch, with ``record(failed_rows)`` in the same transaction
+        (the checkpoint); retry or skip per the options. Returns how many rows failed."""
         attempt = 0
         while True:
             try:
                 key_of = itemgetter(*keys)  # C-level; a scalar for one key column
                 originals = {key_of(r): r.copy() for r in rows}
-                new_rows = await self.transform_batch(rows, self.adapter) or rows
+                new_rows = await self.transform_batch(rows, adapter) or rows
                 changed = _changes(originals, new_rows, keys, key_of)
-                async with self.adapter.transaction():
-                    await self._write(writer, keys, changed)
-                    if self.checkpoint_enabled:
-                        await checkpoints.save(
-                            self.name, self.table_name, last,
-                            progress.processed_rows + len(rows), progress.failed_rows,
-                        )  # fmt: skip
+                async with adapter.transaction():
+                    await self._write(adapter, writer, keys, changed)
+                    await record(0)
                 return 0
             except Exception as exc:  # a user's transform may raise anything
                 attempt += 1
                 if attempt <= self.retries:
-                    rows = await self.adapter.fetch_all(sql, params)  # fresh: the batch rolled back
+                    rows = await adapter.fetch_all(sql, params)  # fresh: the batch rolled back
                     continue
                 first = tuple(rows[0][k] for k in keys) if rows else ()
                 if self.on_failure == "skip":
                     log.warning(
                         "data.batch_skipped", rows=len(rows), first_key=repr(first), error=str(exc)
                     )
-                    if self.checkpoint_enabled:
-                        async with self.adapter.transaction():
-                            await checkpoints.save(
-                                self.name, self.table_name, last,
-                                progress.processed_rows + len(rows), progress.failed_rows + len(rows),
-                            )  # fmt: skip
+                    async with adapter.transaction():
+                        await record(len(rows))
                     return len(rows)
                 raise DataMigrationError(
                     f"{self.name}: the batch starting at key {first!r} failed after "
@@ -203,12 +208,13 @@ class DataMigration:
 
     # -- writing ------------------------------------------------------------------------------
 
-    def _writer(self) -> Any:
+    def _writer_for(self, adapter: Any) -> Any:
         return None
 
     async def _write(
-        self, writer: Any, keys: list[str], changed: dict[tuple[str, ...], list[tuple[Any, ...]]]
-    ) -> None:
+        self, adapter: Any, writer: Any, keys: list[str],
+        changed: dict[tuple[str, ...], list[tuple[Any, ...]]],
+    ) -> None:  # fmt: skip
         for columns, rows in changed.items():
             if writer is not None:
                 await writer.update(keys, columns, rows)
@@ -220,7 +226,7 @@ class DataMigration:
             )
             # Rows arrive as (keys..., columns...); the UPDATE binds columns first.
             n = len(keys)
-            await self.adapter.executemany(
+            await adapter.executemany(
                 f"UPDATE {self._q(self.table_name)} SET {sets} WHERE {match}",
                 [(*row[n:], *row[:n]) for row in rows],
             )
@@ -231,9 +237,9 @@ class BulkDataMigration(DataMigration):
     batch where the dialect has one (PostgreSQL ``UPDATE ... FROM unnest``, MySQL ``UPDATE ...
     JOIN``), ``executemany`` in the batch's transaction otherwise."""
 
-    def _writer(self) -> Any:
+    def _writer_for(self, adapter: Any) -> Any:
         factory = self.dialect.bulk_writer
-        return factory(self.adapter, self.table_name) if factory is not None else None
+        return factory(adapter, self.table_name) if factory is not None else None
 
 
 _MISSING = object()

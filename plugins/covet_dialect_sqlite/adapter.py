@@ -144,6 +144,13 @@ class SQLiteAdapter:
             conn, self._conn = self._conn, None
             await conn.close()
 
+    async def open_sibling(self) -> SQLiteAdapter | None:
+        """Another, unconnected adapter on the same file (``None`` for in-memory databases or a
+        wrapped connection whose file covet does not know)."""
+        if self.path is None or self.path == ":memory:":
+            return None
+        return SQLiteAdapter(self.path, timeout=self.timeout, foreign_keys=self.foreign_keys)
+
     @property
     def connection(self) -> Any:
         if self._conn is None:

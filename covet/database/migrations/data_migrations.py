@@ -1,5 +1,17 @@
 """``from covet.database.migrations.data_migrations import DataMigration`` (the guide's path)."""
 
-from covet_core.data import BulkDataMigration, DataMigration, DataMigrationError, Progress
+from covet_core.data import (
+    BulkDataMigration,
+    DataMigration,
+    DataMigrationError,
+    ParallelDataMigration,
+    Progress,
+)
 
-__all__ = ["BulkDataMigration", "DataMigration", "DataMigrationError", "Progress"]
+__all__ = [
+    "BulkDataMigration",
+    "DataMigration",
+    "DataMigrationError",
+    "ParallelDataMigration",
+    "Progress",
+]

@@ -1,0 +1,264 @@
+"""ParallelDataMigration: chunks of the key range, claimed through the database itself.
+
+The plan (chunk boundaries) lives in ``_covet_data_chunks``; workers claim a pending chunk in a
+short transaction (``FOR UPDATE SKIP LOCKED`` where the database has it), so several processes
+or machines running the same migration share the work. Inside a chunk a worker goes batch by
+batch, and each batch's writes commit with the chunk's progress (last key, rows, heartbeat):
+a worker that dies mid-chunk loses nothing, and its chunk is taken over from where it stopped —
+at once when its process is provably gone (same host, pid gone), otherwise when its heartbeat
+is older than ``takeover_after`` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+from typing import Any
+
+from covet_core.data.checkpoints import decode_key, encode_key
+from covet_core.data.migration import DataMigration, DataMigrationError
+from covet_core.data.progress import Progress
+from covet_core.errors import IntegrityError
+from covet_core.locking import pid_alive
+from covet_core.schema import Column, ColumnType, CreateTable, Table
+
+CHUNK_TABLE = "_covet_data_chunks"
+_COLS = (
+    "name",
+    "chunk_no",
+    "lo_key",
+    "hi_key",
+    "state",
+    "worker",
+    "heartbeat",
+    "last_key",
+    "processed",
+    "failed",
+)
+
+
+class ParallelDataMigration(DataMigration):
+    """``DataMigration`` over ``max_workers`` connections (and any other process running it).
+
+    ``chunk_rows`` rows per chunk (default ten batches). Needs a single-column primary key.
+    """
+
+    def __init__(self, *args: Any, max_workers: int = 4, chunk_rows: int | None = None,
+                 takeover_after: float = 300.0, **kwargs: Any) -> None:  # fmt: skip
+        super().__init__(*args, **kwargs)
+        if max_workers < 1:
+            raise DataMigrationError("max_workers must be at least 1")
+        self.max_workers = max_workers
+        self.chunk_rows = chunk_rows or self.batch_size * 10
+        self.takeover_after = takeover_after
+        self.worker_id = f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:8]}"
+        self._t = self._q(CHUNK_TABLE)
+
+    # -- the plan ----------------------------------------------------------------------------
+
+    async def _ensure_table(self, adapter: Any) -> None:
+        stmt = self.dialect.table_exists_sql(CHUNK_TABLE)
+        if await adapter.fetch_one(stmt.text, stmt.params) is not None:
+            return
+        t = ColumnType
+        table = Table(CHUNK_TABLE, (
+            Column("name", t("string", 255), nullable=False), Column("chunk_no", t("integer"), nullable=False),
+            Column("lo_key", t("text")), Column("hi_key", t("text")),
+            Column("state", t("string", 16), nullable=False), Column("worker", t("string", 255)),
+            Column("heartbeat", t("timestamp")), Column("last_key", t("text")),
+            Column("processed", t("bigint"), nullable=False), Column("failed", t("bigint"), nullable=False),
+        ), primary_key=("name", "chunk_no"))  # fmt: skip
+        try:
+            for sql in self.plugins.render_operation(
+                CreateTable(table, if_not_exists=True), self.dialect
+            ):
+                await adapter.execute(sql)
+        except Exception:
+            if await adapter.fetch_one(stmt.text, stmt.params) is None:
+                raise  # not the harmless race of two processes creating it at once
+
+    async def _chunks(self, adapter: Any) -> list[dict[str, Any]]:
+        cols = ", ".join(map(self._q, _COLS))
+        p = self.dialect.placeholder
+        return await adapter.fetch_all(
+            f"SELECT {cols} FROM {self._t} WHERE {self._q('name')} = {p(1)} ORDER BY {self._q('chunk_no')}",
+            (self.name,),
+        )
+
+    async def _plan(self, key: str, fresh: bool) -> None:
+        chunks = await self._chunks(self.adapter)
+        if chunks and (not fresh or any(c["state"] != "done" for c in chunks)):
+            return  # join the plan in progress (other processes may be working on it)
+        bounds: list[Any] = []
+        after: Any = None
+        q, p = self._q, self.dialect.placeholder
+        while True:  # one key every chunk_rows rows: short index scans, no full read
+            # The user's where (and its numbered parameters) first, as in DataMigration._page.
+            cond = [f"({self.where})"] if self.where else []
+            params = list(self.where_params)
+            if after is not None:
+                cond.append(f"{q(key)} > {p(len(params) + 1)}")
+                params.append(after)
+            where = f" WHERE {' AND '.join(cond)}" if cond else ""
+            found = await self.adapter.fetch_value(
+                f"SELECT {q(key)} FROM {q(self.table_name)}{where} ORDER BY {q(key)} "
+                f"LIMIT 1 OFFSET {int(self.chunk_rows) - 1}",
+                params,
+            )
+            if found is None:
+                break
+            bounds.append(found)
+            after = found
+        edges = [None, *bounds, None]
+        rows = [
+            (self.name, i, None if lo is None else encode_key((lo,)), None if hi is None else encode_key((hi,)),
+             "pending", None, None, None, 0, 0)
+            for i, (lo, hi) in enumerate(pairwise(edges))
+        ]  # fmt: skip
+        cols = ", ".join(map(q, _COLS))
+        marks = ", ".join(self.dialect.params(len(_COLS)))
+        try:
+            async with self.adapter.transaction():
+                if chunks:  # a finished run, started again from scratch
+                    await self.adapter.execute(
+                        f"DELETE FROM {self._t} WHERE {q('name')} = {p(1)}", (self.name,)
+                    )
+                # Insert only: a plan another process just made (and may already be working
+                # on) is never replaced; this insert then fails on its key and we join it.
+                await self.adapter.executemany(
+                    f"INSERT INTO {self._t} ({cols}) VALUES ({marks})", rows
+                )
+        except IntegrityError:
+            pass
+
+    # -- claiming ----------------------------------------------------------------------------
+
+    def _takeable(self, chunk: dict[str, Any]) -> bool:
+        if chunk["state"] == "pending":
+            return True
+        if chunk["state"] != "claimed" or not chunk["worker"]:
+            return False
+        host, _, rest = str(chunk["worker"]).partition("/")
+        pid = int(rest.split("/")[0]) if rest.split("/")[0].isdigit() else -1
+        if host == socket.gethostname() and pid > 0 and not pid_alive(pid):
+            return True  # its process is gone: take over now
+        beat = chunk["heartbeat"]
+        if beat is not None and not isinstance(beat, datetime):
+            beat = datetime.fromisoformat(str(beat))
+        if beat is not None and beat.tzinfo is None:
+            beat = beat.replace(tzinfo=UTC)
+        return beat is None or datetime.now(UTC) - beat > timedelta(seconds=self.takeover_after)
+
+    async def _claim(self, adapter: Any, me: str) -> dict[str, Any] | None:
+        q, p = self._q, self.dialect.placeholder
+        skip = " FOR UPDATE SKIP LOCKED" if self.dialect.capabilities.skip_locked else ""
+        cols = ", ".join(map(q, _COLS))
+        async with adapter.transaction():
+            rows = await adapter.fetch_all(
+                f"SELECT {cols} FROM {self._t} WHERE {q('name')} = {p(1)} AND {q('state')} <> 'done' "
+                f"ORDER BY {q('chunk_no')}{skip}",
+                (self.name,),
+            )
+            chunk = next((c for c in rows if self._takeable(c)), None)
+            if chunk is None:
+                return None
+            await adapter.execute(
+                f"UPDATE {self._t} SET {q('state')} = 'claimed', {q('worker')} = {p(1)}, "
+                f"{q('heartbeat')} = {p(2)} WHERE {q('name')} = {p(3)} AND {q('chunk_no')} = {p(4)}",
+                (me, datetime.now(UTC), self.name, chunk["chunk_no"]),
+            )
+        return chunk
+
+    # -- working -------------------------------------------------------------------------------
+
+    async def _work(self, adapter: Any, key: str, progress: Progress) -> None:
+        me = f"{self.worker_id}-{id(adapter)}"
+        writer = self._writer_for(adapter)
+        q, p = self._q, self.dialect.placeholder
+        while (chunk := await self._claim(adapter, me)) is not None:
+            start = chunk["last_key"] or chunk["lo_key"]  # resume inside a taken-over chunk
+            after = decode_key(start) if start else None
+            hi = decode_key(chunk["hi_key"])[0] if chunk["hi_key"] else None
+            processed, failed = int(chunk["processed"]), int(chunk["failed"])
+            while True:
+                cond, params = [], list(self.where_params)
+                if self.where:
+                    cond.append(f"({self.where})")
+                if after is not None:
+                    cond.append(f"{q(key)} > {p(len(params) + 1)}")
+                    params.append(after[0])
+                if hi is not None:
+                    cond.append(f"{q(key)} <= {p(len(params) + 1)}")
+                    params.append(hi)
+                where = f" WHERE {' AND '.join(cond)}" if cond else ""
+                sql = f"SELECT * FROM {q(self.table_name)}{where} ORDER BY {q(key)} LIMIT {int(self.batch_size)}"
+                rows = await adapter.fetch_all(sql, params)
+                if not rows:
+                    break
+                last = (rows[-1][key],)
+                done = processed + len(rows)
+
+                async def record(
+                    lost: int, last: tuple[Any, ...] = last, done: int = done, failed: int = failed
+                ) -> None:
+                    await adapter.execute(
+                        f"UPDATE {self._t} SET {q('last_key')} = {p(1)}, {q('processed')} = {p(2)}, "
+                        f"{q('failed')} = {p(3)}, {q('heartbeat')} = {p(4)} "
+                        f"WHERE {q('name')} = {p(5)} AND {q('chunk_no')} = {p(6)}",
+                        (
+                            encode_key(last),
+                            done,
+                            failed + lost,
+                            datetime.now(UTC),
+                            self.name,
+                            chunk["chunk_no"],
+                        ),
+                    )
+
+                lost = await self._run_batch(
+                    adapter, rows, [key], writer, sql, tuple(params), record
+                )
+                processed, failed, after = done, failed + lost, last
+                progress.processed_rows += len(rows)
+                progress.failed_rows += lost
+                progress.batches += 1
+                await self._report(progress)
+            await adapter.execute(
+                f"UPDATE {self._t} SET {q('state')} = 'done' WHERE {q('name')} = {p(1)} AND {q('chunk_no')} = {p(2)}",
+                (self.name, chunk["chunk_no"]),
+            )
+
+    async def _open_workers(self) -> list[Any]:
+        opener = getattr(self.adapter, "open_sibling", None)
+        extra = []
+        for _ in range(self.max_workers - 1):
+            sibling = await opener() if opener is not None else None
+            if sibling is None:
+                break  # a wrapped connection: covet cannot open more; work with what there is
+            await sibling.connect()
+            extra.append(sibling)
+        return [self.adapter, *extra]
+
+    async def execute(self, resume: bool = False) -> Progress:
+        keys = await self._keys()
+        if len(keys) != 1:
+            raise DataMigrationError(
+                f"ParallelDataMigration needs a single-column primary key; {self.table_name!r} has "
+                f"{len(keys)} columns: use DataMigration or BulkDataMigration"
+            )
+        await self._ensure_table(self.adapter)
+        await self._plan(keys[0], fresh=not resume)
+        progress = Progress(total_rows=await self._count())
+        already = sum(int(c["processed"]) for c in await self._chunks(self.adapter))
+        progress.processed_rows = progress.resumed_from = already
+        workers = await self._open_workers()
+        try:
+            await asyncio.gather(*(self._work(a, keys[0], progress) for a in workers))
+        finally:
+            for sibling in workers[1:]:
+                await sibling.disconnect()
+        return progress
