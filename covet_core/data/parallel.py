@@ -20,7 +20,7 @@ from itertools import pairwise
 from typing import Any
 
 from covet_core.data.checkpoints import decode_key, encode_key
-from covet_core.data.migration import DataMigration, DataMigrationError
+from covet_core.data.migration import BulkDataMigration, DataMigrationError
 from covet_core.data.progress import Progress
 from covet_core.errors import IntegrityError
 from covet_core.locking import pid_alive
@@ -41,8 +41,8 @@ _COLS = (
 )
 
 
-class ParallelDataMigration(DataMigration):
-    """``DataMigration`` over ``max_workers`` connections (and any other process running it).
+class ParallelDataMigration(BulkDataMigration):
+    """``BulkDataMigration`` over ``max_workers`` connections (and any other process running it).
 
     ``chunk_rows`` rows per chunk (default ten batches). Needs a single-column primary key.
     """
