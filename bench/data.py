@@ -22,7 +22,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 from backup import DDL, FILL, fill_sqlite
 from dialects import Scratch
 
-from covet.database.migrations.data_migrations import BulkDataMigration, DataMigration
+from covet.database.migrations.data_migrations import (
+    BulkDataMigration,
+    DataMigration,
+    ParallelDataMigration,
+)
 
 
 class Lower(DataMigration):
@@ -43,9 +47,19 @@ class BulkLower(BulkDataMigration):
         return rows
 
 
+class ParallelLower(ParallelDataMigration):
+    async def transform_batch(
+        self, rows: list[dict[str, Any]], adapter: Any
+    ) -> list[dict[str, Any]]:
+        for row in rows:
+            row["email"] = row["email"].lower()
+        return rows
+
+
 async def rebuild(adapter: Any, dialect: str, rows: int, url: str) -> None:
     await adapter.execute("DROP TABLE IF EXISTS big")
     await adapter.execute("DROP TABLE IF EXISTS _covet_data_checkpoints")
+    await adapter.execute("DROP TABLE IF EXISTS _covet_data_chunks")
     if dialect == "sqlite":
         await adapter.disconnect()
         fill_sqlite(Path(url[len("sqlite:///") :]), rows)
@@ -119,6 +133,9 @@ async def run_dialect(dialect: str, url: str, rows: int, batch: int) -> dict[str
         "raw driver round trip": lambda: raw_round_trip(adapter, dialect, batch),
         "BulkDataMigration": lambda: BulkLower(
             adapter=adapter, table_name="big", batch_size=batch
+        ).execute(),
+        "ParallelDataMigration": lambda: ParallelLower(
+            adapter=adapter, table_name="big", batch_size=batch, max_workers=4
         ).execute(),
         "DataMigration": lambda: Lower(
             adapter=adapter, table_name="big", batch_size=batch
