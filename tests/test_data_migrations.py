@@ -270,3 +270,24 @@ async def test_parallel_workers_in_one_process(adapter, target):
     ).execute()
     assert again.processed_rows == ROWS, "a new run after a finished one starts over"
     assert await adapter.fetch_value("SELECT COUNT(*) FROM users WHERE counter <> 2") == 0
+
+
+async def test_cli_data_status_shows_unfinished_runs(adapter, target, tmp_path):
+    import os
+
+    await users(adapter, target, rows=300)
+
+    class Stops(DataMigration):
+        async def transform_batch(self, rows, adapter):
+            if rows[0]["id"] > 100:
+                raise RuntimeError("stop here")
+            return rows
+
+    with pytest.raises(DataMigrationError):
+        await Stops(adapter=adapter, table_name="users", batch_size=100, name="stops").execute()
+    result = subprocess.run(
+        [sys.executable, "-m", "covet_core", "data", "status"],
+        cwd=tmp_path, env={**os.environ, **target.env}, capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "stops on users: 100 rows done (0 failed), last key [100]" in result.stdout
