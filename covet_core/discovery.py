@@ -82,6 +82,20 @@ def load_migration(path: Path) -> Migration:
         value = getattr(cls, attr)
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
             raise MigrationLoadError(f"{cls.__name__}.{attr} must be a list of strings", path)
+    if cls.data_steps:
+        from covet_core.data.migration import DataMigration
+
+        for step in cls.data_steps:
+            if not (
+                isinstance(step, type)
+                and issubclass(step, DataMigration)
+                and isinstance(getattr(step, "table_name", None), str)
+            ):
+                raise MigrationLoadError(
+                    f"{cls.__name__}.data_steps must list DataMigration subclasses that set "
+                    f"table_name (found {step!r})",
+                    path,
+                )
     return cls(name=name, path=path)
 
 

@@ -89,6 +89,9 @@ class Migration:
     """Statements that undo ``forward_sql``, in the order they run."""
     atomic: ClassVar[bool] = True
     """``False`` runs the statements outside a transaction (e.g. ``CREATE INDEX CONCURRENTLY``)."""
+    data_steps: ClassVar[list[type]] = []
+    """``DataMigration`` subclasses (each with a ``table_name``, optionally ``batch_size``) run
+    after the statements going up, batch by batch and resumable; not undone going down."""
 
     def __init__(self, name: str | None = None, path: Path | None = None) -> None:
         self.name = name or type(self).__name__
@@ -152,6 +155,15 @@ class Migration:
             "backward": [_normalise(s) for s in self.backward_sql],
             "py_forward": _method_source(cls, "forward"),
             "py_backward": _method_source(cls, "backward"),
+            **(
+                {
+                    "data": [
+                        (s.__name__, _method_source(s, "transform_batch")) for s in self.data_steps
+                    ]
+                }
+                if self.data_steps
+                else {}
+            ),
         }
 
     def __repr__(self) -> str:
@@ -160,7 +172,7 @@ class Migration:
 
 def _method_source(cls: type, attr: str) -> str | None:
     method = getattr(cls, attr)
-    if method is getattr(Migration, attr):
+    if method is getattr(Migration, attr, None):
         return None
     try:
         return _normalise(textwrap.dedent(inspect.getsource(method)))

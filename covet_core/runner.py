@@ -44,7 +44,8 @@ class MigrationResult:
 @dataclass
 class _Step:
     label: str
-    sql: str | None  # None: the migration's Python method
+    sql: str | None  # None: the migration's Python method, or a data step
+    data: type | None = None  # a DataMigration subclass to run (going up only)
 
 
 class _StepFailed(Exception):
@@ -60,7 +61,11 @@ def steps_for(migration: Migration, direction: str) -> list[_Step]:
     cls = type(migration).__name__
     if direction == "up":
         python = [_Step(f"{cls}.forward()", None)] if migration.has_python_forward else []
-        return sql + python
+        data = [
+            _Step(f"data: {step.__name__} on {getattr(step, 'table_name', '?')}", None, step)
+            for step in migration.data_steps
+        ]
+        return sql + python + data
     python = [_Step(f"{cls}.backward()", None)] if migration.has_python_backward else []
     return python + sql
 
@@ -68,13 +73,15 @@ def steps_for(migration: Migration, direction: str) -> list[_Step]:
 def plan_text(migration: Migration, direction: str) -> list[str]:
     """What a dry run shows: each statement, and a comment line for Python steps."""
     return [
-        s.sql if s.sql is not None else f"-- python: {s.label}"
+        s.sql if s.sql is not None else f"-- {s.label}" if s.data else f"-- python: {s.label}"
         for s in steps_for(migration, direction)
     ]
 
 
 def uses_transaction(migration: Migration, dialect: Dialect) -> bool:
-    if not (migration.atomic and dialect.capabilities.transactional_ddl):
+    # Data steps commit batch by batch (that is what makes them resumable), so a migration
+    # holding one runs step by step with its progress recorded, like atomic = False.
+    if migration.data_steps or not (migration.atomic and dialect.capabilities.transactional_ddl):
         return False
     detect = dialect.needs_no_transaction
     if migration.atomic_declared or detect is None:
@@ -209,12 +216,34 @@ class _Job:
             try:
                 if step.sql is not None:
                     await self.adapter.execute(step.sql)
+                elif step.data is not None:
+                    await self._run_data(step.data, resume=index == self.start_at and index > 0)
                 elif self.direction == "up":
                     await self.migration.forward(self.adapter)
                 else:
                     await self.migration.backward(self.adapter)
             except Exception as exc:  # a user's Python step may raise anything
                 raise _StepFailed(index, step, exc) from exc
+
+    async def _run_data(self, step: type, resume: bool) -> None:
+        """A data step: checkpointed under the migration's name, so ``resolve --applied --run``
+        after a failure continues it exactly where its last batch committed."""
+        name = f"{self.migration.name}:{step.__name__}"
+        bound = log.bind(migration=self.migration.name, data_step=step.__name__)
+
+        def report(progress: Any) -> None:
+            bound.info("data.progress", processed=progress.processed_rows, total=progress.total_rows,
+                       rows_per_second=round(progress.rows_per_second), eta=round(progress.eta_seconds, 1))  # fmt: skip
+
+        migration = step(
+            adapter=self.adapter,
+            table_name=step.table_name,  # type: ignore[attr-defined]
+            batch_size=getattr(step, "batch_size", 1000),
+            name=name,
+            progress_callback=report,
+            plugins=self.runner.plugins,
+        )
+        await migration.execute(resume=resume)
 
     async def write(self, state: str, **fields: Any) -> None:
         # One statement either way, atomic on its own: inside the migration's transaction it

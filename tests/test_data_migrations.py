@@ -291,3 +291,56 @@ async def test_cli_data_status_shows_unfinished_runs(adapter, target, tmp_path):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "stops on users: 100 rows done (0 failed), last key [100]" in result.stdout
+
+
+STEP_MIGRATION = """
+from covet.database.migrations.runner import Migration
+from covet.database.migrations.data_migrations import DataMigration
+
+
+class BackfillEmailV2(DataMigration):
+    table_name = "users"
+    batch_size = 100
+
+    async def transform_batch(self, rows, adapter):
+        if await adapter.fetch_value("SELECT COUNT(*) FROM stop_marker") and rows[0]["id"] > 100:
+            raise RuntimeError("stopped by the test")
+        for row in rows:
+            if row["email"] and not row["email_v2"]:
+                row["email_v2"] = row["email"]
+            row["counter"] += 1
+        return rows
+
+
+class AddEmailV2(Migration):
+    forward_sql = ["ALTER TABLE users ADD COLUMN email_v2 VARCHAR(255)"]
+    backward_sql = ["ALTER TABLE users DROP COLUMN email_v2"]
+    data_steps = [BackfillEmailV2]
+"""
+
+
+async def test_a_migration_with_a_data_step_resumes_through_resolve(
+    adapter, target, migrations_dir
+):
+    from covet.database.migrations import MigrationManager
+
+    await users(adapter, target, rows=300)
+    await adapter.execute("CREATE TABLE stop_marker (id INTEGER)")
+    await adapter.execute("INSERT INTO stop_marker VALUES (1)")
+    (migrations_dir / "2024_01_01_000000_add_email_v2.py").write_text(STEP_MIGRATION)
+    manager = MigrationManager(adapter, target.name, migrations_dir)
+    dry = await manager.migrate_up(dry_run=True)
+    assert dry["sql"][-1] == "-- data: BackfillEmailV2 on users"
+    assert dry["plan"][0]["transaction"] is False
+    failed = await manager.migrate_up()
+    assert not failed["success"] and "stopped by the test" in failed["error"]
+    status = (await manager.get_status())[0]
+    assert status.state == "partial" and "1 statement(s) done" in status.detail
+    assert await adapter.fetch_value("SELECT COUNT(*) FROM users WHERE counter = 1") == 100
+    await adapter.execute("DELETE FROM stop_marker")
+    await manager.resolve("add_email_v2", applied=True, run=True)  # continues the data step
+    assert (await manager.get_status())[0].applied
+    assert await adapter.fetch_value("SELECT COUNT(*) FROM users WHERE counter <> 1") == 0
+    assert (
+        await adapter.fetch_value("SELECT COUNT(*) FROM users WHERE email_v2 IS NULL") == 300 // 11
+    )
