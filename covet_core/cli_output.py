@@ -31,11 +31,40 @@ class Reporter:
 
     def __init__(self, state: State) -> None:
         self.state = state
+        self._bar: Any = None
+        self._tasks: dict[str, Any] = {}
+
+    @hookimpl
+    def covet_data_progress(self, migration: Any, step: str, progress: Any) -> None:
+        # A bar on a terminal only; pipelines get the data.progress events instead.
+        if self.state.json or not sys.stdout.isatty():
+            return
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        if self._bar is None:
+            self._bar = Progress(
+                TextColumn("  {task.description}"), BarColumn(),
+                TextColumn("{task.completed:,}/{task.total:,} rows"),
+                TextColumn("{task.fields[rate]:,.0f} rows/s"), TimeRemainingColumn(),
+            )  # fmt: skip
+            self._bar.start()
+        key = f"{migration.name}:{step}"
+        if key not in self._tasks:
+            self._tasks[key] = self._bar.add_task(step, total=progress.total_rows, rate=0)
+        self._bar.update(
+            self._tasks[key], completed=progress.processed_rows, rate=progress.rows_per_second
+        )
+
+    def _stop_bar(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar, self._tasks = None, {}
 
     @hookimpl
     def covet_after_migration(
         self, migration: Any, direction: str, result: MigrationResult
     ) -> None:
+        self._stop_bar()
         mark, colour = ("✓", "green") if result.success else ("✗", "red")
         note = "" if result.transactional else "  (no transaction)"
         verb = "" if direction == "up" else "rolled back "

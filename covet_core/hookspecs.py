@@ -96,6 +96,16 @@ def covet_after_migration(migration: Any, direction: str, result: Any) -> None:
 
 
 @hookspec
+def covet_data_progress(migration: Any, step: str, progress: Any) -> None:
+    """Event: a data step of ``migration`` committed a batch; ``progress`` is a
+    ``covet_core.data.Progress`` (processed/total rows, rate, ETA).
+
+    Called after every batch of every data step run by ``migrate up`` or ``resolve --run``;
+    keep it quick. The CLI draws its progress bar with it. Not called on dry runs.
+    """
+
+
+@hookspec
 def covet_register_commands(cli: Any) -> None:
     """Add commands to the ``covet`` CLI: ``cli`` is the root ``click.Group``.
 

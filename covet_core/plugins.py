@@ -237,6 +237,9 @@ class Plugins:
             "covet_after_migration", migration=migration, direction=direction, result=result
         )
 
+    def data_progress(self, migration: Any, step: str, progress: Any) -> None:
+        self._event("covet_data_progress", migration=migration, step=step, progress=progress)
+
     def register_commands(self, cli: Any) -> None:
         self.pm.hook.covet_register_commands(cli=cli)
 

@@ -232,6 +232,7 @@ class _Job:
         bound = log.bind(migration=self.migration.name, data_step=step.__name__)
 
         def report(progress: Any) -> None:
+            self.runner.plugins.data_progress(self.migration, step.__name__, progress)
             bound.info("data.progress", processed=progress.processed_rows, total=progress.total_rows,
                        rows_per_second=round(progress.rows_per_second), eta=round(progress.eta_seconds, 1))  # fmt: skip
 

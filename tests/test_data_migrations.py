@@ -17,6 +17,7 @@ from covet.database.migrations.data_migrations import (
     DataMigrationError,
     ParallelDataMigration,
 )
+from covet_core import hookimpl
 
 ROWS = 2500
 
@@ -344,3 +345,27 @@ async def test_a_migration_with_a_data_step_resumes_through_resolve(
     assert (
         await adapter.fetch_value("SELECT COUNT(*) FROM users WHERE email_v2 IS NULL") == 300 // 11
     )
+
+
+class ProgressRecorder:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, int]] = []
+
+    @hookimpl
+    def covet_data_progress(self, migration: Any, step: str, progress: Any) -> None:
+        self.calls.append((migration.name, step, progress.processed_rows))
+
+
+async def test_data_steps_report_progress_through_the_hook(adapter, target, migrations_dir):
+    from covet.database.migrations import MigrationManager
+
+    await users(adapter, target, rows=250)
+    await adapter.execute("CREATE TABLE stop_marker (id INTEGER)")
+    (migrations_dir / "2024_01_01_000000_add_email_v2.py").write_text(STEP_MIGRATION)
+    recorder = ProgressRecorder()
+    manager = MigrationManager(adapter, target.name, migrations_dir, plugins=[recorder])
+    assert (await manager.migrate_up(dry_run=True))["success"]
+    assert recorder.calls == [], "no events on a dry run"
+    assert (await manager.migrate_up())["success"]
+    name = "2024_01_01_000000_add_email_v2"
+    assert recorder.calls == [(name, "BackfillEmailV2", n) for n in (100, 200, 250)]

@@ -14,7 +14,7 @@ HOOKS = sorted(name for name in dir(hookspecs) if name.startswith("covet_"))
 
 
 def test_there_are_hooks() -> None:
-    assert len(HOOKS) == 9
+    assert len(HOOKS) == 10
 
 
 @pytest.mark.parametrize("hook", HOOKS)
