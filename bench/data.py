@@ -29,7 +29,9 @@ from covet.database.migrations.data_migrations import (
 )
 
 
-class Lower(DataMigration):
+class LowerEmails:
+    """The transform every variant runs (a mixin, so the classes differ only in write path)."""
+
     async def transform_batch(
         self, rows: list[dict[str, Any]], adapter: Any
     ) -> list[dict[str, Any]]:
@@ -38,22 +40,16 @@ class Lower(DataMigration):
         return rows
 
 
-class BulkLower(BulkDataMigration):
-    async def transform_batch(
-        self, rows: list[dict[str, Any]], adapter: Any
-    ) -> list[dict[str, Any]]:
-        for row in rows:
-            row["email"] = row["email"].lower()
-        return rows
+class Lower(LowerEmails, DataMigration):
+    pass
 
 
-class ParallelLower(ParallelDataMigration):
-    async def transform_batch(
-        self, rows: list[dict[str, Any]], adapter: Any
-    ) -> list[dict[str, Any]]:
-        for row in rows:
-            row["email"] = row["email"].lower()
-        return rows
+class BulkLower(LowerEmails, BulkDataMigration):
+    pass
+
+
+class ParallelLower(LowerEmails, ParallelDataMigration):
+    pass
 
 
 async def rebuild(adapter: Any, dialect: str, rows: int, url: str) -> None:
