@@ -114,9 +114,6 @@ def _server_or_skip(name: str, admin: str) -> None:
 
 async def _admin(name: str, url: str, sql: str) -> None:
     """Run one statement with the raw driver (covet's own adapters are what is under test)."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
     if name == "postgresql":
         import asyncpg
 
@@ -126,18 +123,29 @@ async def _admin(name: str, url: str, sql: str) -> None:
         finally:
             await conn.close()
     else:
-        import aiomysql
+        await mysql_admin(sql, url=url)
 
-        conn = await aiomysql.connect(
-            host=parts.hostname, port=parts.port or 3306, user=parts.username or "root",
-            password=parts.password or "", db=parts.path.lstrip("/"), connect_timeout=5,
-            autocommit=True,
-        )  # fmt: skip
-        try:
-            async with conn.cursor() as cursor:
-                await cursor.execute(sql)
-        finally:
-            conn.close()
+
+async def mysql_admin(
+    sql: str, params: Sequence[Any] | None = None, *, url: str | None = None
+) -> tuple[Any, ...]:
+    """One statement as the MySQL/MariaDB admin through the raw driver; returns its rows."""
+    from urllib.parse import urlsplit
+
+    import aiomysql
+
+    parts = urlsplit(url or SERVERS["mysql"])
+    conn = await aiomysql.connect(
+        host=parts.hostname, port=parts.port or 3306, user=parts.username or "root",
+        password=parts.password or "", db=parts.path.lstrip("/") or None, connect_timeout=5,
+        autocommit=True,
+    )  # fmt: skip
+    try:
+        async with conn.cursor() as cursor:
+            await cursor.execute(sql, params)
+            return tuple(await cursor.fetchall())
+    finally:
+        conn.close()
 
 
 @pytest.fixture

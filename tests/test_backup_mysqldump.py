@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import aiomysql
 import pytest
 import structlog
-from conftest import Target, database_target, write_migration
+from conftest import SERVERS, Target, database_target, mysql_admin, write_migration
 from covet_backup_mysqldump import tools
 from covet_dialect_mysql.adapter import MySQLAdapter
 
@@ -28,7 +28,7 @@ from covet.database.migrations import MigrationManager
 from covet_core.backup import sha256_of
 from covet_core.errors import BackupError
 
-SERVER = urlsplit(os.environ.get("COVET_TEST_MYSQL", "mysql://root@127.0.0.1:3306/test"))
+SERVER = urlsplit(SERVERS["mysql"])
 HOST, PORT = SERVER.hostname or "127.0.0.1", SERVER.port or 3306
 ROOT, ROOT_PASSWORD = SERVER.username or "root", SERVER.password or ""
 CREATE = "2024_01_01_000000_create_items"
@@ -37,16 +37,7 @@ UNICODE = "héllo wörld ✓ 日本語 🎉 'quote' \"dq\" back\\slash\nnew line
 BLOB = bytes(range(256))
 
 
-async def admin(sql: str, params: tuple[Any, ...] | None = None) -> None:
-    """One statement as the server's admin user, through the raw driver."""
-    conn = await aiomysql.connect(
-        host=HOST, port=PORT, user=ROOT, password=ROOT_PASSWORD, autocommit=True, connect_timeout=5
-    )
-    try:
-        async with conn.cursor() as cursor:
-            await cursor.execute(sql, params)
-    finally:
-        conn.close()
+admin = mysql_admin  # one statement as the server's admin user, through the raw driver
 
 
 @pytest.fixture

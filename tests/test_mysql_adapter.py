@@ -14,16 +14,16 @@ import subprocess
 import sys
 import textwrap
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote as urlquote
 from urllib.parse import urlsplit
 
 import aiomysql
-import pymysql
 import pytest
-from conftest import write_migration
+from conftest import SERVERS, database_target, mysql_admin, write_migration
 from covet_dialect_mysql.adapter import MySQLAdapter
 from covet_dialect_mysql.lock import lock_name
 
@@ -39,46 +39,22 @@ from covet_core.errors import (
 from covet_core.plugins import Plugins
 from covet_core.schema import Column, ColumnType, CreateTable, DropTable, Table
 
-SERVER = urlsplit(os.environ.get("COVET_TEST_MYSQL", "mysql://root@127.0.0.1:3306/test"))
+SERVER = urlsplit(SERVERS["mysql"])
 HOST, PORT = SERVER.hostname or "127.0.0.1", SERVER.port or 3306
 ROOT, ROOT_PASSWORD = SERVER.username or "root", SERVER.password or ""
-IN_CI = os.environ.get("CI", "").lower() == "true"
 PLUGINS = Plugins.load()
 DIALECT = PLUGINS.dialect("mysql")
 FAKE_PASSWORD = f"never-shown-{uuid.uuid4().hex[:8]}"  # must appear in no message or repr
-_unreachable: list[str] = []  # the first failure to reach the server, reused by later tests
 
 
-async def admin(sql: str, params: tuple[Any, ...] | None = None) -> Any:
-    """One statement as root through the raw driver (covet's adapter is what is under test)."""
-    conn = await aiomysql.connect(
-        host=HOST, port=PORT, user=ROOT, password=ROOT_PASSWORD, autocommit=True, connect_timeout=5
-    )
-    try:
-        async with conn.cursor() as cursor:
-            await cursor.execute(sql, params)
-            return await cursor.fetchall()
-    finally:
-        conn.close()
+admin = mysql_admin  # one statement as the admin (covet's adapter is what is under test)
 
 
 @pytest.fixture
-async def database() -> AsyncIterator[str]:
-    name = f"covet_my_{uuid.uuid4().hex[:12]}"
-    try:
-        if _unreachable:
-            raise OSError(_unreachable[0])
-        await admin(f"CREATE DATABASE `{name}`")
-    except (pymysql.err.MySQLError, OSError) as exc:
-        _unreachable[:1] = [str(exc)]
-        message = f"MySQL server at {HOST}:{PORT} is unreachable ({exc})"
-        if IN_CI:
-            pytest.fail(message + "; CI=true requires every database server")
-        pytest.skip(message)
-    try:
-        yield name
-    finally:
-        await admin(f"DROP DATABASE IF EXISTS `{name}`")
+def database(tmp_path: Path) -> Iterator[str]:
+    """A fresh database on the server (skipped when unreachable, failing under CI)."""
+    with database_target("mysql", tmp_path) as target:
+        yield urlsplit(target.url).path.lstrip("/")
 
 
 @pytest.fixture
