@@ -212,7 +212,7 @@ class MigrationManager:
             plan = plan_up(migrations, records, target)
             self._describe(report, plan, "up")
             if plan and self.enable_backup:
-                report.backup = await self._take_backup(plan[0].name)
+                report.backup = await self.backup(plan[0].name)
             await self._run(plan, "up", report, records)
         report.duration = time.monotonic() - start
         return report
@@ -320,9 +320,6 @@ class MigrationManager:
             for old in apply_retention(self.backup_dir, self.backup_keep):
                 log.info("backup.removed", path=str(old.path), reason="retention")
         return info
-
-    async def _take_backup(self, label: str) -> BackupInfo:
-        return await self.backup(label)
 
     def list_backups(self) -> list[BackupInfo]:
         """Backups in ``backup_dir`` (those with a manifest), newest first."""
