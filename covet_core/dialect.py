@@ -29,6 +29,13 @@ class Capabilities:
     savepoints: bool = True
     skip_locked: bool = False
     """``SELECT ... FOR UPDATE SKIP LOCKED`` is available."""
+    alter_constraint: bool = True
+    """Constraints can be added to and dropped from an existing table (not SQLite: it
+    rebuilds the table, see ``RebuildTable``)."""
+    enum_types: bool = False
+    """Named enum types (``CREATE TYPE ... AS ENUM``, PostgreSQL)."""
+    partial_indexes: bool = False
+    """``CREATE INDEX ... WHERE`` (PostgreSQL, SQLite)."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,12 @@ class Dialect:
     CONCURRENTLY``): a migration holding one runs outside a transaction unless it set
     ``atomic`` itself."""
     schema_reader: Callable[..., Any] | None = None
+    """``schema_reader(adapter)`` returns an object with ``async read(schemas) -> Schema``
+    that reads the live schema in a constant number of catalog queries."""
+    schema_normaliser: Callable[..., Any] | None = None
+    """``schema_normaliser(schema) -> Schema``: the canonical form of a schema on this
+    dialect (types, defaults, actions the server cannot tell apart), applied by the
+    comparator to both sides. Idempotent; its output renders and reads back unchanged."""
     bulk_writer: Callable[..., Any] | None = None
     description: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)

@@ -1,6 +1,61 @@
 """The schema model and schema-change operations (pure data; no I/O, no dialect imports)."""
 
-from covet_core.schema.model import Column, ColumnType, Table
-from covet_core.schema.operations import CreateTable, DropTable, Operation
+from covet_core.schema.model import (
+    CheckConstraint,
+    Column,
+    ColumnType,
+    EnumType,
+    ForeignKey,
+    IgnoredObject,
+    Index,
+    Schema,
+    Table,
+    UniqueConstraint,
+)
+from covet_core.schema.operations import (
+    AddColumn,
+    AddConstraint,
+    AddEnumValue,
+    AlterColumn,
+    CreateEnum,
+    CreateIndex,
+    CreateTable,
+    DropColumn,
+    DropConstraint,
+    DropEnum,
+    DropIndex,
+    DropTable,
+    Operation,
+    RebuildTable,
+    RenameColumn,
+    RenameTable,
+)
 
-__all__ = ["Column", "ColumnType", "CreateTable", "DropTable", "Operation", "Table"]
+__all__ = [
+    "AddColumn",
+    "AddConstraint",
+    "AddEnumValue",
+    "AlterColumn",
+    "CheckConstraint",
+    "Column",
+    "ColumnType",
+    "CreateEnum",
+    "CreateIndex",
+    "CreateTable",
+    "DropColumn",
+    "DropConstraint",
+    "DropEnum",
+    "DropIndex",
+    "DropTable",
+    "EnumType",
+    "ForeignKey",
+    "IgnoredObject",
+    "Index",
+    "Operation",
+    "RebuildTable",
+    "RenameColumn",
+    "RenameTable",
+    "Schema",
+    "Table",
+    "UniqueConstraint",
+]

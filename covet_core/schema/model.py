@@ -1,19 +1,44 @@
-"""Tables and columns described portably; each dialect maps the portable types to its own."""
+"""The schema model: tables, columns, keys, indexes and constraints as frozen, comparable data.
+
+One model serves the three sources a diff compares: a live database (a dialect's reader),
+Python models (``ModelSchemaReader``) and a generated migration's intent. Values are
+*portable* (``ColumnType("string", length=255)``, not ``character varying(255)``); each dialect's
+``schema_normaliser`` folds what its server cannot tell apart (MySQL's BOOLEAN is TINYINT(1))
+so that both sides of a comparison speak the same canonical form.
+
+Portable type names: ``smallint``, ``integer``, ``bigint``, ``float`` (double precision),
+``real`` (single precision), ``decimal`` (precision, scale), ``boolean``, ``string`` (VARCHAR,
+length), ``char`` (length), ``text``, ``binary``, ``date``, ``time``, ``timestamp`` (without
+time zone, optional precision), ``timestamptz``, ``json``, ``jsonb``, ``uuid``, ``enum``
+(``values``; on PostgreSQL the named type in ``enum_name``). Any other type keeps the
+dialect's own spelling, lower-cased (``inet``, ``tsvector``, ``mediumtext``), and renders as is.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 @dataclass(frozen=True)
 class ColumnType:
-    """A portable type: ``string``, ``text``, ``integer``, ``bigint``, ``float``, ``boolean``,
-    ``timestamp``, ... with optional ``length`` / ``precision`` / ``scale``."""
-
     name: str
     length: int | None = None
     precision: int | None = None
     scale: int | None = None
+    values: tuple[str, ...] = ()
+    """Enum labels, in order."""
+    enum_name: str | None = None
+    """PostgreSQL: the enum type's name (``schema.name`` outside the default schema)."""
+    unsigned: bool = False
+    """MySQL integer / decimal types only."""
+
+    def __str__(self) -> str:
+        if self.name == "enum":
+            label = self.enum_name or "enum"
+            return f"{label}({', '.join(repr(v) for v in self.values)})"
+        args = [a for a in (self.length, self.precision, self.scale) if a is not None]
+        text = f"{self.name}({', '.join(map(str, args))})" if args else self.name
+        return f"{text} unsigned" if self.unsigned else text
 
 
 @dataclass(frozen=True)
@@ -22,7 +47,51 @@ class Column:
     type: ColumnType
     nullable: bool = True
     default: str | None = None
-    """Server default as SQL text, already valid in the target dialect (e.g. ``'0'``)."""
+    """Server default as SQL text valid in the dialect (``'active'``, ``0``,
+    ``CURRENT_TIMESTAMP``); ``None`` when there is none."""
+    autoincrement: bool = False
+    """Identity / serial / AUTO_INCREMENT / SQLite's INTEGER PRIMARY KEY AUTOINCREMENT."""
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    columns: tuple[str, ...]
+    unique: bool = False
+    where: str | None = None
+    """The predicate of a partial index (PostgreSQL, SQLite), as SQL text without ``WHERE``."""
+    expression: str | None = None
+    """For an expression index: its key expressions as SQL text (``columns`` is then empty).
+    Read and reported; the comparator never drops one it cannot see in the models."""
+
+
+@dataclass(frozen=True)
+class UniqueConstraint:
+    name: str | None
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CheckConstraint:
+    name: str | None
+    expression: str
+    """SQL text without the ``CHECK`` keyword and its outer parentheses."""
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    name: str | None
+    columns: tuple[str, ...]
+    ref_table: str
+    ref_columns: tuple[str, ...]
+    ref_schema: str | None = None
+    on_delete: str | None = None
+    """``CASCADE``, ``SET NULL``, ``SET DEFAULT``, ``RESTRICT``; ``None`` is NO ACTION."""
+    on_update: str | None = None
+
+
+Constraint = UniqueConstraint | CheckConstraint | ForeignKey
 
 
 @dataclass(frozen=True)
@@ -31,10 +100,86 @@ class Table:
     columns: tuple[Column, ...]
     primary_key: tuple[str, ...] = ()
     schema: str | None = None
+    """``None`` is the connection's default schema (``public``, the MySQL database, ``main``)."""
     comment: str | None = field(default=None, compare=False)
+    indexes: tuple[Index, ...] = ()
+    unique_constraints: tuple[UniqueConstraint, ...] = ()
+    check_constraints: tuple[CheckConstraint, ...] = ()
+    foreign_keys: tuple[ForeignKey, ...] = ()
+    primary_key_name: str | None = field(default=None, compare=False)
+
+    @property
+    def key(self) -> str:
+        return qualified_name(self.name, self.schema)
 
     def column(self, name: str) -> Column:
         for column in self.columns:
             if column.name == name:
                 return column
         raise KeyError(name)
+
+    def has_column(self, name: str) -> bool:
+        return any(c.name == name for c in self.columns)
+
+    def replace(self, **changes: object) -> Table:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class EnumType:
+    """A PostgreSQL ``CREATE TYPE ... AS ENUM``."""
+
+    name: str
+    values: tuple[str, ...]
+    schema: str | None = None
+
+    @property
+    def key(self) -> str:
+        return qualified_name(self.name, self.schema)
+
+
+@dataclass(frozen=True)
+class IgnoredObject:
+    """Something in the database the schema model does not cover (a view, a trigger, a
+    function): reported so users know, never dropped by a generated migration."""
+
+    kind: str
+    name: str
+    schema: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.kind} {qualified_name(self.name, self.schema)}"
+
+
+@dataclass
+class Schema:
+    """Everything one read produced. ``tables`` and ``enums`` are keyed by ``qualified_name``."""
+
+    tables: dict[str, Table] = field(default_factory=dict)
+    enums: dict[str, EnumType] = field(default_factory=dict)
+    ignored: list[IgnoredObject] = field(default_factory=list)
+    dialect: str | None = None
+    """The dialect the schema was read from; ``None`` for models (portable)."""
+
+    @classmethod
+    def of(
+        cls,
+        tables: list[Table] | tuple[Table, ...],
+        enums: list[EnumType] | tuple[EnumType, ...] = (),
+        *,
+        dialect: str | None = None,
+        ignored: list[IgnoredObject] | None = None,
+    ) -> Schema:
+        return cls(
+            tables={t.key: t for t in tables},
+            enums={e.key: e for e in enums},
+            ignored=list(ignored or []),
+            dialect=dialect,
+        )
+
+    def table(self, name: str, schema: str | None = None) -> Table:
+        return self.tables[qualified_name(name, schema)]
+
+
+def qualified_name(name: str, schema: str | None) -> str:
+    return f"{schema}.{name}" if schema else name
