@@ -101,7 +101,7 @@ class MigrationHistory:
                 Column("name", t("string", 255), nullable=False),
                 Column("checksum", t("string", 100)),
                 Column("state", t("string", 16), nullable=False),
-                Column("applied_at", t("timestamp"), nullable=False),
+                Column("applied_at", t("timestamptz"), nullable=False),
                 Column("duration", t("float")),
                 Column("applied_by", t("string", 255)),
                 Column("execution_order", t("integer"), nullable=False),

@@ -141,7 +141,7 @@ class TableLock:
                 Column("pid", t("integer"), nullable=False),
                 Column("owner", t("string", 255)),
                 Column("token", t("string", 64), nullable=False),
-                Column("acquired_at", t("timestamp"), nullable=False),
+                Column("acquired_at", t("timestamptz"), nullable=False),
             ),
             primary_key=("id",),
         )

@@ -66,7 +66,7 @@ class Checkpoints:
                 Column("processed", t("bigint"), nullable=False),
                 Column("failed", t("bigint"), nullable=False),
                 Column("completed", t("boolean"), nullable=False),
-                Column("updated_at", t("timestamp"), nullable=False),
+                Column("updated_at", t("timestamptz"), nullable=False),
             ),
             primary_key=("name",),
         )

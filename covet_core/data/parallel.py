@@ -69,7 +69,7 @@ class ParallelDataMigration(BulkDataMigration):
             Column("name", t("string", 255), nullable=False), Column("chunk_no", t("integer"), nullable=False),
             Column("lo_key", t("text")), Column("hi_key", t("text")),
             Column("state", t("string", 16), nullable=False), Column("worker", t("string", 255)),
-            Column("heartbeat", t("timestamp")), Column("last_key", t("text")),
+            Column("heartbeat", t("timestamptz")), Column("last_key", t("text")),
             Column("processed", t("bigint"), nullable=False), Column("failed", t("bigint"), nullable=False),
         ), primary_key=("name", "chunk_no"))  # fmt: skip
         try:

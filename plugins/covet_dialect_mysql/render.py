@@ -20,7 +20,8 @@ class MySQLRenderer(DdlRenderer):
         "smallint": "SMALLINT",
         "boolean": "BOOLEAN",  # an alias of TINYINT(1)
         "float": "DOUBLE",  # FLOAT is single precision in MySQL
-        "timestamp": "DATETIME(6)",  # no zone conversion (unlike TIMESTAMP), microseconds kept
+        "timestamp": "DATETIME(6)",
+        "timestamptz": "DATETIME(6)",  # no zone conversion (unlike TIMESTAMP), microseconds kept
         "date": "DATE",
         "binary": "LONGBLOB",  # BLOB stops at 64 KiB
     }

@@ -16,6 +16,7 @@ class PostgreSQLRenderer(DdlRenderer):
         "boolean": "BOOLEAN",
         "float": "DOUBLE PRECISION",
         "timestamp": "TIMESTAMP WITH TIME ZONE",
+        "timestamptz": "TIMESTAMP WITH TIME ZONE",
         "date": "DATE",
         "binary": "BYTEA",
     }

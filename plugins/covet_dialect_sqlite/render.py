@@ -19,6 +19,7 @@ class SQLiteRenderer(DdlRenderer):
         "float": "REAL",
         "decimal": "NUMERIC",
         "timestamp": "TEXT",
+        "timestamptz": "TEXT",
         "date": "TEXT",
         "binary": "BLOB",
     }
