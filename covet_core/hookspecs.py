@@ -61,11 +61,13 @@ def covet_render_operation(operation: Any, dialect: Any) -> list[str] | None:
 
 @hookspec
 def covet_detect_renames(
-    table: str, removed: list[Any], added: list[Any], dialect: Any
+    table: str | None, removed: list[Any], added: list[Any], dialect: Any
 ) -> list[Any]:
-    """Propose rename candidates for one table: columns in ``removed`` that may be ``added``.
+    """Propose rename candidates: columns of ``table`` in ``removed`` that may be ``added``.
 
-    Pure: no I/O, no prompts. Return a list of scored candidates (possibly empty); the
+    For columns, ``removed`` and ``added`` hold ``(position, Column)`` pairs; with ``table``
+    ``None`` they hold whole ``Table`` objects (table renames). Pure: no I/O, no prompts.
+    Return ``RenameCandidate`` objects (``covet_core.schema.renames``), possibly none; the
     comparator merges every plugin's proposals and keeps the best-scoring ones.
     """
     return []

@@ -26,7 +26,7 @@ class {class_name}(Migration):
     dependencies = {dependencies}  # List of migrations this depends on
 
     forward_sql = [{forward}]
-
+{backward_notes}
     backward_sql = [{backward}]
 '''
 
@@ -44,6 +44,12 @@ def _sql_list(statements: Sequence[str]) -> str:
         return ""
     items = "".join(f"\n        {_literal(s)}," for s in statements)
     return items + "\n    "
+
+
+def _doc(text: str) -> str:
+    # The text lands inside a triple-quoted docstring, indented under the class.
+    safe = text.replace("\\", "\\\\").replace('"' * 3, "'" * 3)
+    return "\n    ".join(safe.splitlines())
 
 
 def class_name(label: str) -> str:
@@ -74,6 +80,8 @@ def write_migration_file(
     known_names: Sequence[str] = (),
     dialect_name: str = "",
     now: datetime | None = None,
+    doc: str | None = None,
+    backward_notes: Sequence[str] = (),
 ) -> Path:
     """Write ``YYYY_MM_DD_HHMMSS_<label>.py`` and return its path; never overwrites a file.
 
@@ -100,7 +108,8 @@ def write_migration_file(
         created=moment.strftime("%Y-%m-%dT%H:%M:%S"),
         dialect=dialect_name,
         class_name=class_name(label),
-        doc=label.replace("_", " ").capitalize() + ".",
+        doc=_doc(doc) if doc else label.replace("_", " ").capitalize() + ".",
+        backward_notes="".join(f"\n    # {line}".rstrip() for line in backward_notes),
         dependencies=repr(list(dependencies)),
         forward=_sql_list(forward),
         backward=_sql_list(backward),

@@ -12,6 +12,7 @@ from covet_core.dialect import Dialect
 from covet_core.errors import DuplicateNameError, PluginError, UnknownNameError
 from covet_core.plugins import AUTOLOAD_ENV, Plugins, build_plugin_manager
 from covet_core.schema import Column, ColumnType, CreateTable, DropTable, Table
+from covet_core.schema.renames import RenameCandidate
 
 
 def test_builtins_load_through_entry_points() -> None:
@@ -136,22 +137,25 @@ def test_detect_renames_merges_every_plugins_candidates() -> None:
         def covet_detect_renames(
             self, table: str, removed: list[Any], added: list[Any], dialect: Any
         ) -> list[Any]:
-            return [(table, removed[0], added[0], 0.9)]
+            return [RenameCandidate(table, removed[0][1].name, added[0][1].name, 0.99, "column")]
 
     class Second:
         @hookimpl
         def covet_detect_renames(
             self, table: str, removed: list[Any], added: list[Any]
         ) -> list[Any]:
-            return [(table, removed[0], added[0], 0.5)]
+            return [RenameCandidate(table, removed[0][1].name, added[0][1].name, 0.5, "column")]
 
     sqlite = Plugins.load().dialect("sqlite")
+    text = ColumnType("string", length=50)
     found = Plugins.load([First(), Second()]).detect_renames(
-        "users", ["username"], ["user_name"], sqlite
+        "users", [(1, Column("username", text))], [(1, Column("user_name", text))], sqlite
     )
-    assert sorted(found, key=lambda c: c[3]) == [
-        ("users", "username", "user_name", 0.5),
-        ("users", "username", "user_name", 0.9),
+    # the two plugins' proposals and the built-in heuristic's (same type, same letters)
+    assert sorted((c.old, c.new, c.score) for c in found) == [
+        ("username", "user_name", 0.5),
+        ("username", "user_name", 0.99),
+        ("username", "user_name", 1.0),
     ]
 
 
