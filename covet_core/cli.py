@@ -193,8 +193,10 @@ def plugins_command(state: State) -> None:
 def _register_subcommands() -> None:
     from covet_core.cli_backup import backup
     from covet_core.cli_data import data
+    from covet_core.cli_generate import generate
     from covet_core.cli_migrate import migrate
 
+    migrate.add_command(generate)
     cli.add_command(migrate)
     cli.add_command(backup)
     cli.add_command(data)

@@ -1,4 +1,6 @@
-"""``covet migrate ...``: up, down, status, create, validate, unlock, resolve, repair."""
+"""``covet migrate ...``: up, down, status, create, validate, unlock, resolve, repair.
+
+``generate`` lives in ``cli_generate``."""
 
 from __future__ import annotations
 

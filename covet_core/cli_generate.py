@@ -1,0 +1,166 @@
+"""``covet migrate generate NAME --models MODULE``: a migration from the models' difference.
+
+Reads the live schema, compares it with the models and writes the migration file. A guessed
+rename is never turned into a drop and an add (or the other way round) without a person:
+on a terminal each guess is asked; elsewhere the command stops and names the pair unless
+``--yes`` accepts the guesses or ``--rename`` states them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import click
+
+from covet_core.cli import State
+from covet_core.cli_output import emit
+from covet_core.errors import ConfigError
+
+
+def import_models(spec: str) -> ModuleType:
+    """``myapp.models`` (importable from the current directory) or ``path/to/models.py``."""
+    cwd = str(Path.cwd())
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
+    try:
+        if spec.endswith(".py"):
+            path = Path(spec)
+            if not path.is_file():
+                raise ConfigError(f"--models {spec}: no such file")
+            module_name = ".".join(path.with_suffix("").parts)
+            return importlib.import_module(module_name)
+        return importlib.import_module(spec)
+    except ConfigError:
+        raise
+    except Exception as exc:
+        raise ConfigError(f"cannot import models {spec!r}: {type(exc).__name__}: {exc}") from exc
+
+
+async def read_live_schema(state: State, plugins: Any) -> tuple[Any, Any]:
+    from covet_core.schema.reader import SchemaReader
+
+    settings = state.settings()
+    url = settings.require_database()
+    dialect = plugins.dialect_for_url(url)
+    adapter = dialect.adapter_from_url(url, settings.database_base_dir)
+    await adapter.connect()
+    try:
+        schema = await SchemaReader(adapter, dialect, plugins=plugins).read_schema()
+    finally:
+        await adapter.disconnect()
+    return dialect, schema
+
+
+def confirm_renames(state: State, diff: Any, yes: bool) -> list[str]:
+    """The detected renames a person rejected (``[]`` when all are accepted)."""
+    guesses = diff.detected_renames
+    if not guesses or yes:
+        return []
+    if not sys.stdin.isatty():
+        pairs = "; ".join(f"{g} (score {g.score:.2f})" for g in guesses)
+        flags = " ".join(f"--rename {g.flag}" for g in guesses)
+        raise ConfigError(
+            f"these look like renames: {pairs}. Confirm with {flags} (or --yes), or pass "
+            f"--no-detect-renames to drop and re-add them"
+        )
+    rejected = []
+    for guess in guesses:
+        if not click.confirm(f"Is {guess} a rename? ({guess.reason})", default=True):
+            rejected.append(guess.flag)
+    return rejected
+
+
+def show(state: State, diff: Any) -> None:
+    for op in diff.operations:
+        if op.destructive:
+            state.say(f"  ! {op.describe()}", fg="red", bold=True)
+        else:
+            state.say(f"  + {op.describe()}")
+    for possible in diff.possible_renames:
+        state.say(
+            f"  ? {possible} scored {possible.score:.2f}: dropped and re-added; if it is a rename, "
+            f"pass --rename {possible.flag}",
+            fg="yellow",
+        )
+    for warning in diff.warnings:
+        state.say(f"  warning: {warning}", fg="yellow")
+    if diff.ignored:
+        state.say("  left alone (not in the models): " + ", ".join(map(str, diff.ignored)))
+
+
+@click.command()
+@click.argument("name")
+@click.option(
+    "--models",
+    "model_specs",
+    multiple=True,
+    required=True,
+    metavar="MODULE",
+    help="Module of models (myapp.models or path/models.py); repeat for several.",
+)
+@click.option("--rename", "renames", multiple=True, metavar="T.OLD:NEW", help="A rename (repeat).")
+@click.option("--no-detect-renames", is_flag=True, help="Never guess renames.")
+@click.option("--yes", is_flag=True, help="Accept guessed renames without asking.")
+@click.option("--dry-run", is_flag=True, help="Show the changes and SQL; write nothing.")
+@click.pass_obj
+def generate(
+    state: State,
+    name: str,
+    model_specs: tuple[str, ...],
+    renames: tuple[str, ...],
+    no_detect_renames: bool,
+    yes: bool,
+    dry_run: bool,
+) -> None:
+    """Write a migration that brings the database to the models."""
+    import asyncio
+
+    from covet_core.models import ModelSchemaReader
+    from covet_core.schema.comparator import SchemaComparator
+    from covet_core.schema.generator import MigrationGenerator
+
+    modules = [import_models(spec) for spec in model_specs]
+    target = ModelSchemaReader(modules).read_schema()
+    if not target.tables:
+        raise ConfigError(f"no models found in {', '.join(model_specs)}")
+    plugins = state.plugins()
+    dialect, current = asyncio.run(read_live_schema(state, plugins))
+
+    def compare(rejected: list[str]) -> Any:
+        comparator = SchemaComparator(
+            dialect,
+            renames=renames,
+            detect_renames=not no_detect_renames,
+            rejected_renames=rejected,
+            plugins=plugins,
+        )
+        return comparator.compare(current, target)
+
+    diff = compare([])
+    rejected = confirm_renames(state, diff, yes)
+    if rejected:
+        diff = compare(rejected)
+    if not diff.has_changes():
+        state.say("No changes detected.")
+        show(state, diff)
+        emit(state, "migrate.generate", changes=[], path=None)
+        return
+    state.say(f"{len(diff.operations)} change(s) on {dialect.name}:")
+    show(state, diff)
+    generator = MigrationGenerator(dialect, state.settings().migrations_dir, plugins=plugins)
+    if dry_run:
+        rendered = generator.render(diff.operations)
+        state.say("\n-- forward")
+        for sql in rendered.forward:
+            state.say(sql + ";")
+        emit(state, "migrate.generate", changes=diff.summary(), sql=rendered.forward, path=None)
+        return
+    path = generator.generate_from_diff(diff, name)
+    state.say(f"Generated: {path}")
+    if diff.destructive:
+        state.say("Review the lines marked ! before applying: they remove data.", fg="red")
+    emit(state, "migrate.generate", changes=diff.summary(), path=str(path))
