@@ -169,6 +169,18 @@ def _table_exists(name: str) -> Statement:
     )
 
 
+def _schema_reader(adapter: Any) -> Any:
+    from covet_dialect_mysql.schema_reader import MySQLSchemaReader
+
+    return MySQLSchemaReader(adapter)
+
+
+def _normalise(schema: Any) -> Any:
+    from covet_dialect_mysql.normalise import normalise
+
+    return normalise(schema)
+
+
 def _bulk_writer(adapter: Any, table: str) -> Any:
     from covet_dialect_mysql.bulk import writer
 
@@ -186,6 +198,9 @@ DIALECT = Dialect(
         rename_column=True,  # RENAME COLUMN: MySQL >= 8.0, MariaDB >= 10.5.2
         savepoints=True,
         skip_locked=True,  # MySQL >= 8.0, MariaDB >= 10.6
+        alter_constraint=True,
+        enum_types=False,  # ENUM('a', 'b') is inline in each column, never a named type
+        partial_indexes=False,  # no CREATE INDEX ... WHERE
     ),
     adapter_factory=_adapter,
     adapter_from_url=_adapter_from_url,
@@ -194,6 +209,8 @@ DIALECT = Dialect(
     table_exists_sql=_table_exists,
     primary_key_sql=_primary_key,
     bulk_writer=_bulk_writer,
+    schema_reader=_schema_reader,
+    schema_normaliser=_normalise,
     split_statements=splitter(MYSQL_RULES),
     default_lock=LOCK_NAME,
     default_backup="mysqldump",

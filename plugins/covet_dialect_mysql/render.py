@@ -3,11 +3,44 @@ differently (pure; every identifier through the dialect's quoting)."""
 
 from __future__ import annotations
 
-from covet_core.schema.render import DdlRenderer
+import re
+
+from covet_core.schema.model import Column, ColumnType, ForeignKey, Index, Table, UniqueConstraint
+from covet_core.schema.operations import (
+    AlterColumn,
+    CreateIndex,
+    CreateTable,
+    DropConstraint,
+    DropIndex,
+    RenameTable,
+)
+from covet_core.schema.render import DdlRenderer, sql_string
 from covet_dialect_mysql import quote
 
 # InnoDB for transactions and row locks; utf8mb4 because MySQL's "utf8" is 3-byte only.
 TABLE_OPTIONS = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
+DEFAULT_TIMESTAMP_PRECISION = 6
+"""``timestamp`` without a precision renders DATETIME(6): microseconds, like the others."""
+INTEGER_TYPES = frozenset({"tinyint", "smallint", "mediumint", "integer", "bigint"})
+_NOW = re.compile(
+    r"^\s*(?:current_timestamp|now|localtimestamp|localtime)\s*(?:\(\s*(\d*)\s*\))?\s*$", re.I
+)
+
+
+def current_timestamp(default: str | None, column_type: ColumnType) -> str | None:
+    """``CURRENT_TIMESTAMP`` spelt with the column's own precision (MySQL 8 refuses a
+    DATETIME(6) default of CURRENT_TIMESTAMP(0); MariaDB widens it silently), or ``None``
+    when ``default`` is not the current time."""
+    match = _NOW.match(default or "")
+    if match is None:
+        return None
+    if column_type.name in ("timestamp", "timestamptz", "mysql_timestamp"):
+        precision = column_type.precision
+        if precision is None:
+            precision = 0 if column_type.name == "mysql_timestamp" else 6
+    else:
+        precision = int(match.group(1) or 0)
+    return f"CURRENT_TIMESTAMP({precision})" if precision else "CURRENT_TIMESTAMP"
 
 
 class MySQLRenderer(DdlRenderer):
@@ -19,11 +52,10 @@ class MySQLRenderer(DdlRenderer):
         "bigint": "BIGINT",
         "smallint": "SMALLINT",
         "boolean": "BOOLEAN",  # an alias of TINYINT(1)
-        "float": "DOUBLE",  # FLOAT is single precision in MySQL
-        "timestamp": "DATETIME(6)",
-        "timestamptz": "DATETIME(6)",  # no zone conversion (unlike TIMESTAMP), microseconds kept
         "date": "DATE",
-        "binary": "LONGBLOB",  # BLOB stops at 64 KiB
+        "json": "JSON",  # MariaDB: LONGTEXT with a json_valid() check, read back as json
+        "jsonb": "JSON",
+        "uuid": "CHAR(36)",  # MySQL 8 has no UUID type; MariaDB's needs 10.7
     }
 
     def string_type(self, length: int | None) -> str:
@@ -34,6 +66,124 @@ class MySQLRenderer(DdlRenderer):
         if precision is None:
             return "DECIMAL"  # the server's default, DECIMAL(10,0)
         return f"DECIMAL({precision},{scale or 0})"
+
+    def enum_type(self, column_type: ColumnType) -> str:
+        return f"ENUM({', '.join(sql_string(v) for v in column_type.values)})"
+
+    def render_type(self, column_type: ColumnType) -> str:
+        name, precision = column_type.name, column_type.precision
+        sql: str
+        if name in ("timestamp", "timestamptz"):
+            # DATETIME, not TIMESTAMP: no zone conversion and no 2038 limit.
+            fsp = DEFAULT_TIMESTAMP_PRECISION if precision is None else precision
+            sql = f"DATETIME({fsp})" if fsp else "DATETIME"
+        elif name in ("mysql_timestamp", "time"):
+            sql = ("TIMESTAMP" if name == "mysql_timestamp" else "TIME") + (
+                f"({precision})" if precision else ""
+            )
+        elif name == "binary":
+            sql = f"BINARY({column_type.length})" if column_type.length else "LONGBLOB"
+        elif name in ("float", "real"):
+            sql = "DOUBLE" if name == "float" else "FLOAT"  # FLOAT is single precision
+            if precision is not None:
+                sql += f"({precision},{column_type.scale or 0})"
+        elif name == "set":
+            sql = f"SET({', '.join(sql_string(v) for v in column_type.values)})"
+        elif name in INTEGER_TYPES and name not in self.types:
+            sql = name.upper()  # a display width means nothing (MySQL 8 drops it)
+        else:
+            sql = super().render_type(column_type)
+        return f"{sql} UNSIGNED" if column_type.unsigned else sql
+
+    def column(self, column: Column) -> str:
+        # MySQL's own order: type, NULL, DEFAULT, AUTO_INCREMENT, COMMENT.
+        sql = f"{self.quote(column.name)} {self.render_type(column.type)}"
+        if not column.nullable:
+            sql += " NOT NULL"
+        elif column.type.name == "mysql_timestamp":
+            sql += " NULL"  # without it, old servers make a TIMESTAMP NOT NULL
+        if column.default is not None:
+            sql += f" DEFAULT {current_timestamp(column.default, column.type) or column.default}"
+        if column.autoincrement:
+            sql += " AUTO_INCREMENT"
+        return sql + self.column_comment(column)
+
+    def column_comment(self, column: Column) -> str:
+        return f" COMMENT {sql_string(column.comment)}" if column.comment else ""
+
+    def index_keys(self, index: Index) -> str:
+        if index.where:
+            raise ValueError(
+                f"MySQL has no partial indexes: index {index.name} has WHERE {index.where}; "
+                "drop the condition or index a generated column instead"
+            )
+        return index.expression or self.names(index.columns)
+
+    def table_body(self, table: Table, *, foreign_keys: bool = True) -> list[str]:
+        parts = [self.column(c) for c in table.columns]
+        if table.primary_key:
+            parts.append(f"PRIMARY KEY ({self.names(table.primary_key)})")
+        parts += [self.constraint(u) for u in table.unique_constraints]
+        # Indexes inline, before the foreign keys: a key declared first backs its FK, so InnoDB
+        # adds no implicit index that would later block dropping the user's own.
+        parts += [
+            f"{'UNIQUE ' if i.unique else ''}INDEX {self.quote(i.name)} ({self.index_keys(i)})"
+            for i in table.indexes
+        ]
+        parts += [self.constraint(c) for c in table.check_constraints]
+        if foreign_keys:
+            parts += [self.constraint(f) for f in table.foreign_keys]
+        return parts
+
+    def create_table(self, operation: CreateTable) -> list[str]:
+        table = operation.table
+        exists = "IF NOT EXISTS " if operation.if_not_exists else ""
+        body = ",\n    ".join(self.table_body(table))
+        options = f" {self.table_options}"
+        if table.comment:
+            options += f" COMMENT={sql_string(table.comment)}"
+        name = self.table_name(table.name, table.schema)
+        return [f"CREATE TABLE {exists}{name} (\n    {body}\n){options}"]
+
+    def rename_table(self, operation: RenameTable) -> list[str]:
+        # Qualify both names: a bare new name would move the table to the current database.
+        old = self.table_name(operation.old, operation.schema)
+        return [f"RENAME TABLE {old} TO {self.table_name(operation.new, operation.schema)}"]
+
+    def alter_column(self, operation: AlterColumn) -> list[str]:
+        # MODIFY restates the whole column: anything left out (comment, default) is dropped.
+        table = self.table_name(operation.table, operation.schema)
+        return [f"ALTER TABLE {table} MODIFY COLUMN {self.column(operation.after)}"]
+
+    def index_sql(self, table: str, schema: str | None, index: Index) -> str:
+        unique = "UNIQUE " if index.unique else ""
+        return (
+            f"CREATE {unique}INDEX {self.quote(index.name)} ON "
+            f"{self.table_name(table, schema)} ({self.index_keys(index)})"
+        )
+
+    def create_index(self, operation: CreateIndex) -> list[str]:
+        return [self.index_sql(operation.table, operation.schema, operation.index)]
+
+    def drop_index(self, operation: DropIndex) -> list[str]:
+        table = self.table_name(operation.table, operation.schema)
+        return [f"DROP INDEX {self.quote(operation.index.name)} ON {table}"]
+
+    def drop_constraint(self, operation: DropConstraint) -> list[str]:
+        constraint = operation.constraint
+        if not constraint.name:
+            raise ValueError(f"cannot drop an unnamed constraint on {operation.table}")
+        table = self.table_name(operation.table, operation.schema)
+        name = self.quote(constraint.name)
+        if isinstance(constraint, ForeignKey):
+            # InnoDB leaves behind the index it made for the key, named after it. MariaDB can
+            # drop it in the same statement (IF EXISTS: a user index may have replaced it);
+            # MySQL skips the executable comment and keeps the index.
+            return [f"ALTER TABLE {table} DROP FOREIGN KEY {name}/*M!100100 , DROP INDEX IF EXISTS {name}*/"]  # fmt: skip
+        if isinstance(constraint, UniqueConstraint):
+            return [f"ALTER TABLE {table} DROP INDEX {name}"]  # a UNIQUE constraint is an index
+        # DROP CONSTRAINT, not DROP CHECK: MariaDB knows only the former, MySQL 8 both.
+        return [f"ALTER TABLE {table} DROP CONSTRAINT {name}"]
 
 
 RENDERER = MySQLRenderer(quote)

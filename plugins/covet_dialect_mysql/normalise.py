@@ -1,0 +1,251 @@
+"""The canonical form of a schema on MySQL / MariaDB, applied by the comparator to both sides.
+
+What the server cannot tell apart is folded into one spelling:
+
+- types: BOOLEAN is TINYINT(1); ``timestamp``/``timestamptz`` without precision render
+  DATETIME(6), so they are ``timestamp(6)``; ``string`` without length is ``string(255)``;
+  ``jsonb`` is ``json``; ``uuid`` renders CHAR(36) and is ``char(36)``; integer display widths
+  go; an enum keeps its values inline and loses ``enum_name``.
+- defaults: ``NULL`` is no default; the current time is ``CURRENT_TIMESTAMP[(fsp)]`` with the
+  column's precision; numbers and booleans are plain numbers (``'0'``, ``false`` -> ``0``);
+  strings are one quoted literal; other expressions are ``(expr)`` in canonical form.
+- constraints: a unique index without a condition *is* a UNIQUE constraint on MySQL, so it is
+  a ``UniqueConstraint``; the index InnoDB adds for a foreign key is not a user index; FK
+  actions ``NO ACTION`` and ``RESTRICT`` (the same on InnoDB) are ``None``.
+- names the server makes up when DDL gives none (``CONSTRAINT_1``, ``t_chk_1``, ``t_ibfk_1``,
+  a UNIQUE key named after its first column, a column-level check named after its column)
+  are ``None``, so a model that gave no name matches. Explicit names are kept as they are.
+- check expressions and index predicates go through ``canonical_expression``, which parses
+  them and prints them the way MariaDB stores them (see ``covet_dialect_mysql.expression``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import replace
+from decimal import Decimal, InvalidOperation
+
+from covet_core.schema.model import (
+    CheckConstraint,
+    Column,
+    ColumnType,
+    EnumType,
+    ForeignKey,
+    Index,
+    Schema,
+    Table,
+    UniqueConstraint,
+)
+from covet_dialect_mysql.expression import canonical_expression, decode_string, encode_string
+from covet_dialect_mysql.render import DEFAULT_TIMESTAMP_PRECISION, INTEGER_TYPES, current_timestamp
+
+_ALIASES = {
+    "int": "integer",
+    "bool": "boolean",
+    "varchar": "string",
+    "numeric": "decimal",
+    "datetime": "timestamp",
+    "longblob": "binary",
+    "double": "float",
+    "double precision": "float",
+    "jsonb": "json",
+}
+_TEXTUAL = frozenset(
+    {"string", "char", "text", "tinytext", "mediumtext", "longtext", "enum", "set", "uuid"}
+)
+_NO_ACTION = frozenset({"NO ACTION", "RESTRICT"})
+_NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
+_GENERATED_CHECK = re.compile(r"^(?:CONSTRAINT_\d+|.+_chk_\d+)$")
+_GENERATED_FK = re.compile(r"^.+_ibfk_\d+$")
+_TRUE = frozenset({"1", "true", "'1'", "b'1'", "(1)", "(true)"})
+_FALSE = frozenset({"0", "false", "'0'", "b'0'"})
+
+
+def normalise(schema: Schema) -> Schema:
+    """``schema`` as MySQL would store it (idempotent; the result renders)."""
+    enums = {e.key: e for e in schema.enums.values()} | {e.name: e for e in schema.enums.values()}
+    tables = [normalise_table(t, enums) for t in schema.tables.values()]
+    return Schema(
+        tables={t.key: t for t in tables},
+        enums={},  # MySQL's enums live inline in their columns
+        ignored=list(schema.ignored),
+        dialect=schema.dialect,
+    )
+
+
+def normalise_table(table: Table, enums: Mapping[str, EnumType] | None = None) -> Table:
+    columns = tuple(normalise_column(c, enums or {}) for c in table.columns)
+    names = {c.name.lower() for c in columns}
+    fks = tuple(sorted((_foreign_key(f) for f in table.foreign_keys), key=_order))
+    uniques = [
+        UniqueConstraint(_unique_name(u.name, u.columns), tuple(u.columns))
+        for u in table.unique_constraints
+    ]
+    indexes = []
+    for index in table.indexes:
+        if is_implicit_fk_index(index, table.foreign_keys):
+            continue
+        if index.unique and not index.where and not index.expression:
+            uniques.append(UniqueConstraint(_unique_name(index.name, index.columns), index.columns))
+            continue
+        indexes.append(
+            replace(
+                index,
+                columns=tuple(index.columns),
+                where=canonical_expression(index.where) if index.where else None,
+                expression=canonical_expression(index.expression, keys=True)
+                if index.expression
+                else None,
+            )
+        )
+    checks = [
+        CheckConstraint(
+            None
+            if c.name is None or _GENERATED_CHECK.match(c.name) or c.name.lower() in names
+            else c.name,
+            canonical_expression(c.expression),
+        )
+        for c in table.check_constraints
+    ]
+    return replace(
+        table,
+        columns=columns,
+        primary_key=tuple(table.primary_key),
+        primary_key_name=None,  # always PRIMARY on MySQL
+        comment=table.comment or None,
+        indexes=tuple(sorted(indexes, key=_order)),
+        unique_constraints=tuple(sorted(set(uniques), key=_order)),
+        check_constraints=tuple(sorted(checks, key=lambda c: (c.name or "", c.expression))),
+        foreign_keys=fks,
+    )
+
+
+def is_implicit_fk_index(index: Index, foreign_keys: tuple[ForeignKey, ...]) -> bool:
+    """True for the index InnoDB made to back a foreign key: named after the key (or after
+    its first column when the key's own name was generated), on exactly its columns."""
+    if index.unique or index.where or index.expression:
+        return False
+    for fk in foreign_keys:
+        if tuple(index.columns) != tuple(fk.columns):
+            continue
+        if index.name == fk.name or (
+            index.name == fk.columns[0] and (fk.name is None or _GENERATED_FK.match(fk.name))
+        ):
+            return True
+    return False
+
+
+def normalise_column(column: Column, enums: Mapping[str, EnumType] | None = None) -> Column:
+    column_type = normalise_type(column.type, enums or {})
+    default = None if column.autoincrement else normalise_default(column.default, column_type)
+    return replace(column, type=column_type, default=default, comment=column.comment or None)
+
+
+def normalise_type(
+    column_type: ColumnType, enums: Mapping[str, EnumType] | None = None
+) -> ColumnType:
+    t = column_type
+    name = _ALIASES.get(t.name.lower(), t.name.lower())
+    length, precision, scale = t.length, t.precision, t.scale
+    values, unsigned = tuple(t.values), t.unsigned
+    if name in ("timestamp", "timestamptz"):
+        name, length, scale = "timestamp", None, None
+        precision = DEFAULT_TIMESTAMP_PRECISION if precision is None else precision
+    elif name == "mysql_timestamp" or name == "time":
+        length, scale, precision = None, None, precision or None
+    elif name == "string":
+        length = length or 255
+    elif name == "char":
+        length = length or 1
+    elif name == "uuid":
+        name, length = "char", 36
+    elif name == "decimal":
+        precision, scale = (10, 0) if precision is None else (precision, scale or 0)
+    elif name == "boolean" or name in INTEGER_TYPES:
+        length = precision = scale = None
+    elif name == "enum":
+        if not values and t.enum_name and enums and t.enum_name in enums:
+            values = tuple(enums[t.enum_name].values)
+        return ColumnType("enum", values=values)
+    if name not in INTEGER_TYPES and name not in ("decimal", "float", "real"):
+        unsigned = False
+    return ColumnType(name, length, precision, scale, values, None, unsigned)
+
+
+def normalise_default(default: str | None, column_type: ColumnType) -> str | None:
+    if default is None:
+        return None
+    text = default.strip()
+    if text.upper() == "NULL":
+        return None
+    now = current_timestamp(text, column_type)
+    if now is not None:
+        return now
+    name = column_type.name
+    literal = _literal(text)
+    if name == "boolean" and text.lower() in _TRUE | _FALSE:
+        return "1" if text.lower() in _TRUE else "0"
+    if name in _TEXTUAL and literal is not None:
+        return encode_string(literal)
+    if literal is not None and _NUMBER.match(literal):
+        number = _number(literal, column_type)
+        if number is not None:
+            return number
+    if literal is not None:
+        return encode_string(literal) if text[0] in "'\"" else literal
+    # An expression default: MySQL 8 wants it in parentheses, MariaDB takes both.
+    return f"({canonical_expression(text)})"
+
+
+def _number(text: str, column_type: ColumnType) -> str | None:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return None
+    if column_type.name in INTEGER_TYPES or column_type.name in ("boolean", "year"):
+        return str(int(value)) if value == value.to_integral_value() else text
+    if column_type.name == "decimal" and column_type.scale is not None:
+        return str(value.quantize(Decimal(1).scaleb(-column_type.scale)))
+    if column_type.name in ("float", "real"):
+        number = float(value)
+        return str(int(number)) if number.is_integer() else repr(number)
+    return None
+
+
+def _literal(text: str) -> str | None:
+    """The value of a literal default (a quoted string or a bare number), else ``None``."""
+    if _NUMBER.match(text):
+        return text
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return decode_string(text)
+    return None
+
+
+def _foreign_key(fk: ForeignKey) -> ForeignKey:
+    def action(value: str | None) -> str | None:
+        text = " ".join(value.upper().split()) if value else None
+        return None if text is None or text in _NO_ACTION else text
+
+    name = None if fk.name is None or _GENERATED_FK.match(fk.name) else fk.name
+    return ForeignKey(
+        name,
+        tuple(fk.columns),
+        fk.ref_table,
+        tuple(fk.ref_columns),
+        fk.ref_schema,
+        action(fk.on_delete),
+        action(fk.on_update),
+    )
+
+
+def _unique_name(name: str | None, columns: tuple[str, ...]) -> str | None:
+    # MySQL names an unnamed UNIQUE key after its first column, then <column>_2, _3, ...
+    if name is None or not columns:
+        return name
+    first = columns[0]
+    return None if re.fullmatch(re.escape(first) + r"(?:_\d+)?", name) else name
+
+
+def _order(item: Index | UniqueConstraint | ForeignKey) -> tuple[str, tuple[str, ...]]:
+    return (item.name or "", tuple(item.columns))

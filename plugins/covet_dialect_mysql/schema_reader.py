@@ -1,0 +1,342 @@
+"""The live schema of a MySQL / MariaDB database, from information_schema in bulk.
+
+One read is a fixed handful of queries (server info, tables, columns, index keys, foreign
+keys, checks, triggers, routines), each over the whole schema and never per table, so
+1,000 tables cost about what 10 do. On MariaDB information_schema is fastest asked with a
+plain ``TABLE_SCHEMA = ...`` and no joins between its views: rows are joined here instead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from covet_core.schema.model import (
+    CheckConstraint,
+    Column,
+    ColumnType,
+    ForeignKey,
+    IgnoredObject,
+    Index,
+    Schema,
+    Table,
+    UniqueConstraint,
+)
+from covet_dialect_mysql import quote
+from covet_dialect_mysql.expression import decode_string
+from covet_dialect_mysql.normalise import is_implicit_fk_index
+
+_TYPE = re.compile(
+    r"^([a-z][a-z0-9 ]*?)\s*(?:\((.*)\))?((?:\s+(?:unsigned|signed|zerofill))*)$", re.S
+)
+_LABEL = re.compile(r"'((?:[^'\\]|''|\\.)*)'", re.S)
+_NAMES = {
+    "int": "integer", "integer": "integer", "smallint": "smallint", "bigint": "bigint",
+    "mediumint": "mediumint", "tinyint": "tinyint", "varchar": "string", "char": "char",
+    "decimal": "decimal", "numeric": "decimal", "double": "float", "double precision": "float",
+    "float": "real", "datetime": "timestamp", "timestamp": "mysql_timestamp", "longblob": "binary",
+    "binary": "binary", "bool": "boolean", "boolean": "boolean",
+}  # fmt: skip
+_GENERATED = re.compile(r"\b(?:VIRTUAL|STORED|PERSISTENT)\s+GENERATED\b", re.I)
+_CURRENT_TIMESTAMP = re.compile(r"^current_timestamp\(\)$", re.I)
+
+
+def parse_type(column_type: str) -> ColumnType:
+    """information_schema's ``COLUMN_TYPE`` (``bigint(20) unsigned``, ``enum('a','b')``) as a
+    portable ``ColumnType``."""
+    match = _TYPE.match(column_type.strip().lower())
+    if match is None:
+        return ColumnType(column_type.strip().lower())
+    raw, args, flags = match.group(1).strip(), match.group(2), match.group(3)
+    unsigned = "unsigned" in flags
+    if raw in ("enum", "set"):
+        values = tuple(decode_string(f"'{m}'") for m in _LABEL.findall(args or ""))
+        return ColumnType(raw, values=values)
+    numbers = [int(a) for a in (args or "").split(",") if a.strip().isdigit()]
+    name = _NAMES.get(raw, raw)
+    if raw == "tinyint" and numbers == [1] and not unsigned:
+        return ColumnType("boolean")  # BOOLEAN is stored as TINYINT(1)
+    if name in ("integer", "smallint", "bigint", "mediumint", "tinyint"):
+        return ColumnType(name, unsigned=unsigned)  # the display width means nothing
+    if name in ("timestamp", "mysql_timestamp"):
+        return ColumnType(name, precision=numbers[0] if numbers else 0)
+    if name == "time":
+        return ColumnType(name, precision=numbers[0] if numbers and numbers[0] else None)
+    if name in ("decimal", "float", "real") and numbers:
+        scale = numbers[1] if len(numbers) > 1 else 0
+        return ColumnType(name, precision=numbers[0], scale=scale, unsigned=unsigned)
+    if len(numbers) == 1:
+        return ColumnType(name, length=numbers[0], unsigned=unsigned)
+    if len(numbers) == 2:
+        return ColumnType(name, precision=numbers[0], scale=numbers[1], unsigned=unsigned)
+    return ColumnType(name, unsigned=unsigned)
+
+
+def strip_outer_parentheses(text: str) -> str:
+    text = text.strip()
+    while text.startswith("(") and text.endswith(")"):
+        depth = 0
+        for i, char in enumerate(text):
+            depth += {"(": 1, ")": -1}.get(char, 0)
+            if depth == 0 and i < len(text) - 1:
+                return text  # "(a) and (b)": the first parenthesis closes early
+        text = text[1:-1].strip()
+    return text
+
+
+class MySQLSchemaReader:
+    """``await MySQLSchemaReader(adapter).read()``: the current database's schema."""
+
+    def __init__(self, adapter: Any) -> None:
+        self.adapter = adapter
+
+    async def read(self, schemas: Sequence[str] | None = None) -> Schema:
+        server = await self.adapter.fetch_one("SELECT DATABASE() AS db, VERSION() AS version")
+        current = server["db"] if server else None
+        mariadb = "mariadb" in str(server["version"] if server else "").lower()
+        if schemas:
+            where = "IN (" + ", ".join(["%s"] * len(schemas)) + ")"
+            params: tuple[Any, ...] = tuple(schemas)
+        elif current is not None:
+            where, params = "= DATABASE()", ()
+        else:
+            return Schema(dialect="mysql")
+        rows = _Rows(await self._query(where, params, mariadb), current)
+        return rows.schema()
+
+    async def _query(self, where: str, params: tuple[Any, ...], mariadb: bool) -> dict[str, Any]:
+        fetch = self.adapter.fetch_all
+        out: dict[str, Any] = {}
+        out["tables"] = await fetch(
+            "SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, TABLE_TYPE AS kind, TABLE_COMMENT AS note "
+            f"FROM information_schema.TABLES WHERE TABLE_SCHEMA {where}",
+            params,
+        )
+        out["columns"] = await fetch(
+            "SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, COLUMN_NAME AS name, "
+            "COLUMN_TYPE AS type, IS_NULLABLE AS nullable, COLUMN_DEFAULT AS dflt, EXTRA AS extra, "
+            "COLUMN_COMMENT AS note FROM information_schema.COLUMNS "
+            f"WHERE TABLE_SCHEMA {where} ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION",
+            params,
+        )
+        # MySQL 8 names a functional key part in EXPRESSION; MariaDB has no such column.
+        expression = "NULL" if mariadb else "EXPRESSION"
+        out["keys"] = await fetch(
+            "SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, INDEX_NAME AS name, NON_UNIQUE AS nu, "
+            "COLUMN_NAME AS col, SUB_PART AS sub, COLLATION AS coll, INDEX_TYPE AS kind, "
+            f"{expression} AS expr FROM information_schema.STATISTICS WHERE TABLE_SCHEMA {where} "
+            "ORDER BY TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX",
+            params,
+        )
+        out["fk_columns"] = await fetch(
+            "SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, CONSTRAINT_NAME AS name, "
+            "COLUMN_NAME AS col, REFERENCED_TABLE_SCHEMA AS rs, REFERENCED_TABLE_NAME AS rt, "
+            "REFERENCED_COLUMN_NAME AS rc FROM information_schema.KEY_COLUMN_USAGE "
+            f"WHERE TABLE_SCHEMA {where} AND REFERENCED_TABLE_NAME IS NOT NULL "
+            "ORDER BY TABLE_SCHEMA, TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION",
+            params,
+        )
+        out["fk_rules"] = await fetch(
+            "SELECT CONSTRAINT_SCHEMA AS s, TABLE_NAME AS t, CONSTRAINT_NAME AS name, "
+            "UPDATE_RULE AS upd, DELETE_RULE AS del FROM information_schema.REFERENTIAL_CONSTRAINTS "
+            f"WHERE CONSTRAINT_SCHEMA {where}",
+            params,
+        )
+        if mariadb:
+            checks = (
+                "SELECT CONSTRAINT_SCHEMA AS s, TABLE_NAME AS t, CONSTRAINT_NAME AS name, "
+                "LEVEL AS level, CHECK_CLAUSE AS clause FROM information_schema.CHECK_CONSTRAINTS "
+                f"WHERE CONSTRAINT_SCHEMA {where}"
+            )
+        else:  # MySQL 8's CHECK_CONSTRAINTS has no table: TABLE_CONSTRAINTS has it
+            checks = (
+                "SELECT tc.TABLE_SCHEMA AS s, tc.TABLE_NAME AS t, cc.CONSTRAINT_NAME AS name, "
+                "'Table' AS level, cc.CHECK_CLAUSE AS clause "
+                "FROM information_schema.TABLE_CONSTRAINTS tc "
+                "JOIN information_schema.CHECK_CONSTRAINTS cc "
+                "ON cc.CONSTRAINT_SCHEMA = tc.CONSTRAINT_SCHEMA "
+                "AND cc.CONSTRAINT_NAME = tc.CONSTRAINT_NAME "
+                f"WHERE tc.CONSTRAINT_TYPE = 'CHECK' AND tc.TABLE_SCHEMA {where}"
+            )
+        out["checks"] = await fetch(checks, params)
+        out["triggers"] = await fetch(
+            "SELECT TRIGGER_SCHEMA AS s, TRIGGER_NAME AS name FROM information_schema.TRIGGERS "
+            f"WHERE TRIGGER_SCHEMA {where}",
+            params,
+        )
+        out["routines"] = await fetch(
+            "SELECT ROUTINE_SCHEMA AS s, ROUTINE_NAME AS name, ROUTINE_TYPE AS kind "
+            f"FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA {where}",
+            params,
+        )
+        out["mariadb"] = mariadb
+        return out
+
+
+class _Rows:
+    """Rows of the bulk queries, assembled into tables."""
+
+    def __init__(self, rows: dict[str, Any], current: str | None) -> None:
+        self.rows, self.current, self.mariadb = rows, current, rows["mariadb"]
+        self.ignored: list[IgnoredObject] = []
+
+    def schema_of(self, name: str | None) -> str | None:
+        return None if name == self.current else name
+
+    def group(self, key: str) -> dict[tuple[str, str], list[dict[str, Any]]]:
+        grouped: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+        for row in self.rows[key]:
+            grouped[(row["s"], row["t"])].append(row)
+        return grouped
+
+    def schema(self) -> Schema:
+        columns, keys, checks = self.group("columns"), self.group("keys"), self.group("checks")
+        fks = self.group("fk_columns")
+        rules = {(r["s"], r["t"], r["name"]): r for r in self.rows["fk_rules"]}
+        tables = []
+        for row in self.rows["tables"]:
+            ident, schema = (row["s"], row["t"]), self.schema_of(row["s"])
+            kind = str(row["kind"]).upper()
+            if kind == "VIEW" or kind == "SEQUENCE":
+                self.ignored.append(IgnoredObject(kind.lower(), row["t"], schema))
+                continue
+            tables.append(
+                self.table(
+                    row, schema, columns[ident], keys[ident], checks[ident], fks[ident], rules
+                )
+            )
+        for row in self.rows["triggers"]:
+            self.ignored.append(IgnoredObject("trigger", row["name"], self.schema_of(row["s"])))
+        for row in self.rows["routines"]:
+            kind = str(row["kind"]).lower()
+            self.ignored.append(IgnoredObject(kind, row["name"], self.schema_of(row["s"])))
+        return Schema.of(tables, dialect="mysql", ignored=self.ignored)
+
+    def table(
+        self,
+        row: dict[str, Any],
+        schema: str | None,
+        column_rows: list[dict[str, Any]],
+        key_rows: list[dict[str, Any]],
+        check_rows: list[dict[str, Any]],
+        fk_rows: list[dict[str, Any]],
+        rules: dict[tuple[str, str, str], dict[str, Any]],
+    ) -> Table:
+        name = row["t"]
+        # MariaDB's JSON is LONGTEXT plus a column-level json_valid() check named after it.
+        json_columns = {
+            c["name"]
+            for c in check_rows
+            if c["level"] == "Column"
+            and strip_outer_parentheses(c["clause"]) == f"json_valid({quote(c['name'])})"
+        }
+        columns = tuple(self.column(name, c, c["name"] in json_columns) for c in column_rows)
+        checks = tuple(
+            CheckConstraint(c["name"], strip_outer_parentheses(c["clause"]))
+            for c in check_rows
+            if c["name"] not in json_columns or c["level"] != "Column"
+        )
+        foreign_keys = self.foreign_keys(fk_rows, rules)
+        primary, uniques, indexes = self.indexes(name, schema, key_rows)
+        indexes = [i for i in indexes if not is_implicit_fk_index(i, foreign_keys)]
+        return Table(
+            name,
+            columns,
+            primary_key=primary,
+            schema=schema,
+            comment=row["note"] or None,
+            indexes=tuple(indexes),
+            unique_constraints=tuple(uniques),
+            check_constraints=checks,
+            foreign_keys=foreign_keys,
+        )
+
+    def column(self, table: str, row: dict[str, Any], is_json: bool) -> Column:
+        extra = str(row["extra"] or "")
+        column_type = ColumnType("json") if is_json else parse_type(row["type"])
+        default = row["dflt"]
+        if _GENERATED.search(extra):
+            self.ignored.append(IgnoredObject("generated column", f"{table}.{row['name']}"))
+            default = None
+        elif self.mariadb:
+            # MariaDB writes defaults as SQL: 'text', 0, current_timestamp(); NULL for none.
+            default = None if default is None or default == "NULL" else default
+        elif default is not None and "DEFAULT_GENERATED" not in extra.upper():
+            # MySQL 8 gives a literal's bare value.
+            numeric = column_type.name in ("integer", "smallint", "bigint", "decimal", "boolean")
+            if not numeric and column_type.name not in ("float", "real", "tinyint"):
+                default = "'" + str(default).replace("'", "''") + "'"
+        if default is not None and _CURRENT_TIMESTAMP.match(default):
+            default = "CURRENT_TIMESTAMP"
+        elif default is not None and default.lower().startswith("current_timestamp"):
+            default = default.upper()
+        return Column(
+            row["name"],
+            column_type,
+            nullable=row["nullable"] == "YES",
+            default=default,
+            autoincrement="auto_increment" in extra.lower(),
+            comment=row["note"] or None,
+        )
+
+    def foreign_keys(
+        self, rows: list[dict[str, Any]], rules: dict[tuple[str, str, str], dict[str, Any]]
+    ) -> tuple[ForeignKey, ...]:
+        by_name: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for row in rows:
+            by_name[row["name"]].append(row)
+        out = []
+        for name, parts in by_name.items():
+            first = parts[0]
+            rule = rules.get((first["s"], first["t"], name), {})
+            out.append(
+                ForeignKey(
+                    name,
+                    tuple(p["col"] for p in parts),
+                    first["rt"],
+                    tuple(p["rc"] for p in parts),
+                    ref_schema=self.schema_of(first["rs"]),
+                    on_delete=_action(rule.get("del")),
+                    on_update=_action(rule.get("upd")),
+                )
+            )
+        return tuple(out)
+
+    def indexes(
+        self, table: str, schema: str | None, rows: list[dict[str, Any]]
+    ) -> tuple[tuple[str, ...], list[UniqueConstraint], list[Index]]:
+        by_name: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for row in rows:
+            by_name[row["name"]].append(row)
+        primary: tuple[str, ...] = ()
+        uniques, indexes = [], []
+        for name, parts in by_name.items():
+            columns = tuple(p["col"] for p in parts)
+            unique = not int(parts[0]["nu"])
+            if name == "PRIMARY":
+                primary = columns
+            elif str(parts[0]["kind"]).upper() in ("FULLTEXT", "SPATIAL", "VECTOR"):
+                kind = f"{str(parts[0]['kind']).lower()} index"
+                self.ignored.append(IgnoredObject(kind, f"{table}.{name}", schema))
+            elif any(p["col"] is None or p["sub"] or p["coll"] == "D" for p in parts):
+                # A prefix, a descending or a functional key part: kept as key text.
+                expression = ", ".join(_key_part(p) for p in parts)
+                indexes.append(Index(name, (), unique=unique, expression=expression))
+            elif unique:
+                uniques.append(UniqueConstraint(name, columns))
+            else:
+                indexes.append(Index(name, columns))
+        return primary, uniques, indexes
+
+
+def _key_part(row: dict[str, Any]) -> str:
+    if row["col"] is None:
+        return f"({row['expr']})"
+    text = quote(row["col"]) + (f"({row['sub']})" if row["sub"] else "")
+    return text + (" DESC" if row["coll"] == "D" else "")
+
+
+def _action(rule: str | None) -> str | None:
+    return None if rule is None or rule.upper() == "NO ACTION" else rule.upper()
