@@ -1,9 +1,37 @@
-"""DDL rendering for PostgreSQL: the default (ANSI) renderer with PostgreSQL's type names."""
+"""DDL rendering for PostgreSQL: the default (ANSI) renderer with PostgreSQL's types and ways.
+
+What differs from ANSI: named enum types (``CREATE TYPE ... AS ENUM``), column and table
+comments as ``COMMENT ON`` statements, ``ALTER COLUMN ... TYPE ... USING`` so a type change
+converts the existing rows, identity columns added and dropped in place, and ``DROP INDEX``
+with the schema-qualified index name (an index lives in its table's schema).
+
+``ALTER TYPE ... ADD VALUE`` may run inside a transaction block from PostgreSQL 12 on (the
+servers covet supports; CI runs 15): the new label cannot be *used* by later statements of the
+same transaction, so a migration that adds a value and writes rows with it must split in two.
+On PostgreSQL 11 and older the statement itself fails inside a transaction.
+"""
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
+
 from covet_core.dialect import quote_ansi
-from covet_core.schema.render import DdlRenderer
+from covet_core.schema.model import Column, ColumnType, Table
+from covet_core.schema.operations import (
+    AddColumn,
+    AddEnumValue,
+    AlterColumn,
+    CreateEnum,
+    DropEnum,
+)
+from covet_core.schema.render import DdlRenderer, sql_string
+from covet_dialect_postgresql.expression import canonical_default
+
+# A type the portable set does not name is written as the server spells it (format_type's
+# output: ``interval``, ``integer[]``, ``bit varying(8)``, ``"MyDomain"``), nothing else.
+_OWN_TYPE = re.compile(r'^[A-Za-z_][A-Za-z0-9_ ."]*(\[\])*$')
+_PRECISION_TYPES = {"timestamp": "TIMESTAMP", "timestamptz": "TIMESTAMP", "time": "TIME"}
 
 
 class PostgreSQLRenderer(DdlRenderer):
@@ -15,11 +43,131 @@ class PostgreSQLRenderer(DdlRenderer):
         "smallint": "SMALLINT",
         "boolean": "BOOLEAN",
         "float": "DOUBLE PRECISION",
-        "timestamp": "TIMESTAMP WITH TIME ZONE",
-        "timestamptz": "TIMESTAMP WITH TIME ZONE",
+        "real": "REAL",
         "date": "DATE",
         "binary": "BYTEA",
+        "json": "JSON",
+        "jsonb": "JSONB",
+        "uuid": "UUID",
     }
+
+    def qualified_type(self, name: str) -> str:
+        """``schema.name`` (as ``ColumnType.enum_name`` spells it) -> quoted SQL."""
+        return ".".join(self.quote(part) for part in name.split(".", 1))
+
+    def enum_type(self, column_type: ColumnType) -> str:
+        if not column_type.enum_name:
+            raise ValueError(
+                "PostgreSQL enum columns need a named type: set ColumnType.enum_name "
+                f"(labels {', '.join(column_type.values)})"
+            )
+        return self.qualified_type(column_type.enum_name)
+
+    def render_type(self, column_type: ColumnType) -> str:
+        name = column_type.name
+        if name in _PRECISION_TYPES:
+            sql = _PRECISION_TYPES[name]
+            if column_type.precision is not None:
+                sql += f"({column_type.precision})"
+            return sql + (" WITH TIME ZONE" if name == "timestamptz" else "")
+        if name in self.types or name in ("string", "char", "decimal", "enum"):
+            return super().render_type(column_type)
+        if not _OWN_TYPE.match(name):
+            raise ValueError(f"PostgreSQL has no mapping for type {name!r}")
+        args = [a for a in (column_type.length, column_type.precision) if a is not None]
+        if column_type.scale is not None:
+            args.append(column_type.scale)
+        if not args:
+            return name.upper() if '"' not in name else name
+        if name.endswith("[]"):
+            raise ValueError(f"write the array type {name!r} with its arguments in the name")
+        return f"{name.upper()}({', '.join(map(str, args))})"
+
+    def column(self, column: Column) -> str:
+        if column.type.name == "boolean" and column.default is not None:
+            # Portable models may say 1 / 0 (MySQL's spelling); PostgreSQL wants a boolean.
+            default = canonical_default(column.default, column.type, str)
+            column = replace(column, default=default)
+        return super().column(column)
+
+    # -- comments ---------------------------------------------------------------------------
+
+    def comment_on_column(self, table: str, schema: str | None, column: Column) -> str:
+        text = sql_string(column.comment) if column.comment else "NULL"
+        name = f"{self.table_name(table, schema)}.{self.quote(column.name)}"
+        return f"COMMENT ON COLUMN {name} IS {text}"
+
+    def table_comments(self, table: Table) -> list[str]:
+        statements = []
+        if table.comment:
+            name = self.table_name(table.name, table.schema)
+            statements.append(f"COMMENT ON TABLE {name} IS {sql_string(table.comment)}")
+        statements += [
+            self.comment_on_column(table.name, table.schema, c) for c in table.columns if c.comment
+        ]
+        return statements
+
+    # -- operations ---------------------------------------------------------------------------
+
+    def add_column(self, operation: AddColumn) -> list[str]:
+        statements = super().add_column(operation)
+        if operation.column.comment:
+            statements.append(
+                self.comment_on_column(operation.table, operation.schema, operation.column)
+            )
+        return statements
+
+    def alter_column(self, operation: AlterColumn) -> list[str]:
+        table = self.table_name(operation.table, operation.schema)
+        name = self.quote(operation.name)
+        column = f"ALTER TABLE {table} ALTER COLUMN {name}"
+        before, after = operation.before, operation.after
+        statements = []
+        if operation.autoincrement_changed and not after.autoincrement:
+            statements.append(f"{column} DROP IDENTITY IF EXISTS")
+        # The old default may not cast to the new type ('x'::varchar to an enum): drop it
+        # first and set the new one after the type has changed.
+        reset_default = operation.default_changed or (
+            operation.type_changed and before.default is not None
+        )
+        if reset_default and before.default is not None:
+            statements.append(f"{column} DROP DEFAULT")
+        if operation.type_changed:
+            new_type = self.render_type(after.type)
+            statements.append(f"{column} TYPE {new_type} USING {name}::{new_type}")
+        if reset_default and after.default is not None:
+            statements.append(f"{column} SET DEFAULT {after.default}")
+        if operation.nullable_changed:
+            statements.append(f"{column} {'DROP' if after.nullable else 'SET'} NOT NULL")
+        if operation.autoincrement_changed and after.autoincrement:
+            # Identity needs NOT NULL (set above when the model says so; identity implies it).
+            if after.nullable:
+                statements.append(f"{column} SET NOT NULL")
+            statements.append(f"{column} ADD GENERATED BY DEFAULT AS IDENTITY")
+            # Existing rows keep their values: start the new sequence after the largest one,
+            # or the next insert collides with them.
+            statements.append(
+                f"SELECT setval(pg_get_serial_sequence({sql_string(table)}, "
+                f"{sql_string(operation.name)}), COALESCE(MAX({name}), 0) + 1, false) FROM {table}"
+            )
+        if operation.comment_changed:
+            statements.append(self.comment_on_column(operation.table, operation.schema, after))
+        return statements
+
+    def create_enum(self, operation: CreateEnum) -> list[str]:
+        enum = operation.enum
+        labels = ", ".join(sql_string(v) for v in enum.values)
+        return [f"CREATE TYPE {self.table_name(enum.name, enum.schema)} AS ENUM ({labels})"]
+
+    def drop_enum(self, operation: DropEnum) -> list[str]:
+        return [f"DROP TYPE {self.table_name(operation.enum.name, operation.enum.schema)}"]
+
+    def add_enum_value(self, operation: AddEnumValue) -> list[str]:
+        enum = operation.enum
+        sql = f"ALTER TYPE {self.table_name(enum.name, enum.schema)} ADD VALUE {sql_string(operation.value)}"
+        if operation.before is not None:
+            sql += f" BEFORE {sql_string(operation.before)}"
+        return [sql]
 
 
 RENDERER = PostgreSQLRenderer(quote_ansi)
