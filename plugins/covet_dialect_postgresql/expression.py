@@ -1,0 +1,534 @@
+"""One canonical text for a SQL expression as PostgreSQL stores it and as a user writes it.
+
+PostgreSQL keeps check constraints, index predicates and defaults as parse trees and prints
+them back its own way: ``price > 0`` returns as ``price > 0::numeric``, ``s IN ('a', 'b')`` as
+``s::text = ANY (ARRAY['a'::character varying, ...]::text[])``, ``x BETWEEN 1 AND 5`` as
+``x >= 1 AND x <= 5``, ``name LIKE 'a%'`` as ``name::text ~~ 'a%'::text``. Comparing texts
+needs one spelling for both, so this parses the expression (a small Pratt parser with
+PostgreSQL's operator precedence), rewrites only what PostgreSQL itself rewrites, and prints
+the tree with the fewest parentheses that keep its meaning.
+
+What it drops is what cannot change a value: casts of literals, the ``::text`` PostgreSQL
+puts on varchar columns, grouping parentheses. A user's cast of a column to another type
+(``ts::date``) stays. Text it cannot parse (sub-queries, ``EXTRACT(... FROM ...)``) is only
+whitespace-collapsed, so two different expressions never come out equal.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from covet_core.schema.model import ColumnType
+
+Node = tuple[Any, ...]
+_TOKEN = re.compile(
+    r"""(?P<ws>\s+)|(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|(?P<str>[nN]?'(?:[^']|'')*')
+    |(?P<qid>"(?:[^"]|"")*")|(?P<id>[A-Za-z_][A-Za-z0-9_$]*)|(?P<cast>::)
+    |(?P<op>[+\-*/<>=~!@#%^&|`?]+)|(?P<p>[()\[\],.])""",
+    re.VERBOSE,
+)
+_VALUE_KEYWORDS = {"current_timestamp", "current_date", "current_time", "localtimestamp",
+                   "localtime", "current_user", "session_user", "user", "current_catalog"}  # fmt: skip
+_TYPE_WORDS = {"varying", "precision", "with", "without", "time", "zone"}
+_TYPED_LITERAL = {"date", "time", "timestamp", "timestamptz", "interval", "boolean", "integer",
+                  "numeric", "text", "json", "jsonb", "uuid", "bigint", "smallint"}  # fmt: skip
+_LIKE = {"~~": "LIKE", "!~~": "NOT LIKE", "~~*": "ILIKE", "!~~*": "NOT ILIKE"}
+_COMPARISON = {"=", "<", ">", "<=", ">=", "<>"}
+_WORD_OPS = {"like", "ilike"}
+_TEXT_TYPES = {"text", "character varying", "varchar", "bpchar", "character"}
+_STRINGISH = {"string", "char", "text"}
+_NUMERIC = {"smallint", "integer", "bigint", "decimal", "float", "real"}
+_ORDER_WORDS = {"asc", "desc", "nulls", "first", "last", "collate"}
+_DEFAULT_ORDER = {"ASC": "", "ASC NULLS LAST": "", "NULLS LAST": "", "DESC NULLS FIRST": "DESC"}
+_PLAIN_IDENT = re.compile(r"^[a-z_][a-z0-9_$]*$")
+_RESERVED = {"all", "and", "any", "array", "as", "asc", "both", "case", "cast", "check", "collate",
+             "column", "constraint", "default", "desc", "distinct", "do", "else", "end", "false",
+             "for", "from", "in", "is", "leading", "not", "null", "or", "order", "select", "table",
+             "then", "to", "trailing", "true", "user", "when", "where", "with", "like", "ilike",
+             "between", "limit", "primary", "references", "unique", "only", "group"}  # fmt: skip
+
+
+class _Unparsable(Exception):
+    pass
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    pos = 0
+    while pos < len(text):
+        match = _TOKEN.match(text, pos)
+        if match is None:
+            raise _Unparsable(text[pos:])
+        pos = match.end()
+        kind = match.lastgroup or ""
+        value = match.group()
+        if kind == "op":
+            # PostgreSQL's lexer: a multi-character operator ends in + or - only when it holds
+            # one of ~ ! @ # % ^ & | ` ?, so "x>-1" is ">" then "-1".
+            while len(value) > 1 and value[-1] in "+-" and not set(value) & set("~!@#%^&|`?"):
+                pos -= 1
+                value = value[:-1]
+        if kind != "ws":
+            out.append((kind, value))
+    return out
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.toks = _tokens(text)
+        self.i = 0
+
+    def peek(self, ahead: int = 0) -> tuple[str, str]:
+        j = self.i + ahead
+        return self.toks[j] if j < len(self.toks) else ("eof", "")
+
+    def word(self, ahead: int = 0) -> str:
+        kind, value = self.peek(ahead)
+        return value.lower() if kind == "id" else ""
+
+    def take(self, value: str | None = None) -> tuple[str, str]:
+        tok = self.peek()
+        if tok[0] == "eof" or (value is not None and tok[1].lower() != value):
+            raise _Unparsable(f"expected {value!r} at {tok[1]!r}")
+        self.i += 1
+        return tok
+
+    def at(self, value: str) -> bool:
+        return self.peek()[1].lower() == value and self.peek()[0] in ("id", "op", "p")
+
+    # -- grammar -----------------------------------------------------------------------------
+
+    def expr(self, rbp: int = 0) -> Node:
+        left = self.prefix()
+        while True:
+            bp = self.infix_power()
+            if bp <= rbp:
+                return left
+            left = self.infix(left, bp)
+
+    def infix_power(self) -> int:
+        kind, value = self.peek()
+        word = value.lower() if kind == "id" else ""
+        if word == "or":
+            return 1
+        if word == "and":
+            return 2
+        if word in ("is", "isnull", "notnull"):
+            return 4
+        if word in ("in", "between", "like", "ilike") or (
+            word == "not" and self.word(1) in ("in", "between", "like", "ilike")
+        ):
+            return 6
+        if kind == "cast":
+            return 12
+        if kind == "op":
+            return _op_power(value)
+        return 0
+
+    def infix(self, left: Node, bp: int) -> Node:
+        kind, value = self.take()
+        word = value.lower()
+        if kind == "cast":
+            return ("cast", left, self.type_name())
+        if word in ("or", "and"):
+            return (word, (left, self.expr(bp)))
+        if word in ("isnull", "notnull"):
+            return ("is", left, "NULL" if word == "isnull" else "NOT NULL")
+        if word == "is":
+            negated = self.word() == "not"
+            if negated:
+                self.take()
+            what = self.take()[1].upper()
+            if what == "DISTINCT":
+                self.take("from")
+                return ("distinct", left, self.expr(4), negated)
+            if what not in ("NULL", "TRUE", "FALSE", "UNKNOWN"):
+                raise _Unparsable(what)
+            return ("is", left, ("NOT " if negated else "") + what)
+        negated = word == "not"
+        if negated:
+            word = self.take()[1].lower()
+        if word == "in":
+            self.take("(")
+            if self.word() == "select":
+                raise _Unparsable("sub-query")
+            items = self.list_until(")")
+            return ("in", left, items, negated)
+        if word == "between":
+            low = self.expr(6)
+            self.take("and")
+            high = self.expr(6)
+            if negated:
+                return ("or", (("bin", "<", left, low), ("bin", ">", left, high)))
+            return ("and", (("bin", ">=", left, low), ("bin", "<=", left, high)))
+        if word in _WORD_OPS:
+            op = ("NOT " if negated else "") + word.upper()
+            return ("bin", op, left, self.expr(6))
+        op = "<>" if value == "!=" else _LIKE.get(value, value)
+        if op in _COMPARISON and self.word() in ("any", "all", "some"):
+            quantifier = "ANY" if self.take()[1].lower() != "all" else "ALL"
+            self.take("(")
+            right = self.expr()
+            self.take(")")
+            return ("quantified", op, left, quantifier, right)
+        return ("bin", op, left, self.expr(bp))
+
+    def list_until(self, close: str) -> tuple[Node, ...]:
+        items: list[Node] = []
+        if not self.at(close):
+            items.append(self.expr())
+            while self.at(","):
+                self.take()
+                items.append(self.expr())
+        self.take(close)
+        return tuple(items)
+
+    def type_name(self) -> str:
+        kind, value = self.take()
+        if kind == "qid" or kind == "id":
+            parts = [value if kind == "qid" else value.lower()]
+            while self.at("."):  # schema-qualified: app.mood
+                self.take()
+                kind, value = self.take()
+                parts[-1] += "." + (value if kind == "qid" else value.lower())
+            while kind == "id" and self.word() in _TYPE_WORDS:
+                parts.append(self.take()[1].lower())
+        else:
+            raise _Unparsable(value)
+        text = " ".join(parts)
+        if self.at("("):
+            self.take()
+            args = [self.take()[1]]
+            while self.at(","):
+                self.take()
+                args.append(self.take()[1])
+            self.take(")")
+            text += f"({','.join(args)})"
+            while self.word() in _TYPE_WORDS:  # timestamp(3) with time zone
+                text += " " + self.take()[1].lower()
+        while self.at("["):
+            self.take()
+            self.take("]")
+            text += "[]"
+        return text
+
+    def prefix(self) -> Node:
+        kind, value = self.take()
+        word = value.lower()
+        if kind == "num":
+            return ("num", value)
+        if kind == "str":
+            body = value[value.index("'") + 1 : -1]
+            return ("str", body.replace("''", "'"))
+        if kind == "p" and value == "(":
+            if self.word() == "select":
+                raise _Unparsable("sub-query")
+            inner = self.expr()
+            self.take(")")
+            return inner
+        if kind == "op" and value in "+-":
+            operand = self.expr(11)
+            return ("neg", operand) if value == "-" else operand
+        if kind == "op" and value == "*":
+            return ("star",)
+        if kind == "qid":
+            return self.name_or_call(value[1:-1].replace('""', '"'))
+        if kind != "id":
+            raise _Unparsable(value)
+        if word == "null":
+            return ("null",)
+        if word in ("true", "false"):
+            return ("bool", word)
+        if word == "not":
+            return ("not", self.expr(3))
+        if word in _VALUE_KEYWORDS and not self.at("("):
+            return ("kw", word.upper())
+        if word == "array" and self.at("["):
+            self.take()
+            return ("array", self.list_until("]"))
+        if word == "cast" and self.at("("):
+            self.take()
+            inner = self.expr()
+            self.take("as")
+            type_name = self.type_name()
+            self.take(")")
+            return ("cast", inner, type_name)
+        if word == "case":
+            return self.case()
+        if word in _TYPED_LITERAL and self.peek()[0] == "str":
+            return ("cast", self.prefix(), word)
+        if word in _RESERVED:
+            raise _Unparsable(word)
+        return self.name_or_call(word)
+
+    def name_or_call(self, first: str) -> Node:
+        parts = [first]
+        while self.at("."):
+            self.take()
+            kind, value = self.take()
+            parts.append(value[1:-1].replace('""', '"') if kind == "qid" else value.lower())
+        if self.at("("):
+            self.take()
+            if self.word() in ("distinct", "all"):
+                raise _Unparsable("aggregate modifier")
+            args = self.list_until(")")
+            return ("func", ".".join(parts), args)
+        return ("col", tuple(parts))
+
+    def case(self) -> Node:
+        operand = None if self.word() == "when" else self.expr()
+        whens: list[tuple[Node, Node]] = []
+        while self.word() == "when":
+            self.take()
+            condition = self.expr()
+            self.take("then")
+            whens.append((condition, self.expr()))
+        otherwise = None
+        if self.word() == "else":
+            self.take()
+            otherwise = self.expr()
+        self.take("end")
+        return ("case", operand, tuple(whens), otherwise)
+
+
+def _op_power(op: str) -> int:
+    if op in _COMPARISON or op == "!=":
+        return 5
+    if op in _LIKE:
+        return 6
+    if op in ("+", "-"):
+        return 8
+    if op in ("*", "/", "%"):
+        return 9
+    if op == "^":
+        return 10
+    return 7
+
+
+def _power(node: Node) -> int:
+    """How tightly a printed node binds (PostgreSQL's precedence table)."""
+    kind = node[0]
+    if kind in ("or", "and"):
+        return 1 if kind == "or" else 2
+    if kind == "not":
+        return 3
+    if kind in ("is", "distinct"):
+        return 4
+    if kind == "bin":
+        op = node[1]
+        return 6 if op.endswith("LIKE") else _op_power(op)
+    if kind in ("in", "quantified"):
+        return 6 if kind == "in" else 5
+    if kind == "neg" or (kind == "num" and node[1].startswith("-")):
+        return 11
+    return 12 if kind == "cast" else 100
+
+
+# -- canonical rewriting ----------------------------------------------------------------------
+
+Types = Mapping[str, ColumnType]
+TypeText = Callable[[str], str]
+
+
+def _literal(node: Node) -> bool:
+    if node[0] == "array":
+        return all(_literal(item) for item in node[1])
+    return node[0] in ("num", "str", "null", "bool")
+
+
+def _canon(node: Node, types: Types, type_text: TypeText) -> Node:
+    def c(n: Node) -> Node:
+        return _canon(n, types, type_text)
+
+    kind = node[0]
+    if kind in ("or", "and"):
+        items: list[Node] = []
+        for item in node[1]:
+            item = c(item)
+            items.extend(item[1] if item[0] == kind else (item,))
+        return (kind, tuple(items))
+    if kind == "cast":
+        inner, target = c(node[1]), node[2]
+        base = target.split("(")[0]
+        if _literal(inner):
+            # A cast of a constant only restates its type; a quoted number becomes a number.
+            numeric = base in ("integer", "bigint", "smallint", "numeric")
+            if numeric and inner[0] == "str" and re.fullmatch(r"-?\d+(\.\d+)?", inner[1]):
+                return ("num", inner[1])
+            return inner
+        if inner[0] == "col" and base in _TEXT_TYPES and not target.endswith("]"):
+            column = types.get(inner[1][-1])
+            if column is not None and column.name in _STRINGISH:
+                return inner
+        return ("cast", inner, type_text(target))
+    if kind == "neg":
+        inner = c(node[1])
+        if inner[0] == "num" and not inner[1].startswith("-"):
+            return ("num", "-" + inner[1])
+        return ("neg", inner)
+    if kind == "quantified":
+        op, left, quantifier, right = node[1], c(node[2]), node[3], c(node[4])
+        if right[0] == "array" and (op, quantifier) in (("=", "ANY"), ("<>", "ALL")):
+            return ("in", left, right[1], op == "<>")
+        return ("quantified", op, left, quantifier, right)
+    if kind == "func":
+        args = tuple(c(a) for a in node[2])
+        if node[1] in ("now", "transaction_timestamp") and not args:
+            return ("kw", "CURRENT_TIMESTAMP")
+        return ("func", node[1], args)
+    if kind == "in":
+        return ("in", c(node[1]), tuple(c(i) for i in node[2]), node[3])
+    if kind == "bin":
+        return ("bin", node[1], c(node[2]), c(node[3]))
+    if kind == "distinct":
+        return ("distinct", c(node[1]), c(node[2]), node[3])
+    if kind in ("not", "is"):
+        return (kind, c(node[1]), *node[2:])
+    if kind == "array":
+        return ("array", tuple(c(i) for i in node[1]))
+    if kind == "case":
+        operand = None if node[1] is None else c(node[1])
+        whens = tuple((c(w), c(t)) for w, t in node[2])
+        return ("case", operand, whens, None if node[3] is None else c(node[3]))
+    return node
+
+
+def _ident(name: str) -> str:
+    if _PLAIN_IDENT.match(name) and name not in _RESERVED:
+        return name
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _emit(node: Node) -> str:
+    def wrap(child: Node, below: int) -> str:
+        text = _emit(child)
+        return f"({text})" if _power(child) < below else text
+
+    kind = node[0]
+    if kind in ("or", "and"):
+        return f" {kind.upper()} ".join(wrap(i, _power(node) + 1) for i in node[1])
+    if kind == "not":
+        return "NOT " + wrap(node[1], 3)
+    if kind == "is":
+        return f"{wrap(node[1], 5)} IS {node[2]}"
+    if kind == "distinct":
+        return f"{wrap(node[1], 5)} IS {'NOT ' if node[3] else ''}DISTINCT FROM {wrap(node[2], 5)}"
+    if kind == "bin":
+        power = _power(node)
+        left_min = power + 1 if power <= 6 else power  # comparisons do not associate
+        return f"{wrap(node[2], left_min)} {node[1]} {wrap(node[3], power + 1)}"
+    if kind == "in":
+        items = ", ".join(_emit(i) for i in node[2])
+        return f"{wrap(node[1], 7)} {'NOT IN' if node[3] else 'IN'} ({items})"
+    if kind == "quantified":
+        return f"{wrap(node[2], 6)} {node[1]} {node[3]} ({_emit(node[4])})"
+    if kind == "neg":
+        return "-" + wrap(node[1], 12)
+    if kind == "cast":
+        return f"{wrap(node[1], 13)}::{node[2]}"
+    if kind == "func":
+        name = ".".join(_ident(p) for p in node[1].split("."))
+        return f"{name}({', '.join(_emit(a) for a in node[2])})"
+    if kind == "col":
+        return ".".join(_ident(p) for p in node[1])
+    if kind == "array":
+        return f"ARRAY[{', '.join(_emit(i) for i in node[1])}]"
+    if kind == "case":
+        parts = ["CASE"] + ([_emit(node[1])] if node[1] is not None else [])
+        for condition, result in node[2]:
+            parts += ["WHEN", _emit(condition), "THEN", _emit(result)]
+        if node[3] is not None:
+            parts += ["ELSE", _emit(node[3])]
+        return " ".join([*parts, "END"])
+    if kind == "str":
+        return "'" + node[1].replace("'", "''") + "'"
+    if kind == "null":
+        return "NULL"
+    if kind == "star":
+        return "*"
+    return str(node[1])  # num, bool, kw
+
+
+def _collapse(text: str) -> str:
+    return " ".join(text.split())
+
+
+def parse(text: str, types: Types, type_text: TypeText) -> Node | None:
+    """The canonical tree of ``text``, or ``None`` when it is beyond this parser."""
+    try:
+        parser = _Parser(text)
+        node = parser.expr()
+        if parser.peek()[0] != "eof":
+            return None
+    except (_Unparsable, IndexError, ValueError):
+        return None
+    return _canon(node, types, type_text)
+
+
+def canonical(text: str, types: Types, type_text: TypeText) -> str:
+    node = parse(text, types, type_text)
+    return _collapse(text) if node is None else _emit(node)
+
+
+def columns_in(node: Node) -> list[str]:
+    """Column names the expression refers to, in order of appearance, each once."""
+    found: list[str] = []
+
+    def walk(n: Any) -> None:
+        if isinstance(n, tuple) and n and n[0] == "col":
+            if n[1][-1] not in found:
+                found.append(n[1][-1])
+        elif isinstance(n, tuple):
+            for part in n[1:]:
+                walk(part)
+
+    walk(node)
+    return found
+
+
+def canonical_default(text: str, column_type: ColumnType, type_text: TypeText) -> str | None:
+    """A column default in one spelling for its type (``None`` for an explicit NULL)."""
+    node = parse(text, {}, type_text)
+    if node is None:
+        return _collapse(text)
+    name = column_type.name
+    if node[0] == "null":
+        return None
+    if name == "boolean" and node[0] in ("num", "str"):
+        value = node[1].lower()
+        if value in ("1", "t", "true", "y", "yes", "on"):
+            node = ("bool", "true")
+        elif value in ("0", "f", "false", "n", "no", "off"):
+            node = ("bool", "false")
+    elif name in _NUMERIC and node[0] == "str" and re.fullmatch(r"-?\d+(\.\d+)?", node[1]):
+        node = ("num", node[1])
+    elif (name in _STRINGISH or name == "enum") and node[0] == "num":
+        node = ("str", node[1])
+    return _emit(node)
+
+
+def canonical_index_keys(text: str, types: Types, type_text: TypeText) -> str:
+    """An index's key list (``lower(email), created_at DESC``) in one spelling; a key that is
+    not a column or a function call keeps the parentheses CREATE INDEX requires."""
+    try:
+        parser = _Parser(text)
+        keys: list[str] = []
+        while True:
+            node = _canon(parser.expr(), types, type_text)
+            key = _emit(node)
+            if node[0] not in ("col", "func"):
+                key = f"({key})"
+            words: list[str] = []
+            while parser.peek()[0] not in ("eof",) and not parser.at(","):
+                kind, value = parser.take()
+                words.append(value if kind == "qid" else value.lower())
+            suffix = " ".join(w.upper() if w in _ORDER_WORDS else w for w in words)
+            suffix = _DEFAULT_ORDER.get(suffix, suffix)
+            keys.append(f"{key} {suffix}".strip())
+            if parser.peek()[0] == "eof":
+                return ", ".join(keys)
+            parser.take(",")
+    except (_Unparsable, IndexError, ValueError):
+        return _collapse(text)
