@@ -62,6 +62,18 @@ def _table_exists(name: str) -> Statement:
     )
 
 
+def _schema_reader(adapter: Any) -> Any:
+    from covet_dialect_postgresql.schema_reader import PostgreSQLSchemaReader
+
+    return PostgreSQLSchemaReader(adapter)
+
+
+def _schema_normaliser(schema: Any) -> Any:
+    from covet_dialect_postgresql.normalise import normalise
+
+    return normalise(schema)
+
+
 def _bulk_writer(adapter: Any, table: str) -> Any:
     from covet_dialect_postgresql.bulk import writer
 
@@ -79,6 +91,9 @@ DIALECT = Dialect(
         rename_column=True,
         savepoints=True,
         skip_locked=True,
+        alter_constraint=True,
+        enum_types=True,
+        partial_indexes=True,
     ),
     adapter_factory=_adapter,
     adapter_from_url=_adapter_from_url,
@@ -87,6 +102,8 @@ DIALECT = Dialect(
     table_exists_sql=_table_exists,
     primary_key_sql=_primary_key,
     bulk_writer=_bulk_writer,
+    schema_reader=_schema_reader,
+    schema_normaliser=_schema_normaliser,
     split_statements=splitter(POSTGRESQL_RULES),
     needs_no_transaction=needs_no_transaction,
     default_lock="pg_advisory",
