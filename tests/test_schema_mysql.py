@@ -23,6 +23,7 @@ from covet_dialect_mysql.schema_reader import MySQLSchemaReader, parse_type
 from covet_core.schema import (
     AddColumn,
     AddConstraint,
+    AddEnumValue,
     AlterColumn,
     CheckConstraint,
     Column,
@@ -32,12 +33,14 @@ from covet_core.schema import (
     CreateTable,
     DropColumn,
     DropConstraint,
+    DropEnum,
     DropIndex,
     DropTable,
     EnumType,
     ForeignKey,
     Index,
     Operation,
+    RebuildTable,
     RenameColumn,
     RenameTable,
     Schema,
@@ -66,7 +69,7 @@ BOOKS = Table(
     (
         Column("id", ColumnType("integer"), nullable=False, autoincrement=True),
         Column("title", ColumnType("string", 200), nullable=False, default="'untitled'"),
-        Column("isbn", ColumnType("char", 13), comment="ISBN-13, no 'dashes'"),
+        Column("isbn", ColumnType("char", 13), comment="ISBN-13, no 'dashes' or \\"),
         Column("body", ColumnType("text")),
         Column("pages", ColumnType("smallint"), nullable=False, default="0"),
         Column("big", ColumnType("bigint", unsigned=True)),
@@ -82,7 +85,9 @@ BOOKS = Table(
         Column("data", ColumnType("json")),
         Column("meta", ColumnType("jsonb")),
         Column("uid", ColumnType("uuid")),
-        Column("status", ColumnType("enum", values=("draft", "it's out")), default="'draft'"),
+        Column(
+            "status", ColumnType("enum", values=("draft", "it's out", "a\\b")), default="'draft'"
+        ),
         Column("author_id", ColumnType("bigint")),
         Column("code", ColumnType("string")),
     ),
@@ -154,8 +159,8 @@ async def test_rich_table_round_trips_and_reads_as_written(db: Any) -> None:
     assert col["created"].default == "CURRENT_TIMESTAMP(6)"
     assert col["data"].type == ColumnType("json") and col["meta"].type == ColumnType("json")
     assert col["uid"].type == ColumnType("char", 36)
-    assert col["status"].type == ColumnType("enum", values=("draft", "it's out"))
-    assert col["isbn"].comment == "ISBN-13, no 'dashes'"
+    assert col["status"].type == ColumnType("enum", values=("draft", "it's out", "a\\b"))
+    assert col["isbn"].comment == "ISBN-13, no 'dashes' or \\"
     assert col["code"].type == ColumnType("string", 255)
     # The json_valid() check MariaDB adds for a JSON column is part of the type, not a check.
     assert [c.name for c in books.check_constraints] == ["ck_books_pages"]
@@ -177,8 +182,23 @@ async def test_rich_table_round_trips_and_reads_as_written(db: Any) -> None:
 async def test_partial_index_and_enum_types_are_refused_clearly() -> None:
     with pytest.raises(ValueError, match="MySQL has no partial indexes"):
         render(CreateIndex("t", Index("ix_t_a", ("a",), where="a > 0")))
-    with pytest.raises(ValueError, match="no enum types"):
-        render(CreateEnum(EnumType("mood", ("sad", "ok"))))
+    mood = EnumType("mood", ("sad", "ok"))
+    for op in (CreateEnum(mood), DropEnum(mood), AddEnumValue(mood, "glad")):
+        with pytest.raises(ValueError, match="no enum types"):
+            render(op)
+    with pytest.raises(ValueError, match="alters tables in place"):
+        render(RebuildTable(AUTHORS, AUTHORS, ()))
+    with pytest.raises(ValueError, match="unnamed constraint"):
+        render(DropConstraint("t", CheckConstraint(None, "a > 0")))
+    # Each constraint kind has its own DROP on MySQL; the FK takes its implicit index along.
+    assert render(DropConstraint("t", UniqueConstraint("uq", ("a",)))) == [
+        "ALTER TABLE `t` DROP INDEX `uq`"
+    ]
+    assert render(DropConstraint("t", CheckConstraint("ck", "a > 0"))) == [
+        "ALTER TABLE `t` DROP CONSTRAINT `ck`"
+    ]
+    drop_fk = (render(DropConstraint("t", ForeignKey("fk", ("a",), "u", ("id",)))) or [""])[0]
+    assert drop_fk.startswith("ALTER TABLE `t` DROP FOREIGN KEY `fk`")
 
 
 def test_normaliser_folds_what_mysql_cannot_tell_apart() -> None:
@@ -480,3 +500,26 @@ async def test_a_read_costs_the_same_queries_for_3_and_30_tables(db: Any) -> Non
     large = await count()
     assert small[1] == 3 and large[1] == 30
     assert small[0] == large[0] <= 10
+
+
+async def test_other_schemas_are_read_with_their_name(db: Any) -> None:
+    side = f"{db.database}_side"
+    await apply(db, CreateTable(AUTHORS))
+    await db.execute(f"CREATE DATABASE `{side}`")
+    try:
+        other = AUTHORS.replace(
+            name="notes",
+            schema=side,
+            unique_constraints=(),
+            foreign_keys=(ForeignKey("fk_notes_id_authors", ("id",), "authors", ("id",)),),
+        )
+        await db.execute((render(CreateTable(other)) or [""])[0].replace("`authors`", f"`{db.database}`.`authors`"))  # fmt: skip
+        only_side = await MySQLSchemaReader(db).read([side])
+        assert list(only_side.tables) == [f"{side}.notes"]
+        notes = only_side.table("notes", side)
+        assert notes.foreign_keys[0].ref_schema is None  # the connection's own database
+        both = await MySQLSchemaReader(db).read([db.database, side])
+        assert sorted(both.tables) == sorted(["authors", f"{side}.notes"])
+        assert canon(both.table("notes", side)) == canon(other)
+    finally:
+        await db.execute(f"DROP DATABASE `{side}`")

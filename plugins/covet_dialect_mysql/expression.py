@@ -56,6 +56,7 @@ def decode_string(literal: str) -> str:
 
 
 def encode_string(value: str) -> str:
+    """A MySQL string literal: a backslash is an escape character there, unlike in ANSI SQL."""
     return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
 
 

@@ -14,8 +14,9 @@ from covet_core.schema.operations import (
     DropIndex,
     RenameTable,
 )
-from covet_core.schema.render import DdlRenderer, sql_string
+from covet_core.schema.render import DdlRenderer
 from covet_dialect_mysql import quote
+from covet_dialect_mysql.expression import encode_string as sql_string
 
 # InnoDB for transactions and row locks; utf8mb4 because MySQL's "utf8" is 3-byte only.
 TABLE_OPTIONS = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
