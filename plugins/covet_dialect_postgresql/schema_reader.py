@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from covet_core.schema.model import (
@@ -77,7 +78,8 @@ ORDER BY a.attrelid, a.attnum
 """
 
 _CONSTRAINTS = """
-SELECT con.conrelid AS rel, con.conname, con.contype::text AS contype, pg_get_constraintdef(con.oid, true) AS def,
+SELECT con.conrelid AS rel, con.conname, con.contype::text AS contype,
+       CASE WHEN con.contype = 'c' THEN pg_get_constraintdef(con.oid, true) END AS def,
        ARRAY(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY k(num, ord)
              JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num
              ORDER BY k.ord) AS cols,
@@ -95,9 +97,17 @@ ORDER BY con.conrelid, con.conname
 """
 
 # Indexes that back a primary key, unique or exclusion constraint are the constraint's.
+# pg_get_indexdef is costly, so it is asked only for an index that is more than a list of
+# columns (expressions, DESC / NULLS, another method, operator class or collation).
 _INDEXES = """
 SELECT i.indrelid AS rel, ic.relname AS name, i.indisunique, am.amname,
-       pg_get_indexdef(i.indexrelid, 0, true) AS def,
+       CASE WHEN i.indexprs IS NOT NULL OR am.amname <> 'btree' OR i.indoption::text ~ '[1-9]'
+                 OR EXISTS (SELECT 1 FROM unnest(i.indclass::oid[]) oc
+                            JOIN pg_opclass o ON o.oid = oc WHERE NOT o.opcdefault)
+                 OR EXISTS (SELECT 1 FROM unnest(i.indcollation::oid[], i.indkey::int2[]) x(coll, num)
+                            JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = x.num
+                            WHERE x.coll <> a.attcollation)
+            THEN pg_get_indexdef(i.indexrelid, 0, true) END AS def,
        pg_get_expr(i.indpred, i.indrelid, true) AS predicate,
        ARRAY(SELECT a.attname FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(num, ord)
              LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num
@@ -188,6 +198,7 @@ _ARG_TYPES = {
 }
 
 
+@lru_cache(maxsize=1024)
 def portable_type(text: str) -> ColumnType:
     """``format_type`` output -> the portable ``ColumnType`` (unknown types keep their name)."""
     if '"' in text:  # a quoted name keeps its case
@@ -380,7 +391,7 @@ class PostgreSQLSchemaReader:
     @staticmethod
     def _index(row: dict[str, Any]) -> Index:
         cols: list[str | None] = list(row["cols"])
-        keys = _index_keys(row["def"], row["amname"])
+        keys = _index_keys(row["def"], row["amname"]) if row["def"] else ", ".join(row["quoted"])
         plain = None not in cols and keys == ", ".join(row["quoted"])
         return Index(
             row["name"],
