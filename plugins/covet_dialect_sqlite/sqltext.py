@@ -1,0 +1,465 @@
+"""Reading SQLite's own DDL text: a tokenizer, the parts of CREATE TABLE / CREATE INDEX that no
+pragma reports, and one canonical spelling for SQL expressions.
+
+SQLite keeps every CREATE statement as written in ``sqlite_master.sql``. The pragmas report
+columns, keys and indexes, but not CHECK constraints, constraint names, AUTOINCREMENT or an
+index's WHERE / key expressions: those come from the text. Quoted identifiers (``"x"``, `` `x` ``,
+``[x]``), string and blob literals, comments and nested parentheses are tokenized properly, so a
+comma or a keyword inside any of them never splits or ends a clause.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Token kinds.
+WORD = "word"  # a bare identifier or keyword
+QUOTED = "quoted"  # a quoted identifier; ``value`` is unquoted
+STRING = "string"  # '...' (``text`` keeps the quotes)
+BLOB = "blob"  # x'...'
+NUMBER = "number"
+OP = "op"
+PARAM = "param"
+
+_OPERATORS = ("->>", "||", "<=", ">=", "<>", "!=", "==", "<<", ">>", "->")
+_CLOSERS = {'"': '"', "`": "`", "[": "]"}
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    kind: str
+    text: str
+    """The token as written."""
+    value: str
+    """Identifiers unquoted; keywords and words as written; otherwise the text."""
+    start: int
+    end: int
+
+    def is_word(self, *words: str) -> bool:
+        return self.kind == WORD and self.value.upper() in words
+
+    @property
+    def name(self) -> str:
+        """The identifier this token names (bare, quoted or a string used as a name)."""
+        if self.kind == STRING:
+            return self.text[1:-1].replace("''", "'")
+        return self.value
+
+
+def tokenize(sql: str) -> list[Token]:
+    tokens: list[Token] = []
+    i, n = 0, len(sql)
+    while i < n:
+        ch = sql[i]
+        if ch.isspace():
+            i += 1
+        elif sql.startswith("--", i):
+            end = sql.find("\n", i)
+            i = n if end < 0 else end + 1
+        elif sql.startswith("/*", i):
+            end = sql.find("*/", i + 2)
+            i = n if end < 0 else end + 2
+        elif ch in "xX" and i + 1 < n and sql[i + 1] == "'":
+            end = _quoted_end(sql, i + 1, "'")
+            tokens.append(Token(BLOB, sql[i:end], sql[i:end], i, end))
+            i = end
+        elif ch == "'":
+            end = _quoted_end(sql, i, "'")
+            tokens.append(Token(STRING, sql[i:end], sql[i:end], i, end))
+            i = end
+        elif ch in _CLOSERS:
+            close = _CLOSERS[ch]
+            end = _quoted_end(sql, i, close) if close != "]" else _bracket_end(sql, i)
+            inner = sql[i + 1 : end - 1]
+            if close != "]":
+                inner = inner.replace(close * 2, close)
+            tokens.append(Token(QUOTED, sql[i:end], inner, i, end))
+            i = end
+        elif ch.isdigit() or (ch == "." and i + 1 < n and sql[i + 1].isdigit()):
+            end = _number_end(sql, i)
+            tokens.append(Token(NUMBER, sql[i:end], sql[i:end], i, end))
+            i = end
+        elif ch.isalpha() or ch == "_" or ord(ch) > 127:
+            end = i + 1
+            while end < n and (sql[end].isalnum() or sql[end] in "_$" or ord(sql[end]) > 127):
+                end += 1
+            tokens.append(Token(WORD, sql[i:end], sql[i:end], i, end))
+            i = end
+        elif ch in "?:@$":
+            end = i + 1
+            while end < n and (sql[end].isalnum() or sql[end] == "_"):
+                end += 1
+            tokens.append(Token(PARAM, sql[i:end], sql[i:end], i, end))
+            i = end
+        else:
+            op = next((o for o in _OPERATORS if sql.startswith(o, i)), ch)
+            tokens.append(Token(OP, op, op, i, i + len(op)))
+            i += len(op)
+    return tokens
+
+
+def _quoted_end(sql: str, start: int, quote: str) -> int:
+    i = start + 1
+    while True:
+        j = sql.find(quote, i)
+        if j < 0:
+            return len(sql)
+        if sql.startswith(quote * 2, j):
+            i = j + 2
+            continue
+        return j + 1
+
+
+def _bracket_end(sql: str, start: int) -> int:
+    j = sql.find("]", start + 1)
+    return len(sql) if j < 0 else j + 1
+
+
+def _number_end(sql: str, i: int) -> int:
+    n = len(sql)
+    if sql.startswith(("0x", "0X"), i):
+        i += 2
+        while i < n and sql[i] in "0123456789abcdefABCDEF_":
+            i += 1
+        return i
+    while i < n and (sql[i].isdigit() or sql[i] in "._"):
+        i += 1
+    if i < n and sql[i] in "eE":
+        j = i + 1
+        if j < n and sql[j] in "+-":
+            j += 1
+        if j < n and sql[j].isdigit():
+            i = j
+            while i < n and sql[i].isdigit():
+                i += 1
+    return i
+
+
+def matching(tokens: list[Token], open_at: int) -> int:
+    """Index of the ``)`` closing the ``(`` at ``open_at`` (``len(tokens)`` if unclosed)."""
+    depth = 0
+    for k in range(open_at, len(tokens)):
+        if tokens[k].kind == OP and tokens[k].value == "(":
+            depth += 1
+        elif tokens[k].kind == OP and tokens[k].value == ")":
+            depth -= 1
+            if depth == 0:
+                return k
+    return len(tokens)
+
+
+def split_top(tokens: list[Token], separator: str = ",") -> list[list[Token]]:
+    parts: list[list[Token]] = [[]]
+    depth = 0
+    for token in tokens:
+        if token.kind == OP and token.value == "(":
+            depth += 1
+        elif token.kind == OP and token.value == ")":
+            depth -= 1
+        if depth == 0 and token.kind == OP and token.value == separator:
+            parts.append([])
+        else:
+            parts[-1].append(token)
+    return [p for p in parts if p]
+
+
+def text_between(sql: str, first: Token, last: Token) -> str:
+    return sql[first.start : last.end].strip()
+
+
+# -- CREATE TABLE ------------------------------------------------------------------------------
+
+_COLUMN_CONSTRAINT_START = {
+    "CONSTRAINT", "PRIMARY", "NOT", "NULL", "UNIQUE", "CHECK", "DEFAULT", "COLLATE",
+    "REFERENCES", "GENERATED", "AS",
+}  # fmt: skip
+
+
+@dataclass
+class ParsedForeignKey:
+    name: str | None
+    columns: tuple[str, ...]
+    ref_table: str
+    ref_columns: tuple[str, ...]
+
+
+@dataclass
+class ParsedTable:
+    """What only the CREATE TABLE text tells."""
+
+    columns: list[str] = field(default_factory=list)
+    primary_key_name: str | None = None
+    autoincrement: str | None = None
+    """The column declared ``INTEGER PRIMARY KEY AUTOINCREMENT``."""
+    checks: list[tuple[str | None, str]] = field(default_factory=list)
+    uniques: list[tuple[str | None, tuple[str, ...]]] = field(default_factory=list)
+    foreign_keys: list[ParsedForeignKey] = field(default_factory=list)
+    generated: set[str] = field(default_factory=set)
+
+
+def parse_create_table(sql: str) -> ParsedTable:
+    tokens = tokenize(sql)
+    parsed = ParsedTable()
+    open_at = next((k for k, t in enumerate(tokens) if t.kind == OP and t.value == "("), None)
+    if open_at is None:  # CREATE TABLE ... AS SELECT: no definitions to read
+        return parsed
+    body = tokens[open_at + 1 : matching(tokens, open_at)]
+    for item in split_top(body):
+        head = item[0]
+        if head.is_word("CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"):
+            _table_constraint(sql, item, parsed)
+        else:
+            _column_def(sql, item, parsed)
+    return parsed
+
+
+def _names(tokens: list[Token]) -> tuple[str, ...]:
+    """Column names of a parenthesised list, without ASC / DESC / COLLATE."""
+    return tuple(part[0].name for part in split_top(tokens) if part)
+
+
+def _paren_group(tokens: list[Token], k: int) -> tuple[list[Token], int]:
+    """The tokens inside the ``(`` at ``k`` and the index after its ``)``."""
+    end = matching(tokens, k)
+    return tokens[k + 1 : end], end + 1
+
+
+def _table_constraint(sql: str, item: list[Token], parsed: ParsedTable) -> None:
+    name = None
+    k = 0
+    if item[0].is_word("CONSTRAINT"):
+        name, k = item[1].name, 2
+    if k >= len(item):
+        return
+    word = item[k]
+    if word.is_word("PRIMARY"):
+        parsed.primary_key_name = name
+    elif word.is_word("UNIQUE"):
+        inner, _ = _paren_group(item, k + 1)
+        parsed.uniques.append((name, _names(inner)))
+    elif word.is_word("CHECK"):
+        inner, _ = _paren_group(item, k + 1)
+        if inner:
+            parsed.checks.append((name, text_between(sql, inner[0], inner[-1])))
+    elif word.is_word("FOREIGN"):
+        inner, after = _paren_group(item, k + 2)  # FOREIGN KEY (
+        parsed.foreign_keys.append(_references(item, after, name, _names(inner)))
+
+
+def _references(
+    item: list[Token], k: int, name: str | None, columns: tuple[str, ...]
+) -> ParsedForeignKey:
+    # item[k] is REFERENCES; then [schema.]table and an optional column list.
+    k += 1
+    ref = item[k].name if k < len(item) else ""
+    if k + 2 < len(item) and item[k + 1].kind == OP and item[k + 1].value == ".":
+        k += 2
+        ref = item[k].name
+    ref_columns: tuple[str, ...] = ()
+    if k + 1 < len(item) and item[k + 1].kind == OP and item[k + 1].value == "(":
+        inner, _ = _paren_group(item, k + 1)
+        ref_columns = _names(inner)
+    return ParsedForeignKey(name, columns, ref, ref_columns)
+
+
+def _column_def(sql: str, item: list[Token], parsed: ParsedTable) -> None:
+    column = item[0].name
+    parsed.columns.append(column)
+    k = 1
+    while k < len(item) and not (
+        item[k].kind == WORD and item[k].value.upper() in _COLUMN_CONSTRAINT_START
+    ):
+        if item[k].kind == OP and item[k].value == "(":
+            k = matching(item, k)
+        k += 1
+    name = None
+    while k < len(item):
+        token = item[k]
+        if token.is_word("CONSTRAINT"):
+            name = item[k + 1].name if k + 1 < len(item) else None
+            k += 2
+            continue
+        if token.is_word("PRIMARY"):
+            parsed.primary_key_name = name
+            k += 2
+            while k < len(item) and not item[k].is_word(*_COLUMN_CONSTRAINT_START):
+                if item[k].is_word("AUTOINCREMENT"):
+                    parsed.autoincrement = column
+                k += 1
+        elif token.is_word("UNIQUE"):
+            parsed.uniques.append((name, (column,)))
+            k += 1
+        elif token.is_word("CHECK"):
+            inner, k = _paren_group(item, k + 1)
+            if inner:
+                parsed.checks.append((name, text_between(sql, inner[0], inner[-1])))
+        elif token.is_word("REFERENCES"):
+            parsed.foreign_keys.append(_references(item, k, name, (column,)))
+            k = _end_of_references(item, k + 1)
+        elif token.is_word("GENERATED", "AS"):
+            parsed.generated.add(column)
+            k += 1
+        elif token.is_word("DEFAULT") and k + 1 < len(item):
+            k += 2
+            if item[k - 1].kind == OP and item[k - 1].value == "(":
+                k = matching(item, k - 1) + 1
+            elif item[k - 1].kind == OP and item[k - 1].value in "+-":
+                k += 1
+        elif token.kind == OP and token.value == "(":
+            k = matching(item, k) + 1
+        else:
+            k += 1
+        if not token.is_word("CONSTRAINT"):
+            name = None
+
+
+def _end_of_references(item: list[Token], k: int) -> int:
+    """Skip a REFERENCES clause's table, columns and actions up to the next constraint
+    (``SET NULL`` / ``SET DEFAULT`` / ``NOT DEFERRABLE`` belong to the clause)."""
+    while k < len(item):
+        token = item[k]
+        if token.kind == OP and token.value == "(":
+            k = matching(item, k)
+        elif token.is_word(*_COLUMN_CONSTRAINT_START):
+            follows_set = item[k - 1].is_word("SET")
+            deferrable = (
+                token.is_word("NOT") and k + 1 < len(item) and item[k + 1].is_word("DEFERRABLE")
+            )
+            if not (follows_set or deferrable):
+                return k
+        k += 1
+    return k
+
+
+# -- CREATE INDEX ------------------------------------------------------------------------------
+
+
+def parse_create_index(sql: str) -> tuple[str, str | None]:
+    """The key list (as written, without its parentheses) and the WHERE predicate."""
+    tokens = tokenize(sql)
+    on = next(k for k, t in enumerate(tokens) if t.is_word("ON"))
+    open_at = next(k for k in range(on, len(tokens)) if tokens[k].value == "(")
+    close = matching(tokens, open_at)
+    keys = sql[tokens[open_at].end : tokens[close].start].strip()
+    rest = tokens[close + 1 :]
+    where = None
+    if rest and rest[0].is_word("WHERE") and len(rest) > 1:
+        where = text_between(sql, rest[1], rest[-1])
+    return keys, where
+
+
+# -- one spelling for an expression --------------------------------------------------------------
+
+KEYWORDS = frozenset(
+    [
+        "ABORT",
+        "ALL",
+        "AND",
+        "AS",
+        "ASC",
+        "BETWEEN",
+        "BY",
+        "CASE",
+        "CAST",
+        "COLLATE",
+        "CONSTRAINT",
+        "CURRENT_DATE",
+        "CURRENT_TIME",
+        "CURRENT_TIMESTAMP",
+        "DEFAULT",
+        "DESC",
+        "DISTINCT",
+        "ELSE",
+        "END",
+        "ESCAPE",
+        "EXISTS",
+        "FALSE",
+        "FROM",
+        "GLOB",
+        "IN",
+        "INDEX",
+        "IS",
+        "ISNULL",
+        "KEY",
+        "LIKE",
+        "MATCH",
+        "NOT",
+        "NOTNULL",
+        "NULL",
+        "ON",
+        "OR",
+        "PRIMARY",
+        "RAISE",
+        "REFERENCES",
+        "REGEXP",
+        "SELECT",
+        "TABLE",
+        "THEN",
+        "TRUE",
+        "UNIQUE",
+        "WHEN",
+        "WHERE",
+    ]
+)
+_NO_SPACE_BEFORE = {")", ",", "."}
+_NO_SPACE_AFTER = {"(", "."}
+_EQUIVALENT_OPS = {"==": "=", "!=": "<>"}
+
+
+def _identifier(name: str) -> str:
+    lowered = name.lower()
+    simple = lowered.replace("_", "a").isalnum() and lowered.isascii() and not lowered[0].isdigit()
+    if simple and lowered.upper() not in KEYWORDS:
+        return lowered
+    return '"' + lowered.replace('"', '""') + '"'
+
+
+def canonical_tokens(tokens: list[Token]) -> str:
+    """Keywords upper-case, identifiers lower-case (SQLite's names ignore case) and quoted only
+    when they must be, ``==`` as ``=``, one space between tokens; literals untouched."""
+    out: list[str] = []
+    prev: Token | None = None
+    for token in tokens:
+        if token.kind == WORD and token.value.upper() in KEYWORDS:
+            text = token.value.upper()
+        elif token.kind in (WORD, QUOTED):
+            text = _identifier(token.value)
+        elif token.kind == OP:
+            text = _EQUIVALENT_OPS.get(token.value, token.value)
+        elif token.kind == BLOB:
+            text = "X" + token.text[1:].upper()
+        else:
+            text = token.text
+        space = bool(out) and text not in _NO_SPACE_BEFORE and out[-1] not in _NO_SPACE_AFTER
+        if prev is not None and text == "(" and prev.kind in (WORD, QUOTED):
+            space = prev.kind == WORD and prev.value.upper() in KEYWORDS
+        if out and out[-1].strip() in ("-", "+") and _unary(out[:-1]):
+            space = False
+        out.append((" " if space else "") + text)
+        prev = token
+    return "".join(out).strip()
+
+
+def _unary(before: list[str]) -> bool:
+    """Whether a sign after ``before`` is a unary sign (not a subtraction)."""
+    if not before:
+        return True
+    last = before[-1].strip()
+    if last in ("(", ",") or last.upper() in KEYWORDS:
+        return True
+    return not last[:1].isalnum() and last[:1] not in ("'", '"', ")", "_")
+
+
+def strip_outer_parens(tokens: list[Token]) -> list[Token]:
+    while (
+        len(tokens) >= 2
+        and tokens[0].kind == OP
+        and tokens[0].value == "("
+        and matching(tokens, 0) == len(tokens) - 1
+    ):
+        tokens = tokens[1:-1]
+    return tokens
+
+
+def canonical_expression(sql: str) -> str:
+    return canonical_tokens(strip_outer_parens(tokenize(sql)))
