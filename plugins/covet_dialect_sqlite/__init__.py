@@ -28,6 +28,18 @@ def _adapter_from_url(url: str, base_dir: Path | None) -> Any:
     return SQLiteAdapter.from_url(url, base_dir)
 
 
+def _schema_reader(adapter: Any) -> Any:
+    from covet_dialect_sqlite.schema_reader import SQLiteSchemaReader
+
+    return SQLiteSchemaReader(adapter)
+
+
+def _normalise(schema: Any) -> Any:
+    from covet_dialect_sqlite.normalise import normalise
+
+    return normalise(schema)
+
+
 def _primary_key(table: str) -> Statement:
     return Statement("SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk", (table,))
 
@@ -43,10 +55,14 @@ DIALECT = Dialect(
         transactional_ddl=True,
         native_lock=False,
         alter_column=False,  # needs the table rebuild
-        drop_column=True,  # SQLite >= 3.35
+        # SQLite >= 3.35, and not for key, indexed, unique, FK or CHECK columns: those rebuild.
+        drop_column=True,
         rename_column=True,  # SQLite >= 3.25
         savepoints=True,
         skip_locked=False,
+        alter_constraint=False,  # constraints live in CREATE TABLE: adding one rebuilds
+        enum_types=False,
+        partial_indexes=True,
     ),
     adapter_factory=_adapter,
     adapter_from_url=_adapter_from_url,
@@ -57,6 +73,8 @@ DIALECT = Dialect(
     split_statements=splitter(SQLITE_RULES),
     default_lock="sqlite_file",
     default_backup="sqlite_backup",
+    schema_reader=_schema_reader,
+    schema_normaliser=_normalise,
     description="SQLite 3 through aiosqlite",
 )
 

@@ -1,0 +1,179 @@
+"""The canonical form of a schema on SQLite, applied by the comparator to both sides.
+
+What SQLite cannot tell apart, or never stores, is folded to one form:
+
+- types: an enum is the VARCHAR of its longest label (TEXT without labels); no unsigned; a
+  binary has no length; ``decimal(p)`` is ``decimal(p, 0)``; an auto-increment key is
+  ``integer`` (SQLite allows AUTOINCREMENT only on INTEGER PRIMARY KEY).
+- nullability: a single-column integer primary key is the rowid and never NULL.
+- defaults: outer parentheses dropped (SQLite reports ``DEFAULT (x)`` as ``x``), ``NULL`` is no
+  default, TRUE / FALSE are 1 / 0, ``now()`` / ``datetime('now')`` are CURRENT_TIMESTAMP (same
+  for date / time), and where the column's affinity makes them the same stored value, ``'5'``
+  and ``5`` are one spelling (a number on INTEGER / REAL / NUMERIC affinity, a string on TEXT).
+- expressions (CHECK, index WHERE and key expressions): one spelling by tokens, see
+  :func:`covet_dialect_sqlite.sqltext.canonical_tokens` (literals are never touched).
+- comments are dropped (SQLite has none); enum types are gone (their labels live in columns).
+- names: SQLite generates none. A constraint written without a name reads back as ``None``;
+  explicit names survive the round trip and are compared as they are.
+- indexes and constraints are sorted by name, then columns.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from covet_core.schema.model import (
+    CheckConstraint,
+    Column,
+    ColumnType,
+    ForeignKey,
+    Index,
+    Schema,
+    Table,
+    UniqueConstraint,
+)
+from covet_dialect_sqlite.render import INTEGER_TYPES, render_type
+from covet_dialect_sqlite.sqltext import (
+    NUMBER,
+    OP,
+    STRING,
+    WORD,
+    canonical_expression,
+    canonical_tokens,
+    strip_outer_parens,
+    tokenize,
+)
+
+_INTEGER = re.compile(r"^[+-]?\d+$")
+_NOW = {
+    "now()": "CURRENT_TIMESTAMP",
+    "datetime('now')": "CURRENT_TIMESTAMP",
+    "date('now')": "CURRENT_DATE",
+    "time('now')": "CURRENT_TIME",
+}
+
+
+def normalise(schema: Schema) -> Schema:
+    """Idempotent; the result renders with this plugin's renderer and reads back equal."""
+    return Schema(
+        tables={key: normalise_table(t) for key, t in schema.tables.items()},
+        enums={},
+        ignored=list(schema.ignored),
+        dialect=schema.dialect,
+    )
+
+
+def affinity(column_type: ColumnType) -> str:
+    """SQLite's column affinity for the type as this plugin declares it (datatype3.html)."""
+    declared = render_type(column_type).upper()
+    if "INT" in declared:
+        return "INTEGER"
+    if any(word in declared for word in ("CHAR", "CLOB", "TEXT")):
+        return "TEXT"
+    if "BLOB" in declared or not declared:
+        return "BLOB"
+    if any(word in declared for word in ("REAL", "FLOA", "DOUB")):
+        return "REAL"
+    return "NUMERIC"
+
+
+def normalise_type(column_type: ColumnType, autoincrement: bool = False) -> ColumnType:
+    name = column_type.name
+    if name == "enum":
+        longest = max((len(v) for v in column_type.values), default=0)
+        return ColumnType("string", length=longest) if longest else ColumnType("text")
+    if autoincrement and name in INTEGER_TYPES:
+        return ColumnType("integer")
+    if name == "binary":
+        return ColumnType("binary")
+    if name == "decimal" and column_type.precision is not None and column_type.scale is None:
+        return ColumnType("decimal", precision=column_type.precision, scale=0)
+    if column_type.unsigned:
+        return replace(column_type, unsigned=False)
+    return column_type
+
+
+def normalise_default(default: str | None, column_type: ColumnType) -> str | None:
+    if default is None:
+        return None
+    tokens = strip_outer_parens(tokenize(default))
+    if not tokens or (len(tokens) == 1 and tokens[0].kind == WORD and tokens[0].is_word("NULL")):
+        return None
+    if len(tokens) == 1 and tokens[0].is_word("TRUE", "FALSE"):
+        return "1" if tokens[0].is_word("TRUE") else "0"
+    text = canonical_tokens(tokens)
+    if text.lower() in _NOW:
+        return _NOW[text.lower()]
+    kind = affinity(column_type)
+    signed = len(tokens) == 2 and tokens[0].kind == OP and tokens[0].value in "+-"
+    number = (len(tokens) == 1 or signed) and tokens[-1].kind == NUMBER
+    if number and _INTEGER.match(text.replace(" ", "")):
+        value = str(int(text.replace(" ", "")))
+        return "'" + value + "'" if kind == "TEXT" else value
+    if len(tokens) == 1 and tokens[0].kind == STRING and kind in ("INTEGER", "REAL", "NUMERIC"):
+        inner = tokens[0].name.strip()
+        if _INTEGER.match(inner):
+            return str(int(inner))
+    return text
+
+
+def normalise_table(table: Table) -> Table:
+    pk = table.primary_key
+    columns = []
+    for column in table.columns:
+        column_type = normalise_type(column.type, column.autoincrement)
+        rowid = len(pk) == 1 and pk[0] == column.name and column_type.name == "integer"
+        columns.append(
+            Column(
+                column.name,
+                column_type,
+                nullable=column.nullable and not rowid,
+                default=normalise_default(column.default, column_type),
+                autoincrement=column.autoincrement,
+                comment=None,
+            )
+        )
+    indexes = [
+        replace(
+            index,
+            where=canonical_expression(index.where) if index.where else None,
+            expression=canonical_expression(index.expression) if index.expression else None,
+        )
+        for index in table.indexes
+    ]
+    checks = [
+        CheckConstraint(c.name, canonical_expression(c.expression)) for c in table.check_constraints
+    ]
+    fks = [
+        replace(fk, on_delete=_action(fk.on_delete), on_update=_action(fk.on_update))
+        for fk in table.foreign_keys
+    ]
+    return replace(
+        table,
+        columns=tuple(columns),
+        comment=None,
+        indexes=tuple(sorted(indexes, key=_index_key)),
+        unique_constraints=tuple(sorted(table.unique_constraints, key=_unique_key)),
+        check_constraints=tuple(sorted(checks, key=lambda c: (c.name or "", c.expression))),
+        foreign_keys=tuple(sorted(fks, key=_fk_key)),
+    )
+
+
+def _action(action: str | None) -> str | None:
+    if action is None:
+        return None
+    action = " ".join(action.upper().split())
+    return None if action == "NO ACTION" else action
+
+
+def _index_key(index: Index) -> tuple[str, tuple[str, ...], str]:
+    return (index.name, index.columns, index.expression or "")
+
+
+def _unique_key(unique: UniqueConstraint) -> tuple[str, tuple[str, ...]]:
+    return (unique.name or "", unique.columns)
+
+
+def _fk_key(fk: ForeignKey) -> tuple[str, tuple[str, ...], str]:
+    return (fk.name or "", fk.columns, fk.ref_table)
