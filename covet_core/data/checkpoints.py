@@ -92,15 +92,29 @@ class Checkpoints:
         self, name: str, table: str, last_key: tuple[Any, ...] | None, processed: int,
         failed: int, completed: bool = False,
     ) -> None:  # fmt: skip
-        """Replace ``name``'s row; the caller's transaction makes it atomic with the batch."""
-        await self.clear(name)
+        """Replace ``name``'s row; the caller's transaction makes it atomic with the batch.
+
+        One UPDATE per batch (the row exists after a run's first batch); only when it matched
+        nothing (or the driver cannot tell) does the row get inserted, after a DELETE so a
+        driver counting changed rather than matched rows cannot cause a duplicate key."""
         values = (
-            name, table, encode_key(last_key) if last_key is not None else None,
+            table, encode_key(last_key) if last_key is not None else None,
             processed, failed, completed, datetime.now(UTC),
         )  # fmt: skip
+        p = self.dialect.placeholder
+        sets = ", ".join(f"{self._q(c)} = {p(i)}" for i, c in enumerate(_COLUMNS[1:], 1))
+        updated = await self.adapter.execute(
+            f"UPDATE {self._t} SET {sets} WHERE {self._q('name')} = {p(len(_COLUMNS))}",
+            (*values, name),
+        )
+        if updated == 1:
+            return
+        await self.clear(name)
         cols = ", ".join(self._q(c) for c in _COLUMNS)
-        marks = ", ".join(self.dialect.params(len(values)))
-        await self.adapter.execute(f"INSERT INTO {self._t} ({cols}) VALUES ({marks})", values)
+        marks = ", ".join(self.dialect.params(len(_COLUMNS)))
+        await self.adapter.execute(
+            f"INSERT INTO {self._t} ({cols}) VALUES ({marks})", (name, *values)
+        )
 
     async def unfinished(self) -> list[dict[str, Any]]:
         stmt = self.dialect.table_exists_sql(CHECKPOINT_TABLE)

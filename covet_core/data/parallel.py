@@ -196,10 +196,11 @@ class ParallelDataMigration(BulkDataMigration):
                     params.append(hi)
                 where = f" WHERE {' AND '.join(cond)}" if cond else ""
                 sql = f"SELECT * FROM {q(self.table_name)}{where} ORDER BY {q(key)} LIMIT {int(self.batch_size)}"
-                rows = await adapter.fetch_all(sql, params)
+                batch = await self._fetch(adapter, writer, sql, params)
+                names, rows, before = batch
                 if not rows:
                     break
-                last = (rows[-1][key],)
+                last = (before[-1][names.index(key)],)
                 done = processed + len(rows)
 
                 async def record(
@@ -219,9 +220,7 @@ class ParallelDataMigration(BulkDataMigration):
                         ),
                     )
 
-                lost = await self._run_batch(
-                    adapter, rows, [key], writer, sql, tuple(params), record
-                )
+                lost = await self._run_batch(adapter, batch, [key], writer, sql, params, record)
                 processed, failed, after = done, failed + lost, last
                 progress.processed_rows += len(rows)
                 progress.failed_rows += lost

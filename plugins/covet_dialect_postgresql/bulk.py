@@ -1,22 +1,55 @@
-"""BulkDataMigration's write path on PostgreSQL: one ``UPDATE ... FROM unnest(...)`` per batch.
+"""BulkDataMigration's paths on PostgreSQL: pages read as asyncpg records, and one
+``UPDATE ... FROM unnest(...)`` per batch.
 
 Each column travels as one typed array parameter, so a batch of thousands of rows is a single
-statement and a single round trip (per-row executemany is several times slower).
+statement and a single round trip (per-row executemany is several times slower). The UPDATE is
+also bounded to the batch's key range (``t.key BETWEEN first AND last``): without it the planner
+often hash-joins the arrays against a scan of the whole table, or probes the index once per row;
+with it, it reads just the batch's range of the index (measured: 7.2 s -> 5.4 s of server time
+for 1,000,000 rows in batches of 10,000).
+
+When the keys are integers and the written values are ints and strs into integer and text
+columns, the columns travel as JSON arrays instead (``ROWS FROM (json_array_elements_text(...))``
+cast to the column types): asyncpg's array encoder checks every element against the
+``Iterable`` ABC, which cost more client time per row (0.8 us) than ``json.dumps`` does (0.4 us)
+for the same server time. Other values (dates, decimals, bytes, ...) keep the typed arrays.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
+from covet_core.data.changes import gc_paused
 from covet_core.dialect import quote_ansi as q
+from covet_dialect_postgresql.adapter import _translate
 
 
 class UnnestWriter:
+    reads_beside_writes = True
+    """The next page may be read on a second connection while a batch is written
+    (``covet_core.data.prefetch``)."""
+
     def __init__(self, adapter: Any, table: str) -> None:
         self.adapter = adapter
         self.table = table
         self._types: dict[str, str] | None = None
+
+    async def fetch(
+        self, sql: str, params: Sequence[Any]
+    ) -> tuple[tuple[str, ...], list[dict[str, Any]], list[Any]]:
+        """The page as dicts for the transform, and the records themselves (immutable, and
+        comparable with tuples) as the values read: no second copy of every row."""
+        try:
+            records = await self.adapter.connection.fetch(sql, *params)
+        except Exception as exc:
+            raise _translate(exc) from exc
+        if not records:
+            return (), [], []
+        with gc_paused():
+            rows = [dict(r.items()) for r in records]
+        return tuple(records[0].keys()), rows, records
 
     async def _column_types(self) -> dict[str, str]:
         if self._types is None:
@@ -30,19 +63,66 @@ class UnnestWriter:
         return self._types
 
     async def update(
-        self, keys: Sequence[str], columns: Sequence[str], rows: Sequence[Sequence[Any]]
-    ) -> None:
+        self, keys: Sequence[str], columns: Sequence[str], arrays: Sequence[Sequence[Any]],
+        span: tuple[tuple[Any, ...], tuple[Any, ...]],
+    ) -> None:  # fmt: skip
+        """``arrays``: one per key column, then one per column in ``columns``; ``span``: the
+        batch's first and last key, which every key in ``arrays`` lies between."""
         types = await self._column_types()
         names = [*keys, *columns]
-        arrays = [[row[i] for row in rows] for i in range(len(names))]
-        unnest = ", ".join(f"${i}::{types[n]}[]" for i, n in enumerate(names, 1))
-        sets = ", ".join(f"{q(c)} = v.{q(c)}" for c in columns)
-        match = " AND ".join(f"t.{q(k)} = v.{q(k)}" for k in keys)
         alias = ", ".join(q(n) for n in names)
+        if _json_safe(keys, names, arrays, types):
+            elements = ", ".join(
+                f"json_array_elements_text(${i}::json)" for i in range(1, len(names) + 1)
+            )
+            source = f"ROWS FROM ({elements}) AS v({alias})"
+            params: list[Any] = [json.dumps(a, ensure_ascii=False) for a in arrays]
+            value = {n: f"v.{q(n)}::{types[n]}" for n in names}
+        else:
+            unnest = ", ".join(f"${i}::{types[n]}[]" for i, n in enumerate(names, 1))
+            source = f"unnest({unnest}) AS v({alias})"
+            params = list(arrays)
+            value = {n: f"v.{q(n)}" for n in names}
+        sets = ", ".join(f"{q(c)} = {value[c]}" for c in columns)
+        match = " AND ".join(f"t.{q(k)} = {value[k]}" for k in keys)
+        n = len(names)
+        lo = ", ".join(f"${i}" for i in range(n + 1, n + len(keys) + 1))
+        hi = ", ".join(f"${i}" for i in range(n + len(keys) + 1, n + 2 * len(keys) + 1))
+        key = ", ".join(f"t.{q(k)}" for k in keys)
+        within = f"({key}) >= ({lo}) AND ({key}) <= ({hi})" if len(keys) > 1 else (
+            f"{key} BETWEEN {lo} AND {hi}"
+        )  # fmt: skip
         await self.adapter.execute(
-            f"UPDATE {q(self.table)} AS t SET {sets} FROM unnest({unnest}) AS v({alias}) WHERE {match}",
-            arrays,
+            f"UPDATE {q(self.table)} AS t SET {sets} FROM {source} WHERE {match} AND {within}",
+            [*params, *span[0], *span[1]],
         )
+
+
+_INTS = {"smallint", "integer", "bigint"}
+_INT_VALUES = {int, type(None)}
+_TEXT_VALUES = {str, type(None)}
+
+
+def _json_safe(
+    keys: Sequence[str], names: Sequence[str], arrays: Sequence[Sequence[Any]],
+    types: dict[str, str],
+) -> bool:  # fmt: skip
+    """Whether every value survives JSON and PostgreSQL's text input unchanged: ints into
+    integer columns, strs into text columns (keys integers only, so the join compares the
+    column's own type and collation on its index)."""
+    for i, name in enumerate(names):
+        kind = types[name]
+        found = set(map(type, arrays[i]))
+        if kind in _INTS and found <= _INT_VALUES:
+            continue
+        if i >= len(keys) and found <= _TEXT_VALUES and _is_text(kind):
+            continue
+        return False
+    return True
+
+
+def _is_text(kind: str) -> bool:
+    return kind == "text" or kind.startswith(("character varying", "character("))
 
 
 def writer(adapter: Any, table: str) -> UnnestWriter:
