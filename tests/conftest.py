@@ -195,3 +195,32 @@ def write_migration(
     path = directory / f"{name}.py"
     path.write_text(source)
     return path
+
+
+CHINOOK = Path(__file__).resolve().parents[2] / "shared/corpus/chinook/ChinookDatabase/DataSources"
+CHINOOK_FILES = {
+    "postgresql": "Chinook_PostgreSql.sql",
+    "mysql": "Chinook_MySql.sql",
+    "sqlite": "Chinook_Sqlite.sql",
+}
+DDL_PREFIXES = ("CREATE TABLE", "ALTER TABLE", "CREATE INDEX", "CREATE UNIQUE INDEX")
+
+
+def chinook_ddl(dialect: Dialect) -> list[str]:
+    """The schema statements of Chinook's script for ``dialect`` (its data and its CREATE
+    DATABASE / USE / \\c lines left out). Skips when the corpus is absent; fails under CI."""
+    path = CHINOOK / CHINOOK_FILES[dialect.name]
+    if not path.exists():
+        if IN_CI:
+            pytest.fail(f"the Chinook corpus is missing under CI: {path}")
+        pytest.skip(f"the Chinook corpus is not beside this checkout ({path})")
+    assert dialect.split_statements is not None
+    statements = []
+    for statement in dialect.split_statements(path.read_text(encoding="utf-8")):
+        lines = [ln for ln in statement.splitlines() if not ln.lstrip().startswith(("\\", "--"))]
+        text = "\n".join(lines).strip()
+        while text.startswith("/*"):
+            text = text[text.index("*/") + 2 :].strip()
+        if text.upper().startswith(DDL_PREFIXES):
+            statements.append(text)
+    return statements

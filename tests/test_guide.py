@@ -199,3 +199,106 @@ def test_guide_data_migration_examples_run_as_written(
         await adapter.disconnect()
 
     asyncio.run(session())
+
+
+GUIDE_MODELS = """
+from covet.models import (
+    BigInteger, Boolean, Check, Column, DateTime, ForeignKey, Index, Model, String, Text,
+)
+
+
+class User(Model):
+    __tablename__ = "users"
+    id = Column(BigInteger, primary_key=True, autoincrement=True)
+    {name_column} = Column(String(50), nullable=False, unique=True)
+    email = Column(String(255), nullable=False, index=True)
+    active = Column(Boolean, nullable=False, default=True)
+    created_at = Column(DateTime, server_default="CURRENT_TIMESTAMP")
+    __checks__ = [Check("email <> ''", name="email_not_empty")]
+
+
+class Post(Model):
+    __tablename__ = "posts"
+    id = Column(BigInteger, primary_key=True, autoincrement=True)
+    author_id = Column(BigInteger, ForeignKey("users.id", on_delete="CASCADE"), nullable=False)
+    title = Column(String(200), nullable=False)
+    body = Column(Text)
+    __indexes__ = [Index("author_id", "title")]
+
+
+class Comment(Model):
+    __tablename__ = "comments"
+    id = Column(BigInteger, primary_key=True, autoincrement=True)
+    post_id = Column(BigInteger, ForeignKey("posts.id", on_delete="CASCADE"), nullable=False)
+    body = Column(Text, nullable=False)
+"""
+
+
+def test_guide_auto_generation_runs_as_written(
+    target: Target, tmp_path, monkeypatch, capsys
+) -> None:
+    """The guide's generator example, then its rename example, against a real database:
+    the generated migration applies, the schema read back has no changes left, and renaming
+    ``username`` to ``user_name`` in the models generates a RENAME that keeps the rows."""
+    import importlib
+    import sys
+
+    from covet_core.manager import MigrationManager
+
+    monkeypatch.chdir(tmp_path)
+    blocks = guide_blocks("Auto-Generating Migrations", "Data Migrations")
+    assert len(blocks) == 2
+    example, rename_comment = blocks
+    assert "RENAME COLUMN username TO user_name" in rename_comment
+    package = tmp_path / "myapp"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "models.py").write_text(GUIDE_MODELS.format(name_column="username"))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in ("myapp", "myapp.models"):
+        sys.modules.pop(name, None)
+
+    async def session() -> None:
+        adapter = target.new_adapter()
+        await adapter.connect()
+        manager = MigrationManager(adapter, target.dialect, "./migrations")
+        code = on_target(example, target)
+
+        async def run_example() -> dict[str, Any]:
+            ns: dict[str, Any] = {"adapter": adapter, "__name__": "__guide__"}
+            await run_block(code, ns)
+            return ns
+
+        ns = await run_example()
+        generated = ns["filepath"]
+        assert f"Generated: {generated}" in capsys.readouterr().out
+        assert (await manager.migrate_up())["success"]
+        p = target.dialect.params(2)
+        await adapter.executemany(
+            f"INSERT INTO users (username, email) VALUES ({p[0]}, {p[1]})",
+            [(f"user{i}", f"u{i}@example.com") for i in range(50)],
+        )
+
+        await run_example()  # read back: nothing left to do
+        assert "No changes detected" in capsys.readouterr().out
+
+        (package / "models.py").write_text(GUIDE_MODELS.format(name_column="user_name"))
+        importlib.reload(sys.modules["myapp.models"])
+        ns = await run_example()
+        diff = ns["diff"]
+        assert [op.describe() for op in diff.operations] == [
+            "rename column users.username to user_name"
+        ]
+        source = Path(ns["filepath"]).read_text()
+        unquoted = source.replace('"', "").replace("`", "")
+        assert "ALTER TABLE users RENAME COLUMN username TO user_name" in unquoted
+        assert (await manager.migrate_up())["success"]
+        assert await adapter.fetch_value("SELECT COUNT(user_name) FROM users") == 50
+        await run_example()
+        assert "No changes detected" in capsys.readouterr().out
+        down = await manager.migrate_down()
+        assert down["success"], down["error"]
+        assert await adapter.fetch_value("SELECT COUNT(username) FROM users") == 50
+        await adapter.disconnect()
+
+    asyncio.run(session())

@@ -97,10 +97,12 @@ class SchemaComparator:
 
     def compare(self, current: Schema, target: Schema) -> SchemaDiff:
         dialect = self.dialect_for(current, target)
+        raw = current
         if dialect is not None and dialect.schema_normaliser is not None:
             current = dialect.schema_normaliser(current)
             target = dialect.schema_normaliser(target)
         plan = _Plan(self, dialect, current, target)
+        plan.raw = raw
         return plan.run()
 
     def propose(
@@ -140,6 +142,7 @@ class _Plan:
         self.diff.ignored = list(current.ignored)
         self.explicit_tables: dict[str, str] = {}
         self.explicit_columns: dict[str, dict[str, str]] = {}
+        self.raw = current
 
     # -- renames ------------------------------------------------------------------------------
 
@@ -343,6 +346,8 @@ class _Plan:
         con_drop: list[Any] = [*uq_drop, *ck_drop]
         con_add: list[Any] = [*uq_add, *ck_add]
         fk_drop, fk_add = _match(before.foreign_keys, after.foreign_keys, _fk_shape)
+        con_drop = [self.server_named(pair, c) for c in con_drop]
+        fk_drop = [self.server_named(pair, fk) for fk in fk_drop]
         local: list[Operation] = (
             [DropIndex(name, i, schema) for i in idx_drop]
             + [DropConstraint(name, c, schema) for c in con_drop]
@@ -365,6 +370,39 @@ class _Plan:
             rebuild = RebuildTable(start, after, column_map, tuple(local + fk_drops + fk_adds))
             return [rebuild], [], []
         return local, fk_drops, fk_adds
+
+    def server_named(self, pair: _Pair, constraint: Any) -> Any:
+        """A constraint to drop carries the name the server gave it, even where the
+        normaliser folded generated names away so that they compare equal to none."""
+        if constraint.name is not None:
+            return constraint
+        raw = self.raw.tables.get(pair.current.key)
+        if raw is None:
+            return constraint
+        kind = type(constraint)
+        pool: tuple[Any, ...] = {
+            UniqueConstraint: raw.unique_constraints,
+            CheckConstraint: raw.check_constraints,
+            ForeignKey: raw.foreign_keys,
+        }.get(kind, ())
+        current: list[Any] = [
+            *pair.current.unique_constraints,
+            *pair.current.check_constraints,
+            *pair.current.foreign_keys,
+        ]
+        named = {c.name for c in current if c.name}
+        candidates = [c for c in pool if c.name and c.name not in named]
+        if kind is not CheckConstraint:
+            rename = pair.columns
+            candidates = [
+                c
+                for c in candidates
+                if tuple(rename.get(n, n) for n in c.columns) == constraint.columns
+            ]
+        if len(candidates) > 1 and kind is CheckConstraint:
+            text = " ".join(constraint.expression.split()).lower()
+            candidates = [c for c in candidates if " ".join(c.expression.split()).lower() == text]
+        return replace(constraint, name=candidates[0].name) if len(candidates) == 1 else constraint
 
     def needs_rebuild(self, before: Table, ops: list[Operation]) -> bool:
         caps = self.caps

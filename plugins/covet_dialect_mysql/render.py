@@ -170,6 +170,10 @@ class MySQLRenderer(DdlRenderer):
         table = self.table_name(operation.table, operation.schema)
         return [f"DROP INDEX {self.quote(operation.index.name)} ON {table}"]
 
+    def primary_key(self, table: Table) -> str:
+        # MySQL's primary key is always named PRIMARY; a name given here only earns a warning.
+        return f"PRIMARY KEY ({self.names(table.primary_key)})"
+
     def drop_constraint(self, operation: DropConstraint) -> list[str]:
         constraint = operation.constraint
         if not constraint.name:
@@ -180,7 +184,10 @@ class MySQLRenderer(DdlRenderer):
             # InnoDB leaves behind the index it made for the key, named after it. MariaDB can
             # drop it in the same statement (IF EXISTS: a user index may have replaced it);
             # MySQL skips the executable comment and keeps the index.
-            return [f"ALTER TABLE {table} DROP FOREIGN KEY {name}/*M!100100 , DROP INDEX IF EXISTS {name}*/"]  # fmt: skip
+            # When the server named the key (t_ibfk_1) it named the index after the first column.
+            generated = re.fullmatch(r".+_ibfk_\d+", constraint.name)
+            index = self.quote(constraint.columns[0]) if generated else name
+            return [f"ALTER TABLE {table} DROP FOREIGN KEY {name}/*M!100100 , DROP INDEX IF EXISTS {index}*/"]  # fmt: skip
         if isinstance(constraint, UniqueConstraint):
             return [f"ALTER TABLE {table} DROP INDEX {name}"]  # a UNIQUE constraint is an index
         # DROP CONSTRAINT, not DROP CHECK: MariaDB knows only the former, MySQL 8 both.
