@@ -1,0 +1,174 @@
+"""Pairing the tables and columns of two schemas: explicit renames first, then the proposals of
+``covet_detect_renames`` plugins above the threshold; and the current schema as it reads once
+those renames ran (the server rewrites index, key and foreign-key references itself)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from covet_core.errors import ConfigError
+from covet_core.schema.diff import SchemaDiff
+from covet_core.schema.model import ForeignKey, Schema, Table, qualified_name
+from covet_core.schema.renames import RenameCandidate
+
+if TYPE_CHECKING:
+    from covet_core.dialect import Dialect
+
+
+def normalise_flag(flag: str) -> str:
+    return flag.replace(" ", "")
+
+
+@dataclass
+class Pair:
+    current: Table
+    target: Table
+    columns: dict[str, str] = field(default_factory=dict)
+    """Column renames, old name -> new name."""
+
+
+class Pairing:
+    """Mixed into the comparator's plan; ``c`` is the ``SchemaComparator`` (its settings)."""
+
+    c: Any
+    dialect: Dialect | None
+    current: Schema
+    target: Schema
+    diff: SchemaDiff
+    explicit_tables: dict[str, str]
+    explicit_columns: dict[str, dict[str, str]]
+    table_renames: dict[str, str]
+    pairs: list[Pair]
+
+    def parse_explicit(self) -> None:
+        for item in self.c.renames:
+            if isinstance(item, RenameCandidate):
+                if item.kind == "table":
+                    self.explicit_tables[item.old] = item.new
+                else:
+                    self.explicit_columns.setdefault(item.table, {})[item.old] = item.new
+                continue
+            left, sep, new = normalise_flag(item).partition(":")
+            if not sep or not left or not new:
+                raise ConfigError(
+                    f"rename {item!r} must look like table.old:new or old_table:new_table"
+                )
+            table, dot, column = left.rpartition(".")
+            if dot and table in self.current.tables:
+                self.explicit_columns.setdefault(table, {})[column] = new
+            elif left in self.current.tables:
+                schema = self.current.tables[left].schema
+                self.explicit_tables[left] = f"{schema}.{new}" if schema and "." not in new else new
+            else:
+                raise ConfigError(
+                    f"rename {item!r}: no table {(table if dot else left)!r} in the database"
+                )
+
+    def choose(
+        self, candidates: list[RenameCandidate], taken_old: set[str], taken_new: set[str]
+    ) -> list[RenameCandidate]:
+        chosen = []
+        for cand in sorted(candidates, key=lambda r: (-r.score, r.old, r.new)):
+            if cand.flag.replace(" ", "") in self.c.rejected or str(cand) in self.c.rejected:
+                continue
+            if cand.old in taken_old or cand.new in taken_new:
+                continue
+            if cand.score < self.c.threshold:
+                if not any(
+                    p.old == cand.old or p.new == cand.new for p in self.diff.possible_renames
+                ):
+                    self.diff.possible_renames.append(cand)
+                continue
+            taken_old.add(cand.old)
+            taken_new.add(cand.new)
+            chosen.append(cand)
+        return chosen
+
+    def pair_tables(self) -> list[Pair]:
+        cur, tgt = self.current.tables, self.target.tables
+        renamed: dict[str, str] = {}
+        for old, new in self.explicit_tables.items():
+            if new not in tgt or new in cur:
+                raise ConfigError(f"rename {old} -> {new}: the models have no new table {new!r}")
+            renamed[old] = new
+            self.diff.renames.append(RenameCandidate("", old, new, 1.0, "table", "explicit"))
+        removed = [t for k, t in cur.items() if k not in tgt and k not in renamed]
+        added = [t for k, t in tgt.items() if k not in cur and k not in renamed.values()]
+        if removed and added:
+            proposals = self.c.propose(None, removed, added, self.dialect)
+            for cand in self.choose([p for p in proposals if p.kind == "table"], set(), set()):
+                renamed[cand.old] = cand.new
+                self.diff.renames.append(cand)
+                self.diff.detected_renames.append(cand)
+        pairs = [Pair(t, tgt[k]) for k, t in cur.items() if k in tgt]
+        pairs += [Pair(cur[old], tgt[new]) for old, new in renamed.items()]
+        self.table_renames = renamed
+        for pair in pairs:
+            self.pair_columns(pair)
+        return sorted(pairs, key=lambda p: p.target.key)
+
+    def pair_columns(self, pair: Pair) -> None:
+        c, t = pair.current, pair.target
+        explicit = {**self.explicit_columns.get(c.key, {}), **self.explicit_columns.get(t.key, {})}
+        for old, new in explicit.items():
+            if not c.has_column(old) or not t.has_column(new) or t.has_column(old):
+                raise ConfigError(
+                    f"rename {c.key}.{old} -> {new}: needs column {old!r} in the database and "
+                    f"{new!r} (not {old!r}) in the models"
+                )
+            pair.columns[old] = new
+            self.diff.renames.append(RenameCandidate(t.key, old, new, 1.0, "column", "explicit"))
+        removed = [
+            (i, col)
+            for i, col in enumerate(c.columns)
+            if not t.has_column(col.name) and col.name not in pair.columns
+        ]
+        added = [
+            (i, col)
+            for i, col in enumerate(t.columns)
+            if not c.has_column(col.name) and col.name not in pair.columns.values()
+        ]
+        if removed and added:
+            proposals = self.c.propose(t.key, removed, added, self.dialect)
+            column_proposals = [replace(p, table=t.key) for p in proposals if p.kind == "column"]
+            for cand in self.choose(
+                column_proposals, set(pair.columns), set(pair.columns.values())
+            ):
+                pair.columns[cand.old] = cand.new
+                self.diff.renames.append(cand)
+                self.diff.detected_renames.append(cand)
+
+    def renamed_current(self, pair: Pair) -> Table:
+        """The current table as it reads after the renames: what the server itself rewrites."""
+        table = pair.current
+        cols = pair.columns
+
+        def names(items: tuple[str, ...]) -> tuple[str, ...]:
+            return tuple(cols.get(n, n) for n in items)
+
+        return replace(
+            table,
+            name=pair.target.name,
+            schema=pair.target.schema,
+            columns=tuple(replace(col, name=cols.get(col.name, col.name)) for col in table.columns),
+            primary_key=names(table.primary_key),
+            indexes=tuple(replace(i, columns=names(i.columns)) for i in table.indexes),
+            unique_constraints=tuple(
+                replace(u, columns=names(u.columns)) for u in table.unique_constraints
+            ),
+            foreign_keys=tuple(self.renamed_fk(fk, cols) for fk in table.foreign_keys),
+        )
+
+    def renamed_fk(self, fk: ForeignKey, own: dict[str, str]) -> ForeignKey:
+        ref_key = qualified_name(fk.ref_table, fk.ref_schema)
+        new_key = self.table_renames.get(ref_key, ref_key)
+        ref_cols = next((p.columns for p in self.pairs if p.current.key == ref_key), {})
+        ref = self.target.tables.get(new_key)
+        return replace(
+            fk,
+            columns=tuple(own.get(n, n) for n in fk.columns),
+            ref_table=ref.name if ref else fk.ref_table,
+            ref_schema=ref.schema if ref else fk.ref_schema,
+            ref_columns=tuple(ref_cols.get(n, n) for n in fk.ref_columns),
+        )
