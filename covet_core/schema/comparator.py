@@ -175,6 +175,8 @@ class _Plan(Pairing):
     def table_changes(self, pair: Pair) -> tuple[list[Operation], list[Operation], list[Operation]]:
         before = self.renamed_current(pair)
         after = pair.target
+        if before == after and not pair.columns:
+            return [], [], []  # most tables, most of the time
         key, name, schema = after.key, after.name, after.schema
         if before.primary_key != after.primary_key:
             self.diff.warnings.append(

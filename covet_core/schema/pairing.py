@@ -40,6 +40,7 @@ class Pairing:
     explicit_columns: dict[str, dict[str, str]]
     table_renames: dict[str, str]
     pairs: list[Pair]
+    _column_renames: dict[str, dict[str, str]]
 
     def parse_explicit(self) -> None:
         for item in self.c.renames:
@@ -119,15 +120,17 @@ class Pairing:
                 )
             pair.columns[old] = new
             self.diff.renames.append(RenameCandidate(t.key, old, new, 1.0, "column", "explicit"))
+        old_names = {col.name for col in c.columns}
+        new_names = {col.name for col in t.columns}
         removed = [
             (i, col)
             for i, col in enumerate(c.columns)
-            if not t.has_column(col.name) and col.name not in pair.columns
+            if col.name not in new_names and col.name not in pair.columns
         ]
         added = [
             (i, col)
             for i, col in enumerate(t.columns)
-            if not c.has_column(col.name) and col.name not in pair.columns.values()
+            if col.name not in old_names and col.name not in pair.columns.values()
         ]
         if removed and added:
             proposals = self.c.propose(t.key, removed, added, self.dialect)
@@ -143,6 +146,17 @@ class Pairing:
         """The current table as it reads after the renames: what the server itself rewrites."""
         table = pair.current
         cols = pair.columns
+        if not hasattr(self, "_column_renames"):
+            self._column_renames = {p.current.key: p.columns for p in self.pairs if p.columns}
+        touched = cols or any(
+            qualified_name(fk.ref_table, fk.ref_schema) in self._column_renames
+            or qualified_name(fk.ref_table, fk.ref_schema) in self.table_renames
+            for fk in table.foreign_keys
+        )
+        if not touched:  # the common case: nothing renamed here or in what it references
+            if (table.name, table.schema) == (pair.target.name, pair.target.schema):
+                return table
+            return replace(table, name=pair.target.name, schema=pair.target.schema)
 
         def names(items: tuple[str, ...]) -> tuple[str, ...]:
             return tuple(cols.get(n, n) for n in items)
@@ -163,7 +177,7 @@ class Pairing:
     def renamed_fk(self, fk: ForeignKey, own: dict[str, str]) -> ForeignKey:
         ref_key = qualified_name(fk.ref_table, fk.ref_schema)
         new_key = self.table_renames.get(ref_key, ref_key)
-        ref_cols = next((p.columns for p in self.pairs if p.current.key == ref_key), {})
+        ref_cols = self._column_renames.get(ref_key, {})
         ref = self.target.tables.get(new_key)
         return replace(
             fk,

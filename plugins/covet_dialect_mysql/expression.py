@@ -13,6 +13,7 @@ so two different expressions never come out equal. Text the small grammar does n
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -86,6 +87,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     return tokens
 
 
+@functools.lru_cache(maxsize=8192)
 def canonical_expression(text: str, *, keys: bool = False) -> str:
     """One spelling for ``text`` (idempotent). ``keys``: a comma-separated index key list."""
     try:

@@ -16,6 +16,7 @@ whitespace-collapsed, so two different expressions never come out equal.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -455,8 +456,9 @@ def _collapse(text: str) -> str:
     return " ".join(text.split())
 
 
-def parse(text: str, types: Types, type_text: TypeText) -> Node | None:
-    """The canonical tree of ``text``, or ``None`` when it is beyond this parser."""
+@functools.lru_cache(maxsize=8192)
+def _tree(text: str) -> Node | None:
+    # Schemas repeat the same few defaults and checks across hundreds of tables.
     try:
         parser = _Parser(text)
         node = parser.expr()
@@ -464,7 +466,13 @@ def parse(text: str, types: Types, type_text: TypeText) -> Node | None:
             return None
     except (_Unparsable, IndexError, ValueError):
         return None
-    return _canon(node, types, type_text)
+    return node
+
+
+def parse(text: str, types: Types, type_text: TypeText) -> Node | None:
+    """The canonical tree of ``text``, or ``None`` when it is beyond this parser."""
+    node = _tree(text)
+    return None if node is None else _canon(node, types, type_text)
 
 
 def canonical(text: str, types: Types, type_text: TypeText) -> str:

@@ -25,6 +25,7 @@ so everything PostgreSQL cannot tell apart or rewrites gets one spelling here:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 
 from covet_core.schema.model import (
@@ -139,6 +140,7 @@ def _joined(columns: tuple[str, ...] | list[str]) -> str:
     return "_".join(columns)[: _NAMEDATALEN - 1]
 
 
+@functools.lru_cache(maxsize=8192)
 def normalise_column(column: Column, in_primary_key: bool) -> Column:
     column_type, serial = normalise_type(column.type)
     autoincrement = column.autoincrement or serial
