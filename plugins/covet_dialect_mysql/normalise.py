@@ -21,6 +21,7 @@ What the server cannot tell apart is folded into one spelling:
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import replace
@@ -137,7 +138,19 @@ def is_implicit_fk_index(index: Index, foreign_keys: tuple[ForeignKey, ...]) -> 
 
 
 def normalise_column(column: Column, enums: Mapping[str, EnumType] | None = None) -> Column:
-    column_type = normalise_type(column.type, enums or {})
+    if column.type.name != "enum" or not enums:
+        return _normalise_plain(column)  # enums are the only outside input
+    return _normalise_column(column, enums)
+
+
+@functools.lru_cache(maxsize=8192)
+def _normalise_plain(column: Column) -> Column:
+    # Hundreds of tables repeat the same few columns; each is frozen and hashable.
+    return _normalise_column(column, {})
+
+
+def _normalise_column(column: Column, enums: Mapping[str, EnumType]) -> Column:
+    column_type = normalise_type(column.type, enums)
     default = None if column.autoincrement else normalise_default(column.default, column_type)
     return replace(column, type=column_type, default=default, comment=column.comment or None)
 
