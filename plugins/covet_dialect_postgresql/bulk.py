@@ -54,7 +54,14 @@ class UnnestWriter:
     async def _column_types(self) -> dict[str, str]:
         if self._types is None:
             rows = await self.adapter.fetch_all(
-                "SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type "
+                # Without the typmod: an explicit cast to varchar(5) or numeric(6,2) truncates
+                # or rounds silently; to the bare type, the assignment to the column checks it
+                # (and raises on a too-long string) exactly as binding a value directly would.
+                # Two bare names mean length 1 in a cast, though: "character" (so bpchar) and
+                # "bit" (which keeps its declared length).
+                "SELECT a.attname AS name, CASE a.atttypid WHEN 'bpchar'::regtype THEN 'bpchar' "
+                "WHEN 'bit'::regtype THEN format_type(a.atttypid, a.atttypmod) "
+                "ELSE format_type(a.atttypid, NULL) END AS type "
                 "FROM pg_attribute a WHERE a.attrelid = to_regclass(quote_ident($1)) "
                 "AND a.attnum > 0 AND NOT a.attisdropped",
                 (self.table,),
@@ -70,6 +77,10 @@ class UnnestWriter:
         batch's first and last key, which every key in ``arrays`` lies between."""
         types = await self._column_types()
         names = [*keys, *columns]
+        if any(types[n].endswith("]") for n in names):
+            # unnest() would flatten an array column's values into its elements: row by row.
+            await self._row_by_row(keys, columns, arrays)
+            return
         alias = ", ".join(q(n) for n in names)
         if _json_safe(keys, names, arrays, types):
             elements = ", ".join(
@@ -97,6 +108,17 @@ class UnnestWriter:
             [*params, *span[0], *span[1]],
         )
 
+    async def _row_by_row(
+        self, keys: Sequence[str], columns: Sequence[str], arrays: Sequence[Sequence[Any]]
+    ) -> None:
+        sets = ", ".join(f"{q(c)} = ${i}" for i, c in enumerate(columns, 1))
+        match = " AND ".join(f"{q(k)} = ${len(columns) + i}" for i, k in enumerate(keys, 1))
+        n = len(keys)
+        await self.adapter.executemany(
+            f"UPDATE {q(self.table)} SET {sets} WHERE {match}",
+            list(zip(*arrays[n:], *arrays[:n], strict=True)),
+        )
+
 
 _INTS = {"smallint", "integer", "bigint"}
 _INT_VALUES = {int, type(None)}
@@ -122,7 +144,7 @@ def _json_safe(
 
 
 def _is_text(kind: str) -> bool:
-    return kind == "text" or kind.startswith(("character varying", "character("))
+    return kind in ("text", "character varying", "bpchar")
 
 
 def writer(adapter: Any, table: str) -> UnnestWriter:
