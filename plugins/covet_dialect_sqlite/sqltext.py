@@ -10,6 +10,7 @@ comma or a keyword inside any of them never splits or ends a clause.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 # Token kinds.
@@ -20,9 +21,6 @@ BLOB = "blob"  # x'...'
 NUMBER = "number"
 OP = "op"
 PARAM = "param"
-
-_OPERATORS = ("->>", "||", "<=", ">=", "<>", "!=", "==", "<<", ">>", "->")
-_CLOSERS = {'"': '"', "`": "`", "[": "]"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,93 +44,42 @@ class Token:
         return self.value
 
 
+_TOKEN = re.compile(
+    r"""(?P<skip>\s+|--[^\n]*|/\*.*?(?:\*/|\Z))
+    |(?P<blob>[xX]'[^']*(?:''[^']*)*'?)
+    |(?P<string>'[^']*(?:''[^']*)*'?)
+    |(?P<dquote>"[^"]*(?:""[^"]*)*"?)
+    |(?P<backtick>`[^`]*(?:``[^`]*)*`?)
+    |(?P<bracket>\[[^\]]*\]?)
+    |(?P<number>0[xX][0-9a-fA-F_]+|(?:\d[\d_]*(?:\.[\d_]*)?|\.\d[\d_]*)(?:[eE][+-]?\d+)?)
+    |(?P<word>[^\W\d][\w$]*)
+    |(?P<param>[?:@$]\w*)
+    |(?P<op>->>|\|\||<=|>=|<>|!=|==|<<|>>|->|.)""",
+    re.S | re.X,
+)
+_KINDS = {"blob": BLOB, "string": STRING, "number": NUMBER, "param": PARAM, "word": WORD}
+
+
 def tokenize(sql: str) -> list[Token]:
+    """One pass of one regular expression: comments and whitespace dropped, quoted
+    identifiers unquoted into ``value``, offsets kept so callers can slice the source."""
     tokens: list[Token] = []
-    i, n = 0, len(sql)
-    while i < n:
-        ch = sql[i]
-        if ch.isspace():
-            i += 1
-        elif sql.startswith("--", i):
-            end = sql.find("\n", i)
-            i = n if end < 0 else end + 1
-        elif sql.startswith("/*", i):
-            end = sql.find("*/", i + 2)
-            i = n if end < 0 else end + 2
-        elif ch in "xX" and i + 1 < n and sql[i + 1] == "'":
-            end = _quoted_end(sql, i + 1, "'")
-            tokens.append(Token(BLOB, sql[i:end], sql[i:end], i, end))
-            i = end
-        elif ch == "'":
-            end = _quoted_end(sql, i, "'")
-            tokens.append(Token(STRING, sql[i:end], sql[i:end], i, end))
-            i = end
-        elif ch in _CLOSERS:
-            close = _CLOSERS[ch]
-            end = _quoted_end(sql, i, close) if close != "]" else _bracket_end(sql, i)
-            inner = sql[i + 1 : end - 1]
-            if close != "]":
-                inner = inner.replace(close * 2, close)
-            tokens.append(Token(QUOTED, sql[i:end], inner, i, end))
-            i = end
-        elif ch.isdigit() or (ch == "." and i + 1 < n and sql[i + 1].isdigit()):
-            end = _number_end(sql, i)
-            tokens.append(Token(NUMBER, sql[i:end], sql[i:end], i, end))
-            i = end
-        elif ch.isalpha() or ch == "_" or ord(ch) > 127:
-            end = i + 1
-            while end < n and (sql[end].isalnum() or sql[end] in "_$" or ord(sql[end]) > 127):
-                end += 1
-            tokens.append(Token(WORD, sql[i:end], sql[i:end], i, end))
-            i = end
-        elif ch in "?:@$":
-            end = i + 1
-            while end < n and (sql[end].isalnum() or sql[end] == "_"):
-                end += 1
-            tokens.append(Token(PARAM, sql[i:end], sql[i:end], i, end))
-            i = end
-        else:
-            op = next((o for o in _OPERATORS if sql.startswith(o, i)), ch)
-            tokens.append(Token(OP, op, op, i, i + len(op)))
-            i += len(op)
-    return tokens
-
-
-def _quoted_end(sql: str, start: int, quote: str) -> int:
-    i = start + 1
-    while True:
-        j = sql.find(quote, i)
-        if j < 0:
-            return len(sql)
-        if sql.startswith(quote * 2, j):
-            i = j + 2
+    for match in _TOKEN.finditer(sql):
+        kind = match.lastgroup or "op"
+        if kind == "skip":
             continue
-        return j + 1
-
-
-def _bracket_end(sql: str, start: int) -> int:
-    j = sql.find("]", start + 1)
-    return len(sql) if j < 0 else j + 1
-
-
-def _number_end(sql: str, i: int) -> int:
-    n = len(sql)
-    if sql.startswith(("0x", "0X"), i):
-        i += 2
-        while i < n and sql[i] in "0123456789abcdefABCDEF_":
-            i += 1
-        return i
-    while i < n and (sql[i].isdigit() or sql[i] in "._"):
-        i += 1
-    if i < n and sql[i] in "eE":
-        j = i + 1
-        if j < n and sql[j] in "+-":
-            j += 1
-        if j < n and sql[j].isdigit():
-            i = j
-            while i < n and sql[i].isdigit():
-                i += 1
-    return i
+        text = match.group()
+        start, end = match.span()
+        if kind in ("dquote", "backtick"):
+            quote = text[0]
+            inner = text[1:-1] if len(text) > 1 and text.endswith(quote) else text[1:]
+            tokens.append(Token(QUOTED, text, inner.replace(quote * 2, quote), start, end))
+        elif kind == "bracket":
+            inner = text[1:-1] if text.endswith("]") else text[1:]
+            tokens.append(Token(QUOTED, text, inner, start, end))
+        else:
+            tokens.append(Token(_KINDS.get(kind, OP), text, text, start, end))
+    return tokens
 
 
 def matching(tokens: list[Token], open_at: int) -> int:
