@@ -371,3 +371,66 @@ def test_enum_types_are_created_first_and_extended_in_place() -> None:
     shrink = SchemaComparator().compare(models(TicketV2), models(Ticket))
     assert not any(isinstance(op, AddEnumValue) for op in shrink.operations)
     assert any("ticket_state" in w for w in shrink.warnings)
+
+
+# -- SQLite: what it can alter in place, and what becomes a rebuild ----------------------------
+
+
+def sqlite_ops(current: Schema, target: Schema, **kwargs: object) -> list:
+    return SchemaComparator("sqlite", **kwargs).compare(current, target).operations  # type: ignore[arg-type]
+
+
+def test_sqlite_alters_become_one_rebuild_that_maps_renamed_columns() -> None:
+    class UserV2(User):
+        __tablename__ = "users"
+        user_name = Column(String(80), nullable=False, unique=True)  # wider: not in place
+
+    db = with_columns(models(User), "users", user_name="username")
+    ops = sqlite_ops(db, models(UserV2), renames=["users.username:user_name"])
+    assert [type(op).__name__ for op in ops] == ["RebuildTable"]
+    rebuild = ops[0]
+    assert ("user_name", "username") in rebuild.column_map
+    assert rebuild.after.column("user_name").type.length == 80
+    assert {type(c).__name__ for c in rebuild.changes} >= {"RenameColumn", "AlterColumn"}
+    assert rebuild.reverse().column_map == tuple((o, n) for n, o in rebuild.column_map)
+
+
+def test_sqlite_adds_and_drops_plain_columns_in_place() -> None:
+    class Plain(Model):
+        __tablename__ = "plain"
+        id = Column(Integer, primary_key=True)
+        a = Column(Integer)
+
+    class PlainV2(Model):
+        __tablename__ = "plain"
+        id = Column(Integer, primary_key=True)
+        b = Column(String(10), nullable=False, default="x")  # constant default: in place
+
+    ops = sqlite_ops(models(Plain), models(PlainV2), detect_renames=False)
+    assert [type(op) for op in ops] == [AddColumn, DropColumn]
+
+
+def test_sqlite_rebuilds_for_what_add_and_drop_column_cannot_do() -> None:
+    class Plain(Model):
+        __tablename__ = "plain"
+        id = Column(Integer, primary_key=True)
+        qty = Column(Integer)
+        __checks__ = [Check("qty > 0", name="qty_positive")]
+
+    class Stamped(Model):
+        __tablename__ = "plain"
+        id = Column(Integer, primary_key=True)
+        qty = Column(Integer)
+        at = Column(DateTime, server_default="CURRENT_TIMESTAMP")  # not a constant
+        __checks__ = [Check("qty > 0", name="qty_positive")]
+
+    class NoQty(Model):
+        __tablename__ = "plain"
+        id = Column(Integer, primary_key=True)
+
+    assert [type(op).__name__ for op in sqlite_ops(models(Plain), models(Stamped))] == [
+        "RebuildTable"
+    ]
+    # qty is used by a check: SQLite refuses DROP COLUMN, so the table is rebuilt
+    ops = sqlite_ops(models(Plain), models(NoQty))
+    assert [type(op).__name__ for op in ops] == ["RebuildTable"] and ops[0].destructive

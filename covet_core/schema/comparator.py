@@ -26,6 +26,7 @@ from covet_core.schema.matching import (
     enum_changes,
     fk_shape,
     index_shape,
+    is_constant,
     match,
     unique_shape,
 )
@@ -230,6 +231,12 @@ class _Plan(Pairing):
             )
             start = replace(pair.current, name=name, schema=schema)
             rebuild = RebuildTable(start, after, column_map, tuple(local + fk_drops + fk_adds))
+            if any(obj.kind == "trigger" for obj in self.diff.ignored):
+                self.diff.warnings.append(
+                    f"{key} is rebuilt (copied into a new table); a rebuild cannot keep "
+                    f"triggers, so the migration refuses to run while {key} has any: drop them "
+                    f"in a migration before and recreate them after"
+                )
             return [rebuild], [], []
         return local, fk_drops, fk_adds
 
@@ -281,6 +288,8 @@ class _Plan(Pairing):
             if isinstance(op, AddColumn) and not caps.alter_column:
                 col = op.column
                 if (not col.nullable and col.default is None) or col.autoincrement:
+                    return True
+                if not is_constant(col.default):
                     return True
         return False
 

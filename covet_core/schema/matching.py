@@ -3,6 +3,7 @@ shape, and the enum changes PostgreSQL can make in place."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TypeVar
@@ -52,12 +53,28 @@ def dropped_enums(current: Schema, target: Schema) -> list[Operation]:
 
 
 def column_is_keyed(table: Table, column: str) -> bool:
+    """Whether a key, an index or a constraint uses ``column`` (SQLite then refuses to drop
+    it in place). Expressions are searched as text: a false yes only costs a rebuild."""
+    word = re.compile(rf"(?<![\w$]){re.escape(column)}(?![\w$])", re.IGNORECASE)
+    texts = [c.expression for c in table.check_constraints]
+    texts += [t for i in table.indexes for t in (i.where, i.expression) if t]
     return (
         column in table.primary_key
         or any(column in i.columns for i in table.indexes)
         or any(column in u.columns for u in table.unique_constraints)
         or any(column in f.columns for f in table.foreign_keys)
+        or any(word.search(text) for text in texts)
     )
+
+
+_CONSTANT = re.compile(
+    r"(?is)\s*(null|true|false|[-+]?\d+(\.\d*)?([eE][-+]?\d+)?|'([^']|'')*'|x'[0-9a-f]*')\s*"
+)
+
+
+def is_constant(default: str | None) -> bool:
+    """A literal default (SQLite's ADD COLUMN accepts nothing else)."""
+    return default is None or _CONSTANT.fullmatch(default) is not None
 
 
 def is_subsequence(short: Sequence[str], long: Sequence[str]) -> bool:
