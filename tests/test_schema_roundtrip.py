@@ -328,3 +328,41 @@ def test_constraints_the_server_named_can_be_dropped(target: Target, tmp_path, m
         await adapter.disconnect()
 
     asyncio.run(go())
+
+
+TICKETS = """
+from covet_core.models import *
+
+
+class Ticket(Model):
+    __tablename__ = "tickets"
+    id = Column(Integer, primary_key=True)
+    state = Column(Enum({labels}, name="ticket_state"), nullable=False, default="open")
+"""
+
+
+def test_enum_columns_round_trip_and_grow(target: Target, tmp_path, monkeypatch) -> None:
+    """PostgreSQL: a named type, extended with ADD VALUE; MySQL: an inline ENUM, modified;
+    SQLite: a VARCHAR as long as the longest label."""
+    v1 = load_models(tmp_path, TICKETS.format(labels="'open', 'closed'"), monkeypatch)
+    v2 = load_models(
+        tmp_path, TICKETS.format(labels="'open', 'in_progress', 'closed'"), monkeypatch
+    )
+
+    async def go() -> None:
+        adapter = target.new_adapter()
+        await adapter.connect()
+        manager = MigrationManager(adapter, target.dialect, tmp_path / "migrations")
+        await generate_and_apply(adapter, target, manager, v1, "tickets")
+        assert changes(await read(adapter, target), v1) == []
+        await adapter.execute("INSERT INTO tickets (id, state) VALUES (1, 'closed')")
+        planned = changes(await read(adapter, target), v2)
+        if target.name == "postgresql":
+            assert planned == ["add value 'in_progress' to enum type ticket_state"]
+        await generate_and_apply(adapter, target, manager, v2, "more_states")
+        assert changes(await read(adapter, target), v2) == []
+        await adapter.execute("INSERT INTO tickets (id, state) VALUES (2, 'in_progress')")
+        assert await adapter.fetch_value("SELECT COUNT(*) FROM tickets") == 2
+        await adapter.disconnect()
+
+    asyncio.run(go())

@@ -29,6 +29,7 @@ from covet_core.schema.matching import (
     is_constant,
     match,
     unique_shape,
+    without_enum_labels,
 )
 from covet_core.schema.model import (
     CheckConstraint,
@@ -108,6 +109,10 @@ class SchemaComparator:
         if dialect is not None and dialect.schema_normaliser is not None:
             current = dialect.schema_normaliser(current)
             target = dialect.schema_normaliser(target)
+        if dialect is None or dialect.capabilities.enum_types:
+            # A named enum's labels belong to the type (CreateEnum / AddEnumValue), not to
+            # every column using it: a new label is not a change of those columns.
+            current, target = without_enum_labels(current), without_enum_labels(target)
         plan = _Plan(self, dialect, current, target)
         plan.raw = raw
         return plan.run()

@@ -48,6 +48,20 @@ def enum_changes(current: Schema, target: Schema, warnings: list[str]) -> list[O
     return ops
 
 
+def without_enum_labels(schema: Schema) -> Schema:
+    def strip(table: Table) -> Table:
+        if not any(c.type.enum_name and c.type.values for c in table.columns):
+            return table
+        columns = tuple(
+            replace(c, type=replace(c.type, values=())) if c.type.enum_name else c
+            for c in table.columns
+        )
+        return replace(table, columns=columns)
+
+    tables = {k: strip(t) for k, t in schema.tables.items()}
+    return Schema(tables=tables, enums=schema.enums, ignored=schema.ignored, dialect=schema.dialect)
+
+
 def dropped_enums(current: Schema, target: Schema) -> list[Operation]:
     return [DropEnum(e) for k, e in sorted(current.enums.items()) if k not in target.enums]
 
