@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from itertools import repeat
 from typing import Any
 
 from covet_core.data.changes import gc_paused
@@ -55,8 +56,8 @@ class JoinWriter:
             if not rows:
                 return (), [], []
             names = tuple(d[0] for d in cursor.description)
-        with gc_paused():
-            dicts = [dict(zip(names, r, strict=True)) for r in rows]
+        with gc_paused():  # map(zip, ...): a zip(..., strict=True) per row costs 3x as much
+            dicts = list(map(dict, map(zip, repeat(names), rows)))
         return names, dicts, rows
 
     async def _column_types(self) -> dict[str, tuple[str, str]]:

@@ -48,7 +48,7 @@ class UnnestWriter:
         if not records:
             return (), [], []
         with gc_paused():
-            rows = [dict(r.items()) for r in records]
+            rows = list(map(dict, map(type(records[0]).items, records)))
         return tuple(records[0].keys()), rows, records
 
     async def _column_types(self) -> dict[str, str]:
