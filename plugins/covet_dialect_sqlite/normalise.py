@@ -20,6 +20,7 @@ What SQLite cannot tell apart, or never stores, is folded to one form:
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import replace
 
@@ -94,6 +95,7 @@ def normalise_type(column_type: ColumnType, autoincrement: bool = False) -> Colu
     return column_type
 
 
+@functools.lru_cache(maxsize=8192)
 def normalise_default(default: str | None, column_type: ColumnType) -> str | None:
     if default is None:
         return None

@@ -10,6 +10,7 @@ comma or a keyword inside any of them never splits or ends a clause.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -408,5 +409,6 @@ def strip_outer_parens(tokens: list[Token]) -> list[Token]:
     return tokens
 
 
-def canonical_expression(sql: str) -> str:
+@functools.lru_cache(maxsize=8192)
+def canonical_expression(sql: str) -> str:  # schemas repeat a few checks across many tables
     return canonical_tokens(strip_outer_parens(tokenize(sql)))
