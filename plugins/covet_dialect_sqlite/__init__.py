@@ -75,6 +75,7 @@ DIALECT = Dialect(
     default_backup="sqlite_backup",
     schema_reader=_schema_reader,
     schema_normaliser=_normalise,
+    bulk_writer=lambda a, t: __import__("covet_dialect_sqlite.bulk").bulk.writer(a, t),
     description="SQLite 3 through aiosqlite",
 )
 
