@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from covet_core.dialect import Capabilities, Dialect
 from covet_core.schema.diff import SchemaDiff
@@ -62,7 +62,6 @@ if TYPE_CHECKING:
 
 DEFAULT_THRESHOLD = 0.7
 PORTABLE = Capabilities(transactional_ddl=True, enum_types=True, partial_indexes=True)
-T = TypeVar("T")
 
 
 class SchemaComparator:
