@@ -344,6 +344,27 @@ async def test_the_next_page_is_read_after_the_transform_and_its_connection_clos
         assert await adapter.fetch_value(sessions) == before, "the reading connection is closed"
 
 
+async def test_no_second_connection_means_pages_in_turn(pg, monkeypatch):
+    """A pool with one connection (held by the migration) cannot give the read-ahead its own:
+    the wait for it is bounded and the migration reads pages in turn."""
+    import asyncpg
+    from covet_dialect_postgresql.adapter import PostgreSQLAdapter
+
+    from covet_core.data.prefetch import Prefetcher
+
+    monkeypatch.setattr(Prefetcher, "connect_within", 0.2)
+    pool = await asyncpg.create_pool(pg.url, min_size=1, max_size=1)
+    adapter = PostgreSQLAdapter(pool=pool)
+    await adapter.connect()
+    try:
+        await users(adapter, pg, rows=300)
+        await BulkLower(adapter=adapter, table_name="users", batch_size=100).execute()
+        assert await adapter.fetch_value("SELECT COUNT(*) FROM users WHERE counter <> 1") == 0
+    finally:
+        await adapter.disconnect()
+        await pool.close()
+
+
 PARALLEL = textwrap.dedent(
     """
     import asyncio, sys

@@ -28,6 +28,9 @@ log = get_logger()
 
 
 class Prefetcher:
+    connect_within = 2.0
+    """Seconds to wait for the second connection before reading pages in turn instead."""
+
     def __init__(self, migration: Any, reader: Any) -> None:
         self.migration, self.reader = migration, reader
         self.writer = migration._writer_for(reader)
@@ -46,9 +49,11 @@ class Prefetcher:
         if sibling is None:
             return None
         try:
-            await sibling.connect()
+            # Bounded: a sibling from a pool that is full waits for a free connection, which may
+            # never come while this migration holds the pool's only one.
+            await asyncio.wait_for(sibling.connect(), cls.connect_within)
         except Exception as exc:  # a second connection is an optimisation, never a requirement
-            log.debug("data.prefetch_unavailable", error=str(exc))
+            log.debug("data.prefetch_unavailable", error=str(exc) or type(exc).__name__)
             return None
         return cls(migration, sibling)
 
