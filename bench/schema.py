@@ -37,7 +37,6 @@ from covet_core.models import (
     Text,
 )
 from covet_core.plugins import Plugins
-from covet_core.schema import CreateTable
 from covet_core.schema.comparator import SchemaComparator
 from covet_core.schema.reader import SchemaReader
 
@@ -141,7 +140,9 @@ def sqlalchemy_metadata(n: int) -> Any:
 
 async def create(adapter: Any, dialect: Any, models: list[type[Model]]) -> None:
     schema = ModelSchemaReader(models).read_schema()
-    diff = SchemaComparator(dialect).compare(await SchemaReader(adapter, dialect).read_schema(), schema)
+    diff = SchemaComparator(dialect).compare(
+        await SchemaReader(adapter, dialect).read_schema(), schema
+    )
     for op in diff.operations:
         for sql in PLUGINS.render_operation(op, dialect):
             await adapter.execute(sql)

@@ -101,6 +101,23 @@ async def test_wraps_a_connection_and_a_pool(pg, migrations_dir):
     await pool.close()
 
 
+async def test_a_pool_with_no_free_connection_is_an_error_not_a_hang(pg, migrations_dir):
+    """The advisory lock wants a second session; a pool of one cannot give it."""
+    write_migration(
+        migrations_dir, "2024_01_01_000000_a", ["CREATE TABLE a (id INTEGER)"], ["DROP TABLE a"]
+    )
+    pool = await asyncpg.create_pool(pg.url, min_size=1, max_size=1)
+    adapter = PostgreSQLAdapter(pool=pool, connect_timeout=0.5)
+    await adapter.connect()
+    sibling = await adapter.open_sibling()
+    assert sibling is not None
+    sibling.connect_timeout = 0.5
+    with pytest.raises(ConnectionFailedError, match="no free connection in the pool"):
+        await sibling.connect()
+    await adapter.disconnect()
+    await pool.close()
+
+
 async def test_session_timeouts_are_applied(pg, migrations_dir):
     adapter = PostgreSQLAdapter.from_url(pg.url + "?lock_timeout=150ms&statement_timeout=2s")
     await adapter.connect()

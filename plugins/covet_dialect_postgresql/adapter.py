@@ -142,7 +142,15 @@ class PostgreSQLAdapter:
         if self._conn is not None:
             return
         if self._mode == "pool":
-            self._conn = await self._pool.acquire()
+            # A pool with every connection in use would make acquire() wait forever (a lock
+            # session or a data step's second connection asked of a pool of one).
+            try:
+                self._conn = await self._pool.acquire(timeout=self.connect_timeout)
+            except TimeoutError:
+                raise ConnectionFailedError(
+                    f"no free connection in the pool after {self.connect_timeout:g}s; "
+                    "give the pool one more connection than the application uses"
+                ) from None
             return
         import asyncpg
 
