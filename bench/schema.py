@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import statistics
 import tempfile
 import time
@@ -149,11 +150,18 @@ async def create(adapter: Any, dialect: Any, models: list[type[Model]]) -> None:
 
 
 def median_of(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    """As timeit does: the cyclic garbage collector is off while a variant runs, so one
+    variant's garbage (SQLAlchemy's thousands of objects) is not collected on another's time."""
     times, result = [], None
     for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
+        gc.collect()
+        gc.disable()
+        try:
+            start = time.perf_counter()
+            result = fn()
+            times.append(time.perf_counter() - start)
+        finally:
+            gc.enable()
     return statistics.median(times), result
 
 

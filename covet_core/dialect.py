@@ -80,6 +80,9 @@ class Dialect:
     """True for a statement the server refuses inside a transaction (``CREATE INDEX
     CONCURRENTLY``): a migration holding one runs outside a transaction unless it set
     ``atomic`` itself."""
+    row_estimate_sql: Callable[[str], Statement] | None = None
+    """A query returning the catalog's estimate of the table's row count (or NULL when the
+    catalog has none): data migrations use it instead of a slow exact ``COUNT(*)``."""
     schema_reader: Callable[..., Any] | None = None
     """``schema_reader(adapter)`` returns an object with ``async read(schemas) -> Schema``
     that reads the live schema in a constant number of catalog queries."""

@@ -193,6 +193,36 @@ async def test_empty_table_and_missing_primary_key(adapter, target):
         await Lower(adapter=adapter, table_name="heap").execute()
 
 
+async def test_a_large_table_counts_from_the_catalog_estimate(adapter, target):
+    """An exact COUNT(*) of a big InnoDB table takes seconds; the catalog's estimate is free.
+    The progress says which it is, never shows more than 100%, and ends exact."""
+    await users(adapter, target, rows=300)
+    await adapter.execute("ANALYZE users" if target.name != "mysql" else "ANALYZE TABLE users")
+    estimate_sql = target.dialect.row_estimate_sql
+
+    class Estimated(Lower):
+        estimate_above = 100
+
+    seen = []
+    migration = Estimated(
+        adapter=adapter, table_name="users", batch_size=100,
+        progress_callback=lambda p: seen.append((p.total_rows, p.total_is_estimate, p.processed_rows)),
+    )  # fmt: skip
+    progress = await migration.execute()
+    assert (progress.total_rows, progress.total_is_estimate, progress.processed_rows) == (
+        300, False, 300,
+    )  # fmt: skip
+    assert all(processed <= total for total, _, processed in seen)
+    if estimate_sql is None:  # SQLite: counting is cheap, there is no estimate to ask for
+        assert all(not estimated and total == 300 for total, estimated, _ in seen)
+    else:
+        assert seen[0][1], "the estimate was not used"
+        stmt = estimate_sql("users")
+        assert await adapter.fetch_value(stmt.text, stmt.params) > 0
+    filtered = Estimated(adapter=adapter, table_name="users", where="id <= 50", name="filtered")
+    assert (await filtered.execute()).total_rows == 50  # a filter needs the exact count
+
+
 async def test_a_transform_may_not_change_keys(adapter, target):
     await users(adapter, target, rows=10)
 

@@ -251,7 +251,7 @@ class ParallelDataMigration(BulkDataMigration):
             )
         await self._ensure_table(self.adapter)
         await self._plan(keys[0], fresh=not resume)
-        progress = Progress(total_rows=await self._count())
+        progress = await self._start_progress()
         already = sum(int(c["processed"]) for c in await self._chunks(self.adapter))
         progress.processed_rows = progress.resumed_from = already
         workers = await self._open_workers()
@@ -260,4 +260,6 @@ class ParallelDataMigration(BulkDataMigration):
         finally:
             for sibling in workers[1:]:
                 await sibling.disconnect()
+        if progress.total_is_estimate:
+            progress.total_rows, progress.total_is_estimate = progress.processed_rows, False
         return progress

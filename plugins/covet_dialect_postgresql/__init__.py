@@ -54,6 +54,15 @@ def _primary_key(table: str) -> Statement:
     )
 
 
+def _row_estimate(table: str) -> Statement:
+    # reltuples is -1 until the table was first vacuumed or analysed: no estimate then.
+    return Statement(
+        "SELECT CASE WHEN reltuples < 0 THEN NULL ELSE reltuples::bigint END FROM pg_class "
+        "WHERE oid = to_regclass(quote_ident($1))",
+        (table,),
+    )
+
+
 def _table_exists(name: str) -> Statement:
     return Statement(
         "SELECT 1 FROM information_schema.tables "
@@ -101,6 +110,7 @@ DIALECT = Dialect(
     placeholder=lambda n: f"${n}",
     table_exists_sql=_table_exists,
     primary_key_sql=_primary_key,
+    row_estimate_sql=_row_estimate,
     bulk_writer=_bulk_writer,
     schema_reader=_schema_reader,
     schema_normaliser=_schema_normaliser,
