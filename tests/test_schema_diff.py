@@ -434,3 +434,18 @@ def test_sqlite_rebuilds_for_what_add_and_drop_column_cannot_do() -> None:
     # qty is used by a check: SQLite refuses DROP COLUMN, so the table is rebuilt
     ops = sqlite_ops(models(Plain), models(NoQty))
     assert [type(op).__name__ for op in ops] == ["RebuildTable"] and ops[0].destructive
+
+
+def test_what_a_database_cannot_express_is_a_one_line_error(tmp_path: Path) -> None:
+    from covet_core.schema.generator import MigrationGenerator
+
+    class Published(Model):
+        __tablename__ = "posts"
+        id = Column(Integer, primary_key=True)
+        state = Column(String(10))
+        __indexes__ = [Index("state", where="state = 'published'")]
+
+    diff = SchemaComparator("mysql").compare(Schema(dialect="mysql"), models(Published))
+    with pytest.raises(ConfigError, match=r"cannot create table posts .* on mysql: .*partial"):
+        MigrationGenerator("mysql", tmp_path).generate_from_diff(diff, "posts")
+    assert list(tmp_path.iterdir()) == []  # nothing written

@@ -55,17 +55,25 @@ class MigrationGenerator:
         self.dialect = plugins.dialect(dialect)
         self.migrations_dir = Path(migrations_dir)
 
+    def _sql(self, op: Operation) -> list[str]:
+        try:
+            return self.plugins.render_operation(op, self.dialect)
+        except ValueError as exc:  # what this database cannot express (a partial index on MySQL)
+            raise ConfigError(f"cannot {op.describe()} on {self.dialect.name}: {exc}") from exc
+
     def render(self, operations: Sequence[Operation]) -> RenderedDiff:
         forward: list[str] = []
         for op in operations:
-            forward += self.plugins.render_operation(op, self.dialect)
+            forward += self._sql(op)
         irreversible = [op.describe() for op in operations if op.destructive]
         backward: list[str] = []
         for op in reversed(operations):
             try:
-                backward += self.plugins.render_operation(op.reverse(), self.dialect)
+                reverse = op.reverse()
             except NotImplementedError as exc:
                 irreversible.append(str(exc))
+                continue
+            backward += self._sql(reverse)
         return RenderedDiff(forward, backward, irreversible)
 
     def generate_from_diff(
