@@ -55,12 +55,16 @@ async def read_live_schema(state: State, plugins: Any) -> tuple[Any, Any]:
     return dialect, schema
 
 
+def interactive() -> bool:
+    return sys.stdin.isatty()
+
+
 def confirm_renames(state: State, diff: Any, yes: bool) -> list[str]:
     """The detected renames a person rejected (``[]`` when all are accepted)."""
     guesses = diff.detected_renames
     if not guesses or yes:
         return []
-    if not sys.stdin.isatty():
+    if not interactive():
         pairs = "; ".join(f"{g} (score {g.score:.2f})" for g in guesses)
         flags = " ".join(f"--rename {g.flag}" for g in guesses)
         raise ConfigError(

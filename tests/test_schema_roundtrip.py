@@ -368,3 +368,35 @@ def test_enum_columns_round_trip_and_grow(target: Target, tmp_path, monkeypatch)
         await adapter.disconnect()
 
     asyncio.run(go())
+
+
+@pytest.mark.parametrize(("answer", "expected"), [("y", "RENAME COLUMN"), ("n", "IRREVERSIBLE")])
+def test_cli_generate_asks_about_a_guessed_rename_on_a_terminal(
+    tmp_path, monkeypatch, answer, expected
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    module = f"term_{uuid.uuid4().hex[:8]}"
+    (tmp_path / f"{module}.py").write_text(V1)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    env = {
+        "COVET_DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+        "COVET_MIGRATIONS_DIR": str(tmp_path / "migrations"),
+    }
+    runner = CliRunner()
+    assert (
+        runner.invoke(cli, ["migrate", "generate", "init", "--models", module], env=env).exit_code
+        == 0
+    )
+    assert runner.invoke(cli, ["migrate", "up"], env=env).exit_code == 0
+    (tmp_path / f"{module}.py").write_text(V1.replace("    email =", "    email_address ="))
+    sys.modules.pop(module, None)
+    import covet_core.cli_generate as cli_generate
+
+    monkeypatch.setattr(cli_generate, "interactive", lambda: True)  # CliRunner's stdin is no tty
+    result = runner.invoke(
+        cli, ["migrate", "generate", "renamed", "--models", module], env=env, input=f"{answer}\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert "Is accounts.email -> email_address a rename?" in result.output
+    written = sorted((tmp_path / "migrations").glob("*_renamed.py"))
+    assert len(written) == 1 and expected in written[0].read_text()
