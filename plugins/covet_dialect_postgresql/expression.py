@@ -22,290 +22,19 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from covet_core.schema.model import ColumnType
-
-Node = tuple[Any, ...]
-_TOKEN = re.compile(
-    r"""(?P<ws>\s+)|(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|(?P<str>[nN]?'(?:[^']|'')*')
-    |(?P<qid>"(?:[^"]|"")*")|(?P<id>[A-Za-z_][A-Za-z0-9_$]*)|(?P<cast>::)
-    |(?P<op>[+\-*/<>=~!@#%^&|`?]+)|(?P<p>[()\[\],.])""",
-    re.VERBOSE,
+from covet_dialect_postgresql.pgparse import (
+    DEFAULT_ORDER,
+    NUMERIC,
+    ORDER_WORDS,
+    PLAIN_IDENT,
+    RESERVED,
+    STRINGISH,
+    TEXT_TYPES,
+    Node,
+    Parser,
+    Unparsable,
+    op_power,
 )
-_VALUE_KEYWORDS = {"current_timestamp", "current_date", "current_time", "localtimestamp",
-                   "localtime", "current_user", "session_user", "user", "current_catalog"}  # fmt: skip
-_TYPE_WORDS = {"varying", "precision", "with", "without", "time", "zone"}
-_TYPED_LITERAL = {"date", "time", "timestamp", "timestamptz", "interval", "boolean", "integer",
-                  "numeric", "text", "json", "jsonb", "uuid", "bigint", "smallint"}  # fmt: skip
-_LIKE = {"~~": "LIKE", "!~~": "NOT LIKE", "~~*": "ILIKE", "!~~*": "NOT ILIKE"}
-_COMPARISON = {"=", "<", ">", "<=", ">=", "<>"}
-_WORD_OPS = {"like", "ilike"}
-_TEXT_TYPES = {"text", "character varying", "varchar", "bpchar", "character"}
-_STRINGISH = {"string", "char", "text"}
-_NUMERIC = {"smallint", "integer", "bigint", "decimal", "float", "real"}
-_ORDER_WORDS = {"asc", "desc", "nulls", "first", "last", "collate"}
-_DEFAULT_ORDER = {"ASC": "", "ASC NULLS LAST": "", "NULLS LAST": "", "DESC NULLS FIRST": "DESC"}
-_PLAIN_IDENT = re.compile(r"^[a-z_][a-z0-9_$]*$")
-_RESERVED = {"all", "and", "any", "array", "as", "asc", "both", "case", "cast", "check", "collate",
-             "column", "constraint", "default", "desc", "distinct", "do", "else", "end", "false",
-             "for", "from", "in", "is", "leading", "not", "null", "or", "order", "select", "table",
-             "then", "to", "trailing", "true", "user", "when", "where", "with", "like", "ilike",
-             "between", "limit", "primary", "references", "unique", "only", "group"}  # fmt: skip
-
-
-class _Unparsable(Exception):
-    pass
-
-
-def _tokens(text: str) -> list[tuple[str, str]]:
-    out: list[tuple[str, str]] = []
-    pos = 0
-    while pos < len(text):
-        match = _TOKEN.match(text, pos)
-        if match is None:
-            raise _Unparsable(text[pos:])
-        pos = match.end()
-        kind = match.lastgroup or ""
-        value = match.group()
-        if kind == "op":
-            # PostgreSQL's lexer: a multi-character operator ends in + or - only when it holds
-            # one of ~ ! @ # % ^ & | ` ?, so "x>-1" is ">" then "-1".
-            while len(value) > 1 and value[-1] in "+-" and not set(value) & set("~!@#%^&|`?"):
-                pos -= 1
-                value = value[:-1]
-        if kind != "ws":
-            out.append((kind, value))
-    return out
-
-
-class _Parser:
-    def __init__(self, text: str) -> None:
-        self.toks = _tokens(text)
-        self.i = 0
-
-    def peek(self, ahead: int = 0) -> tuple[str, str]:
-        j = self.i + ahead
-        return self.toks[j] if j < len(self.toks) else ("eof", "")
-
-    def word(self, ahead: int = 0) -> str:
-        kind, value = self.peek(ahead)
-        return value.lower() if kind == "id" else ""
-
-    def take(self, value: str | None = None) -> tuple[str, str]:
-        tok = self.peek()
-        if tok[0] == "eof" or (value is not None and tok[1].lower() != value):
-            raise _Unparsable(f"expected {value!r} at {tok[1]!r}")
-        self.i += 1
-        return tok
-
-    def at(self, value: str) -> bool:
-        return self.peek()[1].lower() == value and self.peek()[0] in ("id", "op", "p")
-
-    # -- grammar -----------------------------------------------------------------------------
-
-    def expr(self, rbp: int = 0) -> Node:
-        left = self.prefix()
-        while True:
-            bp = self.infix_power()
-            if bp <= rbp:
-                return left
-            left = self.infix(left, bp)
-
-    def infix_power(self) -> int:
-        kind, value = self.peek()
-        word = value.lower() if kind == "id" else ""
-        if word == "or":
-            return 1
-        if word == "and":
-            return 2
-        if word in ("is", "isnull", "notnull"):
-            return 4
-        if word in ("in", "between", "like", "ilike") or (
-            word == "not" and self.word(1) in ("in", "between", "like", "ilike")
-        ):
-            return 6
-        if kind == "cast":
-            return 12
-        if kind == "op":
-            return _op_power(value)
-        return 0
-
-    def infix(self, left: Node, bp: int) -> Node:
-        kind, value = self.take()
-        word = value.lower()
-        if kind == "cast":
-            return ("cast", left, self.type_name())
-        if word in ("or", "and"):
-            return (word, (left, self.expr(bp)))
-        if word in ("isnull", "notnull"):
-            return ("is", left, "NULL" if word == "isnull" else "NOT NULL")
-        if word == "is":
-            negated = self.word() == "not"
-            if negated:
-                self.take()
-            what = self.take()[1].upper()
-            if what == "DISTINCT":
-                self.take("from")
-                return ("distinct", left, self.expr(4), negated)
-            if what not in ("NULL", "TRUE", "FALSE", "UNKNOWN"):
-                raise _Unparsable(what)
-            return ("is", left, ("NOT " if negated else "") + what)
-        negated = word == "not"
-        if negated:
-            word = self.take()[1].lower()
-        if word == "in":
-            self.take("(")
-            if self.word() == "select":
-                raise _Unparsable("sub-query")
-            items = self.list_until(")")
-            return ("in", left, items, negated)
-        if word == "between":
-            low = self.expr(6)
-            self.take("and")
-            high = self.expr(6)
-            if negated:
-                return ("or", (("bin", "<", left, low), ("bin", ">", left, high)))
-            return ("and", (("bin", ">=", left, low), ("bin", "<=", left, high)))
-        if word in _WORD_OPS:
-            op = ("NOT " if negated else "") + word.upper()
-            return ("bin", op, left, self.expr(6))
-        op = "<>" if value == "!=" else _LIKE.get(value, value)
-        if op in _COMPARISON and self.word() in ("any", "all", "some"):
-            quantifier = "ANY" if self.take()[1].lower() != "all" else "ALL"
-            self.take("(")
-            right = self.expr()
-            self.take(")")
-            return ("quantified", op, left, quantifier, right)
-        return ("bin", op, left, self.expr(bp))
-
-    def list_until(self, close: str) -> tuple[Node, ...]:
-        items: list[Node] = []
-        if not self.at(close):
-            items.append(self.expr())
-            while self.at(","):
-                self.take()
-                items.append(self.expr())
-        self.take(close)
-        return tuple(items)
-
-    def type_name(self) -> str:
-        kind, value = self.take()
-        if kind == "qid" or kind == "id":
-            parts = [value if kind == "qid" else value.lower()]
-            while self.at("."):  # schema-qualified: app.mood
-                self.take()
-                kind, value = self.take()
-                parts[-1] += "." + (value if kind == "qid" else value.lower())
-            while kind == "id" and self.word() in _TYPE_WORDS:
-                parts.append(self.take()[1].lower())
-        else:
-            raise _Unparsable(value)
-        text = " ".join(parts)
-        if self.at("("):
-            self.take()
-            args = [self.take()[1]]
-            while self.at(","):
-                self.take()
-                args.append(self.take()[1])
-            self.take(")")
-            text += f"({','.join(args)})"
-            while self.word() in _TYPE_WORDS:  # timestamp(3) with time zone
-                text += " " + self.take()[1].lower()
-        while self.at("["):
-            self.take()
-            self.take("]")
-            text += "[]"
-        return text
-
-    def prefix(self) -> Node:
-        kind, value = self.take()
-        word = value.lower()
-        if kind == "num":
-            return ("num", value)
-        if kind == "str":
-            body = value[value.index("'") + 1 : -1]
-            return ("str", body.replace("''", "'"))
-        if kind == "p" and value == "(":
-            if self.word() == "select":
-                raise _Unparsable("sub-query")
-            inner = self.expr()
-            self.take(")")
-            return inner
-        if kind == "op" and value in "+-":
-            operand = self.expr(11)
-            return ("neg", operand) if value == "-" else operand
-        if kind == "op" and value == "*":
-            return ("star",)
-        if kind == "qid":
-            return self.name_or_call(value[1:-1].replace('""', '"'))
-        if kind != "id":
-            raise _Unparsable(value)
-        if word == "null":
-            return ("null",)
-        if word in ("true", "false"):
-            return ("bool", word)
-        if word == "not":
-            return ("not", self.expr(3))
-        if word in _VALUE_KEYWORDS and not self.at("("):
-            return ("kw", word.upper())
-        if word == "array" and self.at("["):
-            self.take()
-            return ("array", self.list_until("]"))
-        if word == "cast" and self.at("("):
-            self.take()
-            inner = self.expr()
-            self.take("as")
-            type_name = self.type_name()
-            self.take(")")
-            return ("cast", inner, type_name)
-        if word == "case":
-            return self.case()
-        if word in _TYPED_LITERAL and self.peek()[0] == "str":
-            return ("cast", self.prefix(), word)
-        if word in _RESERVED:
-            raise _Unparsable(word)
-        return self.name_or_call(word)
-
-    def name_or_call(self, first: str) -> Node:
-        parts = [first]
-        while self.at("."):
-            self.take()
-            kind, value = self.take()
-            parts.append(value[1:-1].replace('""', '"') if kind == "qid" else value.lower())
-        if self.at("("):
-            self.take()
-            if self.word() in ("distinct", "all"):
-                raise _Unparsable("aggregate modifier")
-            args = self.list_until(")")
-            return ("func", ".".join(parts), args)
-        return ("col", tuple(parts))
-
-    def case(self) -> Node:
-        operand = None if self.word() == "when" else self.expr()
-        whens: list[tuple[Node, Node]] = []
-        while self.word() == "when":
-            self.take()
-            condition = self.expr()
-            self.take("then")
-            whens.append((condition, self.expr()))
-        otherwise = None
-        if self.word() == "else":
-            self.take()
-            otherwise = self.expr()
-        self.take("end")
-        return ("case", operand, tuple(whens), otherwise)
-
-
-def _op_power(op: str) -> int:
-    if op in _COMPARISON or op == "!=":
-        return 5
-    if op in _LIKE:
-        return 6
-    if op in ("+", "-"):
-        return 8
-    if op in ("*", "/", "%"):
-        return 9
-    if op == "^":
-        return 10
-    return 7
 
 
 def _power(node: Node) -> int:
@@ -319,7 +48,7 @@ def _power(node: Node) -> int:
         return 4
     if kind == "bin":
         op = node[1]
-        return 6 if op.endswith("LIKE") else _op_power(op)
+        return 6 if op.endswith("LIKE") else op_power(op)
     if kind in ("in", "quantified"):
         return 6 if kind == "in" else 5
     if kind == "neg" or (kind == "num" and node[1].startswith("-")):
@@ -359,9 +88,9 @@ def _canon(node: Node, types: Types, type_text: TypeText) -> Node:
             if numeric and inner[0] == "str" and re.fullmatch(r"-?\d+(\.\d+)?", inner[1]):
                 return ("num", inner[1])
             return inner
-        if inner[0] == "col" and base in _TEXT_TYPES and not target.endswith("]"):
+        if inner[0] == "col" and base in TEXT_TYPES and not target.endswith("]"):
             column = types.get(inner[1][-1])
-            if column is not None and column.name in _STRINGISH:
+            if column is not None and column.name in STRINGISH:
                 return inner
         return ("cast", inner, type_text(target))
     if kind == "neg":
@@ -397,7 +126,7 @@ def _canon(node: Node, types: Types, type_text: TypeText) -> Node:
 
 
 def _ident(name: str) -> str:
-    if _PLAIN_IDENT.match(name) and name not in _RESERVED:
+    if PLAIN_IDENT.match(name) and name not in RESERVED:
         return name
     return '"' + name.replace('"', '""') + '"'
 
@@ -460,11 +189,11 @@ def _collapse(text: str) -> str:
 def _tree(text: str) -> Node | None:
     # Schemas repeat the same few defaults and checks across hundreds of tables.
     try:
-        parser = _Parser(text)
+        parser = Parser(text)
         node = parser.expr()
         if parser.peek()[0] != "eof":
             return None
-    except (_Unparsable, IndexError, ValueError):
+    except (Unparsable, IndexError, ValueError):
         return None
     return node
 
@@ -510,9 +239,9 @@ def canonical_default(text: str, column_type: ColumnType, type_text: TypeText) -
             node = ("bool", "true")
         elif value in ("0", "f", "false", "n", "no", "off"):
             node = ("bool", "false")
-    elif name in _NUMERIC and node[0] == "str" and re.fullmatch(r"-?\d+(\.\d+)?", node[1]):
+    elif name in NUMERIC and node[0] == "str" and re.fullmatch(r"-?\d+(\.\d+)?", node[1]):
         node = ("num", node[1])
-    elif (name in _STRINGISH or name == "enum") and node[0] == "num":
+    elif (name in STRINGISH or name == "enum") and node[0] == "num":
         node = ("str", node[1])
     return _emit(node)
 
@@ -521,7 +250,7 @@ def canonical_index_keys(text: str, types: Types, type_text: TypeText) -> str:
     """An index's key list (``lower(email), created_at DESC``) in one spelling; a key that is
     not a column or a function call keeps the parentheses CREATE INDEX requires."""
     try:
-        parser = _Parser(text)
+        parser = Parser(text)
         keys: list[str] = []
         while True:
             node = _canon(parser.expr(), types, type_text)
@@ -532,11 +261,11 @@ def canonical_index_keys(text: str, types: Types, type_text: TypeText) -> str:
             while parser.peek()[0] not in ("eof",) and not parser.at(","):
                 kind, value = parser.take()
                 words.append(value if kind == "qid" else value.lower())
-            suffix = " ".join(w.upper() if w in _ORDER_WORDS else w for w in words)
-            suffix = _DEFAULT_ORDER.get(suffix, suffix)
+            suffix = " ".join(w.upper() if w in ORDER_WORDS else w for w in words)
+            suffix = DEFAULT_ORDER.get(suffix, suffix)
             keys.append(f"{key} {suffix}".strip())
             if parser.peek()[0] == "eof":
                 return ", ".join(keys)
             parser.take(",")
-    except (_Unparsable, IndexError, ValueError):
+    except (Unparsable, IndexError, ValueError):
         return _collapse(text)
