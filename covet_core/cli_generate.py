@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from covet_core.cli import State
+from covet_core.cli_migrate import connected, database_adapter
 from covet_core.cli_output import emit
 from covet_core.errors import ConfigError
 
@@ -43,15 +44,9 @@ def import_models(spec: str) -> ModuleType:
 async def read_live_schema(state: State, plugins: Any) -> tuple[Any, Any]:
     from covet_core.schema.reader import SchemaReader
 
-    settings = state.settings()
-    url = settings.require_database()
-    dialect = plugins.dialect_for_url(url)
-    adapter = dialect.adapter_from_url(url, settings.database_base_dir)
-    await adapter.connect()
-    try:
+    dialect, adapter = database_adapter(state, plugins)
+    async with connected(adapter):
         schema = await SchemaReader(adapter, dialect, plugins=plugins).read_schema()
-    finally:
-        await adapter.disconnect()
     return dialect, schema
 
 

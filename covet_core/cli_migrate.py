@@ -23,6 +23,23 @@ def run(coro: Awaitable[T]) -> T:
     return asyncio.run(coro)  # type: ignore[arg-type]
 
 
+def database_adapter(state: State, plugins: Any) -> tuple[Any, Any]:
+    """The configured database's dialect and a (not yet connected) adapter for it."""
+    settings = state.settings()
+    url = settings.require_database()
+    dialect = plugins.dialect_for_url(url)
+    return dialect, dialect.adapter_from_url(url, settings.database_base_dir)
+
+
+@asynccontextmanager
+async def connected(adapter: Any) -> AsyncIterator[Any]:
+    await adapter.connect()
+    try:
+        yield adapter
+    finally:
+        await adapter.disconnect()
+
+
 @asynccontextmanager
 async def open_manager(
     state: State, *, enable_backup: bool | None = None, lock_timeout: float | None = None
@@ -30,10 +47,8 @@ async def open_manager(
     from covet_core.manager import MigrationManager
 
     settings = state.settings()
-    url = settings.require_database()
     plugins = state.plugins(Reporter(state))
-    dialect = plugins.dialect_for_url(url)
-    adapter = dialect.adapter_from_url(url, settings.database_base_dir)
+    dialect, adapter = database_adapter(state, plugins)
     manager = MigrationManager(
         adapter,
         dialect,
@@ -47,11 +62,8 @@ async def open_manager(
         backup_keep=settings.backup_keep,
         history_table=settings.history_table,
     )
-    await adapter.connect()
-    try:
+    async with connected(adapter):
         yield manager
-    finally:
-        await adapter.disconnect()
 
 
 @click.group()
