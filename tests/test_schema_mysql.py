@@ -7,14 +7,14 @@ normalisation, which is what the comparator does with a live schema and a model.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Target, database_target
+from conftest import CountingAdapter, Target, chinook_ddl, database_target
+from covet_dialect_mysql import DIALECT
 from covet_dialect_mysql.expression import canonical_expression
 from covet_dialect_mysql.normalise import normalise, normalise_table
 from covet_dialect_mysql.render import render
@@ -47,13 +47,8 @@ from covet_core.schema import (
     Table,
     UniqueConstraint,
 )
+from covet_core.schema.order import foreign_key_order
 from covet_core.schema.reader import SchemaReader
-from covet_core.sqlsplit import MYSQL_RULES, splitter
-
-CHINOOK = (
-    Path(__file__).resolve().parents[1].parent
-    / "shared/corpus/chinook/ChinookDatabase/DataSources/Chinook_MySql.sql"
-)
 
 AUTHORS = Table(
     "authors",
@@ -398,31 +393,9 @@ async def test_hand_written_ddl_reads_as_the_expected_model(db: Any) -> None:
     assert {c.name for c in child.check_constraints} == {"n", "CONSTRAINT_1"}
 
 
-def _chinook_ddl() -> list[str]:
-    if not CHINOOK.is_file():
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{CHINOOK} is missing: CI must have shared/corpus beside the checkout")
-        pytest.skip(f"{CHINOOK} is missing (shared/corpus is not beside this checkout)")
-    statements = splitter(MYSQL_RULES)(CHINOOK.read_text(encoding="utf-8-sig"))
-    keep = ("CREATE TABLE", "ALTER TABLE", "CREATE INDEX")
-    return [s for s in statements if s.lstrip().upper().startswith(keep)]
-
-
-def _fk_order(tables: list[Table]) -> list[Table]:
-    done: list[Table] = []
-    names: set[str] = set()
-    while len(done) < len(tables):
-        for t in tables:
-            refs = {f.ref_table for f in t.foreign_keys} - {t.name}
-            if t.name not in names and refs <= names:
-                done.append(t)
-                names.add(t.name)
-    return done
-
-
 @pytest.mark.filterwarnings("ignore:Name .* ignored for PRIMARY key")  # Chinook's own DDL
 def test_chinook_reads_and_recreates_identically(mysql: Target, tmp_path: Path) -> None:
-    ddl = _chinook_ddl()
+    ddl = chinook_ddl(DIALECT)
     with database_target("mysql", tmp_path / "again") as other:
         asyncio.run(_chinook(mysql, other, ddl))
 
@@ -464,26 +437,13 @@ async def _chinook(target: Target, other: Target, ddl: list[str]) -> None:
     fresh = other.new_adapter()
     await fresh.connect()
     try:
-        await apply(fresh, *(CreateTable(t) for t in _fk_order(list(first.tables.values()))))
+        await apply(
+            fresh, *(CreateTable(t) for t in foreign_key_order(list(first.tables.values()))[0])
+        )
         second = await read(fresh)
     finally:
         await fresh.disconnect()
     assert normalise(second).tables == normalise(first).tables
-
-
-class CountingAdapter:
-    """The real adapter, counting the catalog queries a read issues."""
-
-    def __init__(self, adapter: Any) -> None:
-        self.adapter, self.queries = adapter, 0
-
-    async def fetch_all(self, sql: str, params: Any = None) -> Any:
-        self.queries += 1
-        return await self.adapter.fetch_all(sql, params)
-
-    async def fetch_one(self, sql: str, params: Any = None) -> Any:
-        self.queries += 1
-        return await self.adapter.fetch_one(sql, params)
 
 
 async def test_a_read_costs_the_same_queries_for_3_and_30_tables(db: Any) -> None:

@@ -8,13 +8,10 @@ reverse as the before-state.
 from __future__ import annotations
 
 import asyncio
-import os
-import re
-from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import database_target
+from conftest import CountingAdapter, chinook_ddl, database_target
 from covet_dialect_postgresql import DIALECT
 from covet_dialect_postgresql.expression import canonical
 from covet_dialect_postgresql.normalise import normalise, normalise_table
@@ -45,12 +42,8 @@ from covet_core.schema import (
     Table,
     UniqueConstraint,
 )
+from covet_core.schema.order import foreign_key_order
 from covet_core.schema.reader import SchemaReader
-
-CHINOOK = (
-    Path(__file__).resolve().parents[1].parent
-    / "shared/corpus/chinook/ChinookDatabase/DataSources/Chinook_PostgreSql.sql"
-)
 
 
 def t(name: str, length: int | None = None, **kw: Any) -> ColumnType:
@@ -353,32 +346,6 @@ async def test_hand_written_ddl_in_a_named_schema(pg):
     )
 
 
-def _chinook_ddl() -> list[str]:
-    if not CHINOOK.is_file():
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{CHINOOK} is missing: CI must have shared/corpus beside the checkout")
-        pytest.skip(f"{CHINOOK} is missing (shared/corpus is not beside this checkout)")
-    assert DIALECT.split_statements is not None
-    leading = re.compile(r"^(\s+|--[^\n]*\n?|/\*.*?\*/)*", re.DOTALL)
-    statements = (
-        leading.sub("", s, count=1) for s in DIALECT.split_statements(CHINOOK.read_text())
-    )
-    wanted = re.compile(r"^(CREATE TABLE|ALTER TABLE|CREATE INDEX)\b", re.IGNORECASE)
-    return [s for s in statements if wanted.match(s)]
-
-
-def _fk_order(tables: list[Table]) -> list[Table]:
-    done: list[Table] = []
-    names: set[str] = set()
-    while len(done) < len(tables):
-        for table in tables:
-            refs = {fk.ref_table for fk in table.foreign_keys} - {table.name}
-            if table.name not in names and refs <= names:
-                done.append(table)
-                names.add(table.name)
-    return done
-
-
 async def _load_and_read(target: Any, statements: list[str]) -> Schema:
     adapter = await connect(target)
     try:
@@ -392,7 +359,7 @@ async def _load_and_read(target: Any, statements: list[str]) -> Schema:
 async def _create_and_read(target: Any, tables: list[Table]) -> Schema:
     adapter = await connect(target)
     try:
-        await apply(adapter, *(CreateTable(tb) for tb in _fk_order(tables)))
+        await apply(adapter, *(CreateTable(tb) for tb in foreign_key_order(tables)[0]))
         return await read(adapter)
     finally:
         await adapter.disconnect()
@@ -400,7 +367,7 @@ async def _create_and_read(target: Any, tables: list[Table]) -> Schema:
 
 def test_chinook_reads_and_rebuilds(pg, tmp_path):
     # Synchronous: a second fresh database comes from conftest's (asyncio.run-based) recipe.
-    schema = asyncio.run(_load_and_read(pg, _chinook_ddl()))
+    schema = asyncio.run(_load_and_read(pg, chinook_ddl(DIALECT)))
     assert len(schema.tables) == 11
     track = schema.table("track")
     assert track.primary_key == ("track_id",) and track.primary_key_name == "track_pkey"
@@ -419,19 +386,6 @@ def test_chinook_reads_and_rebuilds(pg, tmp_path):
     with database_target("postgresql", tmp_path / "fresh") as fresh:
         again = asyncio.run(_create_and_read(fresh, list(schema.tables.values())))
     assert normalise(again).tables == normalise(schema).tables
-
-
-class CountingAdapter:
-    def __init__(self, adapter: Any) -> None:
-        self.adapter, self.queries = adapter, 0
-
-    async def fetch_all(self, sql: str, params: Any = None) -> list[dict[str, Any]]:
-        self.queries += 1
-        return await self.adapter.fetch_all(sql, params)
-
-    async def fetch_one(self, sql: str, params: Any = None) -> dict[str, Any] | None:
-        self.queries += 1
-        return await self.adapter.fetch_one(sql, params)
 
 
 async def test_query_count_does_not_grow_with_tables(pg):

@@ -5,14 +5,14 @@ rebuild under the migration manager, and a constant number of catalog queries.""
 from __future__ import annotations
 
 import asyncio
-import os
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import write_migration
+from conftest import CountingAdapter, chinook_ddl, write_migration
+from covet_dialect_sqlite import DIALECT
 from covet_dialect_sqlite.adapter import SQLiteAdapter
 from covet_dialect_sqlite.normalise import normalise, normalise_default, normalise_table
 from covet_dialect_sqlite.render import render
@@ -50,11 +50,6 @@ from covet_core.schema.reader import SchemaReader
 from covet_core.sqlsplit import SQLITE_RULES, split
 
 T = ColumnType
-CHINOOK = (
-    Path(__file__).resolve().parents[1].parent
-    / "shared/corpus/chinook/ChinookDatabase/DataSources/Chinook_Sqlite.sql"
-)
-
 PARENT = Table(
     "parent",
     (Column("id", T("integer"), nullable=False), Column("label", T("string", 40))),
@@ -378,21 +373,8 @@ def test_hand_written_ddl_reads_as_the_model_it_means(tmp_path: Path) -> None:
     run(go, tmp_path / "hand.db")
 
 
-def _chinook_ddl() -> list[str]:
-    if not CHINOOK.is_file():
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{CHINOOK} is missing: CI must have shared/corpus beside the checkout")
-        pytest.skip(f"{CHINOOK} is missing (shared/corpus is not beside this checkout)")
-    text = CHINOOK.read_text(encoding="utf-8-sig")
-    return [
-        c.text
-        for c in split(text, SQLITE_RULES)
-        if c.text.lstrip().upper().startswith(("CREATE TABLE", "CREATE INDEX", "ALTER TABLE"))
-    ]
-
-
 def test_chinook_reads_and_rebuilds_in_a_fresh_database(tmp_path: Path) -> None:
-    ddl = _chinook_ddl()
+    ddl = chinook_ddl(DIALECT)
     found: dict[str, Schema] = {}
 
     async def load(adapter: SQLiteAdapter) -> None:
@@ -433,22 +415,6 @@ def test_chinook_reads_and_rebuilds_in_a_fresh_database(tmp_path: Path) -> None:
 
     run(rebuild, tmp_path / "fresh.db")
     assert normalise(found["copy"]).tables == normalise(original).tables
-
-
-class CountingAdapter:
-    """The real adapter, with its catalog queries counted."""
-
-    def __init__(self, inner: SQLiteAdapter) -> None:
-        self.inner = inner
-        self.queries = 0
-
-    async def fetch_all(self, sql: str, params: Sequence[Any] | None = None) -> Any:
-        self.queries += 1
-        return await self.inner.fetch_all(sql, params)
-
-    async def fetch_one(self, sql: str, params: Sequence[Any] | None = None) -> Any:
-        self.queries += 1
-        return await self.inner.fetch_one(sql, params)
 
 
 def test_reading_costs_the_same_queries_for_3_and_30_tables(tmp_path: Path) -> None:
