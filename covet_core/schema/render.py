@@ -143,10 +143,15 @@ class DdlRenderer:
         if table.primary_key:
             parts.append(self.primary_key(table))
         parts += [self.constraint(u) for u in table.unique_constraints]
+        parts += self.inline_indexes(table)
         parts += [self.constraint(c) for c in table.check_constraints]
         if foreign_keys:
             parts += [self.constraint(f) for f in table.foreign_keys]
         return parts
+
+    def inline_indexes(self, table: Table) -> list[str]:
+        """Indexes declared inside CREATE TABLE; by default none (CREATE INDEX follows)."""
+        return []
 
     def index_sql(self, table: str, schema: str | None, index: Index) -> str:
         unique = "UNIQUE " if index.unique else ""

@@ -120,21 +120,13 @@ class MySQLRenderer(DdlRenderer):
             )
         return index.expression or self.names(index.columns)
 
-    def table_body(self, table: Table, *, foreign_keys: bool = True) -> list[str]:
-        parts = [self.column(c) for c in table.columns]
-        if table.primary_key:
-            parts.append(f"PRIMARY KEY ({self.names(table.primary_key)})")
-        parts += [self.constraint(u) for u in table.unique_constraints]
+    def inline_indexes(self, table: Table) -> list[str]:
         # Indexes inline, before the foreign keys: a key declared first backs its FK, so InnoDB
         # adds no implicit index that would later block dropping the user's own.
-        parts += [
+        return [
             f"{'UNIQUE ' if i.unique else ''}INDEX {self.quote(i.name)} ({self.index_keys(i)})"
             for i in table.indexes
         ]
-        parts += [self.constraint(c) for c in table.check_constraints]
-        if foreign_keys:
-            parts += [self.constraint(f) for f in table.foreign_keys]
-        return parts
 
     def create_table(self, operation: CreateTable) -> list[str]:
         table = operation.table
