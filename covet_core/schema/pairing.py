@@ -107,6 +107,7 @@ class Pairing:
         self.table_renames = renamed
         for pair in pairs:
             self.pair_columns(pair)
+        self._column_renames = {p.current.key: p.columns for p in pairs if p.columns}
         return sorted(pairs, key=lambda p: p.target.key)
 
     def pair_columns(self, pair: Pair) -> None:
@@ -146,8 +147,6 @@ class Pairing:
         """The current table as it reads after the renames: what the server itself rewrites."""
         table = pair.current
         cols = pair.columns
-        if not hasattr(self, "_column_renames"):
-            self._column_renames = {p.current.key: p.columns for p in self.pairs if p.columns}
         touched = cols or any(
             qualified_name(fk.ref_table, fk.ref_schema) in self._column_renames
             or qualified_name(fk.ref_table, fk.ref_schema) in self.table_renames
