@@ -16,8 +16,8 @@ from typing import Any, cast
 
 from covet_core.data.changes import Changes, DataMigrationError, bounds, detect, gc_paused
 from covet_core.data.checkpoints import Checkpoints, decode_key
-from covet_core.data.prefetch import Prefetcher
 from covet_core.data.progress import Progress
+from covet_core.data.walk import Walk
 from covet_core.log import get_logger
 
 log = get_logger()
@@ -93,20 +93,30 @@ class DataMigration:
             )
         return keys
 
-    def _page(self, keys: list[str], after: tuple[Any, ...] | None) -> tuple[str, tuple[Any, ...]]:
+    def _page(
+        self, keys: list[str], after: tuple[Any, ...] | None,
+        upto: tuple[Any, ...] | None = None, *, limit: bool = True,
+    ) -> tuple[str, tuple[Any, ...]]:  # fmt: skip
+        """The rows after key ``after`` (all from the start when None), in key order, at most
+        ``batch_size`` of them unless ``limit`` is false; with ``upto``, only keys up to it.
+        A retried batch is read as ``(after, last]`` without a limit: the same rows, even if
+        rows were inserted or deleted in between meanwhile."""
         conditions, params = [], list(self.where_params)
         if self.where:
             conditions.append(f"({self.where})")
-        if after is not None:
+        for bound, op in ((after, ">"), (upto, "<=")):
+            if bound is None:
+                continue
             p = self.dialect.params(len(keys), start=len(params) + 1)
             if len(keys) == 1:
-                conditions.append(f"{self._q(keys[0])} > {p[0]}")
+                conditions.append(f"{self._q(keys[0])} {op} {p[0]}")
             else:  # a row-value comparison keeps composite keys index-friendly
-                conditions.append(f"({', '.join(map(self._q, keys))}) > ({', '.join(p)})")
-            params += after
+                conditions.append(f"({', '.join(map(self._q, keys))}) {op} ({', '.join(p)})")
+            params += bound
         where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
         order = ", ".join(map(self._q, keys))
-        sql = f"SELECT * FROM {self._q(self.table_name)}{where} ORDER BY {order} LIMIT {int(self.batch_size)}"
+        tail = f" LIMIT {int(self.batch_size)}" if limit else ""
+        sql = f"SELECT * FROM {self._q(self.table_name)}{where} ORDER BY {order}{tail}"
         return sql, tuple(params)
 
     async def _count(self) -> int:
@@ -144,50 +154,22 @@ class DataMigration:
                 progress.failed_rows = int(saved["failed"])
             elif not resume:
                 await checkpoints.clear(self.name)
-        writer = self._writer_for(self.adapter)
-        bound = log.bind(data_migration=self.name, table=self.table_name)
-        prefetch = await Prefetcher.open(self, writer) if self._prefetch else None
+        walk = Walk(self, keys, checkpoints, progress)
+        await walk.open()
         try:
-            while True:
-                sql, params = self._page(keys, after)
-                batch = await prefetch.take(sql, params) if prefetch is not None else None
-                if batch is None:
-                    batch = await self._fetch(self.adapter, writer, sql, params)
-                names, rows, before = batch
-                if not rows:
-                    break
-                last = tuple(before[-1][names.index(k)] for k in keys)
-                done, failed_before = progress.processed_rows + len(rows), progress.failed_rows
-
-                async def record(lost: int, last: tuple[Any, ...] = last, done: int = done,
-                                 failed_before: int = failed_before) -> None:  # fmt: skip
-                    if self.checkpoint_enabled:
-                        await checkpoints.save(
-                            self.name, self.table_name, last, done, failed_before + lost
-                        )
-
-                ahead = None
-                if prefetch is not None:
-                    ahead = partial(prefetch.start, *self._page(keys, last))
-                lost = await self._run_batch(
-                    self.adapter, batch, keys, writer, sql, params, record, ahead
-                )
-                progress.processed_rows = done
-                progress.failed_rows += lost
-                progress.batches += 1
-                after = last
-                bound.debug("data.batch", rows=len(rows), processed=progress.processed_rows)
-                await self._report(progress)
+            after = await walk.run(after)
         finally:
-            if prefetch is not None:
-                await prefetch.close()
+            await walk.close()
         if self.checkpoint_enabled:
             async with self.adapter.transaction():
                 await checkpoints.save(
                     self.name, self.table_name, after, progress.processed_rows,
                     progress.failed_rows, completed=True,
                 )  # fmt: skip
-        bound.info("data.completed", processed=progress.processed_rows, failed=progress.failed_rows)
+        log.info(
+            "data.completed", data_migration=self.name, table=self.table_name,
+            processed=progress.processed_rows, failed=progress.failed_rows,
+        )  # fmt: skip
         if progress.total_is_estimate:  # the walk counted every row: the total is now known
             progress.total_rows, progress.total_is_estimate = progress.processed_rows, False
         return progress
@@ -213,49 +195,80 @@ class DataMigration:
             before = list(map(tuple, map(dict.values, rows)))
         return (tuple(rows[0]) if rows else ()), rows, before
 
+    async def _prepare(self, adapter: Any, batch: Batch, keys: list[str]) -> Changes:
+        """Transform a batch and find what changed."""
+        names, rows, before = batch
+        new_rows = await self.transform_batch(rows, adapter) or rows
+        with gc_paused():
+            return detect(names, before, new_rows, keys)
+
+    @staticmethod
+    async def _commit(
+        adapter: Any, steps: list[Callable[[], Awaitable[Any]]],
+        record: Callable[[int], Awaitable[None]], sending: asyncio.Event | None = None,
+    ) -> None:  # fmt: skip
+        """Run a batch's planned writes and its checkpoint in one transaction. ``sending`` is
+        set as the last write starts (``overlap``: the caller waits for it before running the
+        next transform, which holds the event loop)."""
+        async with adapter.transaction():
+            for i, step in enumerate(steps, 1):
+                if sending is not None and i == len(steps):
+                    sending.set()
+                await step()
+            if sending is not None:
+                sending.set()
+            await record(0)
+
     async def _run_batch(
-        self, adapter: Any, batch: Batch, keys: list[str], writer: Any, sql: str,
-        params: Sequence[Any], record: Callable[[int], Awaitable[None]],
+        self, adapter: Any, batch: Batch, keys: list[str], writer: Any,
+        refetch: Callable[[], Awaitable[Batch]], record: Callable[[int], Awaitable[None]],
         ahead: Callable[[], None] | None = None,
     ) -> int:  # fmt: skip
         """Transform and write one batch, with ``record(failed_rows)`` in the same transaction
         (the checkpoint); retry or skip per the options. Returns how many rows failed.
-        ``ahead()`` starts reading the next page; it is called once the transform is done."""
-        attempt = 0
-        names, rows, before = batch
-        while True:
+        ``ahead()`` starts reading the next page; it is called once the transform is done.
+        ``refetch()`` reads the batch's rows again for a retry."""
+        try:
+            changed = await self._prepare(adapter, batch, keys)
+            if ahead is not None:
+                ahead()
+            steps = self._plan_write(adapter, writer, keys, changed, batch)
+            await self._commit(adapter, steps, record)
+            return 0
+        except Exception as exc:  # a user's transform may raise anything
+            return await self._recover(adapter, writer, keys, batch, refetch, record, exc)
+
+    async def _recover(
+        self, adapter: Any, writer: Any, keys: list[str], batch: Batch,
+        refetch: Callable[[], Awaitable[Batch]], record: Callable[[int], Awaitable[None]],
+        error: Exception,
+    ) -> int:  # fmt: skip
+        """A batch failed once with ``error``: retry it (fresh rows: the batch rolled back, and
+        the transform may have changed them), then skip or stop. Returns the rows failed."""
+        attempt = 1
+        while attempt <= self.retries:
             try:
-                new_rows = await self.transform_batch(rows, adapter) or rows
-                with gc_paused():
-                    changed = detect(names, before, new_rows, keys)
-                if ahead is not None:
-                    ahead()
-                async with adapter.transaction():
-                    if changed:
-                        await self._write(
-                            adapter, writer, keys, changed, bounds(names, before, keys)
-                        )
-                    await record(0)
+                batch = await refetch()
+                changed = await self._prepare(adapter, batch, keys)
+                steps = self._plan_write(adapter, writer, keys, changed, batch)
+                await self._commit(adapter, steps, record)
                 return 0
-            except Exception as exc:  # a user's transform may raise anything
-                attempt += 1
-                if attempt <= self.retries:
-                    # Fresh rows: the batch rolled back, and the transform may have changed them.
-                    names, rows, before = await self._fetch(adapter, writer, sql, params)
-                    continue
-                first = tuple(before[0][names.index(k)] for k in keys) if before else ()
-                if self.on_failure == "skip":
-                    log.warning(
-                        "data.batch_skipped", rows=len(rows), first_key=repr(first), error=str(exc)
-                    )
-                    async with adapter.transaction():
-                        await record(len(rows))
-                    return len(rows)
-                raise DataMigrationError(
-                    f"{self.name}: the batch starting at key {first!r} failed after "
-                    f"{attempt} attempt(s): {type(exc).__name__}: {exc}; earlier batches are "
-                    f"committed; fix it and run execute(resume=True) to continue from there"
-                ) from exc
+            except Exception as exc:
+                attempt, error = attempt + 1, exc
+        names, rows, before = batch
+        first = tuple(before[0][names.index(k)] for k in keys) if before else ()
+        if self.on_failure == "skip":
+            log.warning(
+                "data.batch_skipped", rows=len(rows), first_key=repr(first), error=str(error)
+            )
+            async with adapter.transaction():
+                await record(len(rows))
+            return len(rows)
+        raise DataMigrationError(
+            f"{self.name}: the batch starting at key {first!r} failed after "
+            f"{attempt} attempt(s): {type(error).__name__}: {error}; earlier batches are "
+            f"committed; fix it and run execute(resume=True) to continue from there"
+        ) from error
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -263,28 +276,53 @@ class DataMigration:
     """Write with the dialect's one-statement-per-batch path (``BulkDataMigration``)."""
     _prefetch = True
     """Read the next page beside the current write where the dialect can (``prefetch``)."""
+    _overlap = True
+    """With the read-ahead, transform the next batch while the previous one is being written,
+    unless the transform uses the adapter (``overlap``)."""
 
     def _writer_for(self, adapter: Any) -> Any:
         factory = self.dialect.bulk_writer
         return factory(adapter, self.table_name) if factory is not None else None
 
-    async def _write(
-        self, adapter: Any, writer: Any, keys: list[str], changed: Changes, span: Any
-    ) -> None:
+    async def _open_writer(self, adapter: Any) -> Any:
+        """The dialect's writer for ``adapter``, ready to encode (``prepare`` reads what it
+        needs, such as column types, while the connection is free)."""
+        writer = self._writer_for(adapter)
+        prepare = getattr(writer, "prepare", None)
+        if prepare is not None:
+            await prepare()
+        return writer
+
+    def _plan_write(
+        self, adapter: Any, writer: Any, keys: list[str], changed: Changes, batch: Batch
+    ) -> list[Callable[[], Awaitable[Any]]]:
+        """A batch's writes, encoded now and run later in its transaction: encoding (JSON,
+        parameter tuples) is client work, done while the previous batch is still writing."""
+        names, _, before = batch
+        span = bounds(names, before, keys) if changed else None
+        steps: list[Callable[[], Awaitable[Any]]] = []
         n = len(keys)
         for columns, arrays in changed.items():
             if self._bulk_write and writer is not None:
-                await writer.update(keys, columns, arrays, span)
+                encode = getattr(writer, "statements", None)
+                if encode is None:  # a writer that only knows how to run its write
+                    steps.append(partial(writer.update, keys, columns, arrays, span))
+                    continue
+                for sql, params, many in encode(keys, columns, arrays, span):
+                    run = adapter.executemany if many else adapter.execute
+                    steps.append(partial(run, sql, params))
                 continue
             p = self.dialect.placeholder
             sets = ", ".join(f"{self._q(c)} = {p(i)}" for i, c in enumerate(columns, 1))
             match = " AND ".join(
                 f"{self._q(k)} = {p(len(columns) + i)}" for i, k in enumerate(keys, 1)
             )
-            await adapter.executemany(
+            steps.append(partial(
+                adapter.executemany,
                 f"UPDATE {self._q(self.table_name)} SET {sets} WHERE {match}",
                 list(zip(*arrays[n:], *arrays[:n], strict=True)),
-            )
+            ))  # fmt: skip
+        return steps
 
 
 class BulkDataMigration(DataMigration):

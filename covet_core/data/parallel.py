@@ -16,6 +16,7 @@ import os
 import socket
 import uuid
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from itertools import pairwise
 from typing import Any
 
@@ -177,7 +178,7 @@ class ParallelDataMigration(BulkDataMigration):
 
     async def _work(self, adapter: Any, key: str, progress: Progress) -> None:
         me = f"{self.worker_id}-{id(adapter)}"
-        writer = self._writer_for(adapter)
+        writer = await self._open_writer(adapter)
         q, p = self._q, self.dialect.placeholder
         while (chunk := await self._claim(adapter, me)) is not None:
             start = chunk["last_key"] or chunk["lo_key"]  # resume inside a taken-over chunk
@@ -185,17 +186,7 @@ class ParallelDataMigration(BulkDataMigration):
             hi = decode_key(chunk["hi_key"])[0] if chunk["hi_key"] else None
             processed, failed = int(chunk["processed"]), int(chunk["failed"])
             while True:
-                cond, params = [], list(self.where_params)
-                if self.where:
-                    cond.append(f"({self.where})")
-                if after is not None:
-                    cond.append(f"{q(key)} > {p(len(params) + 1)}")
-                    params.append(after[0])
-                if hi is not None:
-                    cond.append(f"{q(key)} <= {p(len(params) + 1)}")
-                    params.append(hi)
-                where = f" WHERE {' AND '.join(cond)}" if cond else ""
-                sql = f"SELECT * FROM {q(self.table_name)}{where} ORDER BY {q(key)} LIMIT {int(self.batch_size)}"
+                sql, params = self._page([key], after, None if hi is None else (hi,))
                 batch = await self._fetch(adapter, writer, sql, params)
                 names, rows, before = batch
                 if not rows:
@@ -220,7 +211,9 @@ class ParallelDataMigration(BulkDataMigration):
                         ),
                     )
 
-                lost = await self._run_batch(adapter, batch, [key], writer, sql, params, record)
+                retry = self._page([key], after, last, limit=False)
+                refetch = partial(self._fetch, adapter, writer, *retry)
+                lost = await self._run_batch(adapter, batch, [key], writer, refetch, record)
                 processed, failed, after = done, failed + lost, last
                 progress.processed_rows += len(rows)
                 progress.failed_rows += lost

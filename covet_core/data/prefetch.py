@@ -55,13 +55,21 @@ class Prefetcher:
         except Exception as exc:  # a second connection is an optimisation, never a requirement
             log.debug("data.prefetch_unavailable", error=str(exc) or type(exc).__name__)
             return None
-        return cls(migration, sibling)
+        prefetcher = cls(migration, sibling)
+        own = getattr(prefetcher.writer, "prepare_reader", None)
+        if own is not None:  # the connection is covet's, for page reads only
+            try:
+                await own()
+            except BaseException:
+                await sibling.disconnect()
+                raise
+        return prefetcher
 
     def start(self, sql: str, params: Sequence[Any]) -> None:
         page = (sql, tuple(params))
         if self._page == page:
             return  # a retried batch: the page being read is still the next one
-        self._cancel()
+        self.discard()
         self._page = page
         self._task = asyncio.ensure_future(
             self.migration._fetch(self.reader, self.writer, sql, params)
@@ -82,14 +90,15 @@ class Prefetcher:
             log.debug("data.prefetch_failed", error=str(exc))
             return None
 
-    def _cancel(self) -> None:
+    def discard(self) -> None:
+        """Forget the page being read (its rows may be out of date)."""
         if self._task is not None:
             self._task.cancel()
         self._task = self._page = None
 
     async def close(self) -> None:
         task = self._task
-        self._cancel()
+        self.discard()
         if task is not None:
             await asyncio.wait([task])  # let a cancelled read finish before its connection goes
         await self.reader.disconnect()

@@ -60,7 +60,8 @@ class JoinWriter:
             dicts = list(map(dict, map(zip, repeat(names), rows)))
         return names, dicts, rows
 
-    async def _column_types(self) -> dict[str, tuple[str, str]]:
+    async def prepare(self) -> None:
+        """Read the table's column types (once, while the connection is free)."""
         if self._types is None:
             rows = await self.adapter.fetch_all(
                 "SELECT COLUMN_NAME AS name, DATA_TYPE AS kind, COLUMN_TYPE AS type "
@@ -69,13 +70,14 @@ class JoinWriter:
                 (self.table,),
             )
             self._types = {r["name"]: (str(r["kind"]).lower(), str(r["type"])) for r in rows}
-        return self._types
 
-    async def _json_columns(
+    def _json_columns(
         self, keys: Sequence[str], columns: Sequence[str], arrays: Sequence[Sequence[Any]]
     ) -> list[str] | None:
         """JSON_TABLE column definitions, or None when a value could not round-trip exactly."""
-        types = await self._column_types()
+        if self._types is None:
+            raise RuntimeError("JoinWriter.prepare() must run before statements()")
+        types = self._types
         out = []
         for i, name in enumerate([*keys, *columns]):
             kind, full = types.get(name, ("", ""))
@@ -92,16 +94,17 @@ class JoinWriter:
                 return None
         return out
 
-    async def update(
+    def statements(
         self, keys: Sequence[str], columns: Sequence[str], arrays: Sequence[Sequence[Any]],
         span: Any = None,
-    ) -> None:  # fmt: skip
-        """``arrays``: one per key column, then one per column in ``columns``."""
+    ) -> list[tuple[str, Any, bool]]:  # fmt: skip
+        """The batch's write as ``(sql, params, many)``, encoded but not run. ``arrays``: one
+        per key column, then one per column in ``columns``."""
         names = [*keys, *columns]
         sets = ", ".join(f"t.{q(c)} = v.{q(c)}" for c in columns)
         match = " AND ".join(f"t.{q(k)} = v.{q(k)}" for k in keys)
         rows = list(zip(*arrays, strict=True))
-        defs = await self._json_columns(keys, columns, arrays)
+        defs = self._json_columns(keys, columns, arrays)
         if defs is not None:
             derived = f"JSON_TABLE(%s, '$[*]' COLUMNS({', '.join(defs)}))"
             params: list[Any] = [json.dumps(rows, ensure_ascii=False)]
@@ -110,9 +113,13 @@ class JoinWriter:
             rest = " UNION ALL SELECT " + ", ".join("%s" for _ in names)
             derived = f"({first}{rest * (len(rows) - 1)})"
             params = [value for row in rows for value in row]
-        await self.adapter.execute(
-            f"UPDATE {q(self.table)} AS t JOIN {derived} AS v ON {match} SET {sets}", params
-        )
+        return [
+            (
+                f"UPDATE {q(self.table)} AS t JOIN {derived} AS v ON {match} SET {sets}",
+                params,
+                False,
+            )
+        ]
 
 
 def writer(adapter: Any, table: str) -> JoinWriter:

@@ -35,14 +35,31 @@ class UnnestWriter:
         self.adapter = adapter
         self.table = table
         self._types: dict[str, str] | None = None
+        self._top_level = False
+        self._own_reader = False
 
     async def fetch(
         self, sql: str, params: Sequence[Any]
     ) -> tuple[tuple[str, ...], list[dict[str, Any]], list[Any]]:
         """The page as dicts for the transform, and the records themselves (immutable, and
-        comparable with tuples) as the values read: no second copy of every row."""
+        comparable with tuples) as the values read: no second copy of every row.
+
+        The page is read walking the key index (``_WALK_INDEX``): for ``key > $1 ORDER BY key
+        LIMIT n`` on a table without statistics (just loaded, never analyzed) the planner was
+        seen to pick a parallel scan of the whole table and a sort, for every page: 100 ms per
+        page of a 300,000-row table instead of 6, and quadratic in the table's size. Walking
+        the index reads each row once over the whole migration, whatever the ``where``."""
+        conn = self.adapter.connection
         try:
-            records = await self.adapter.connection.fetch(sql, *params)
+            if self._own_reader:
+                records = await conn.fetch(sql, *params)
+            elif conn.is_in_transaction():
+                # Inside the caller's transaction a SET LOCAL would outlive this read.
+                records = await conn.fetch(sql, *params)
+            else:
+                async with conn.transaction():
+                    await conn.execute(_WALK_INDEX.replace("SET ", "SET LOCAL "))
+                    records = await conn.fetch(sql, *params)
         except Exception as exc:
             raise _translate(exc) from exc
         if not records:
@@ -51,36 +68,55 @@ class UnnestWriter:
             rows = list(map(dict, map(type(records[0]).items, records)))
         return tuple(records[0].keys()), rows, records
 
-    async def _column_types(self) -> dict[str, str]:
-        if self._types is None:
-            rows = await self.adapter.fetch_all(
-                # Without the typmod: an explicit cast to varchar(5) or numeric(6,2) truncates
-                # or rounds silently; to the bare type, the assignment to the column checks it
-                # (and raises on a too-long string) exactly as binding a value directly would.
-                # Two bare names mean length 1 in a cast, though: "character" (so bpchar) and
-                # "bit" (which keeps its declared length).
-                "SELECT a.attname AS name, CASE a.atttypid WHEN 'bpchar'::regtype THEN 'bpchar' "
-                "WHEN 'bit'::regtype THEN format_type(a.atttypid, a.atttypmod) "
-                "ELSE format_type(a.atttypid, NULL) END AS type "
-                "FROM pg_attribute a WHERE a.attrelid = to_regclass(quote_ident($1)) "
-                "AND a.attnum > 0 AND NOT a.attisdropped",
-                (self.table,),
-            )
-            self._types = {r["name"]: r["type"] for r in rows}
-        return self._types
+    async def prepare_reader(self) -> None:
+        """This writer's connection is covet's own and only reads pages: set it to walk the
+        key index once, for the session."""
+        try:
+            await self.adapter.connection.execute(_WALK_INDEX)
+        except Exception as exc:
+            raise _translate(exc) from exc
+        self._own_reader = True
 
-    async def update(
+    async def prepare(self) -> None:
+        """Read the table's column types (once, while the connection is free)."""
+        if self._types is not None:
+            return
+        # Inside a caller's own transaction each batch is a savepoint, and a SET LOCAL would
+        # outlive it until that transaction ends: the planner hint is then left out.
+        self._top_level = not self.adapter.connection.is_in_transaction()
+        rows = await self.adapter.fetch_all(
+            # Without the typmod: an explicit cast to varchar(5) or numeric(6,2) truncates
+            # or rounds silently; to the bare type, the assignment to the column checks it
+            # (and raises on a too-long string) exactly as binding a value directly would.
+            # Two bare names mean length 1 in a cast, though: "character" (so bpchar) and
+            # "bit" (which keeps its declared length).
+            "SELECT a.attname AS name, CASE a.atttypid WHEN 'bpchar'::regtype THEN 'bpchar' "
+            "WHEN 'bit'::regtype THEN format_type(a.atttypid, a.atttypmod) "
+            "ELSE format_type(a.atttypid, NULL) END AS type "
+            "FROM pg_attribute a WHERE a.attrelid = to_regclass(quote_ident($1)) "
+            "AND a.attnum > 0 AND NOT a.attisdropped",
+            (self.table,),
+        )
+        self._types = {r["name"]: r["type"] for r in rows}
+
+    def statements(
         self, keys: Sequence[str], columns: Sequence[str], arrays: Sequence[Sequence[Any]],
         span: tuple[tuple[Any, ...], tuple[Any, ...]],
-    ) -> None:  # fmt: skip
-        """``arrays``: one per key column, then one per column in ``columns``; ``span``: the
+    ) -> list[tuple[str, Any, bool]]:  # fmt: skip
+        """The batch's write as ``(sql, params, many)`` statements, encoded but not run.
+        ``arrays``: one per key column, then one per column in ``columns``; ``span``: the
         batch's first and last key, which every key in ``arrays`` lies between."""
-        types = await self._column_types()
+        if self._types is None:
+            raise RuntimeError("UnnestWriter.prepare() must run before statements()")
+        types = self._types
         names = [*keys, *columns]
         if any(types[n].endswith("]") for n in names):
             # unnest() would flatten an array column's values into its elements: row by row.
-            await self._row_by_row(keys, columns, arrays)
-            return
+            sets = ", ".join(f"{q(c)} = ${i}" for i, c in enumerate(columns, 1))
+            match = " AND ".join(f"{q(k)} = ${len(columns) + i}" for i, k in enumerate(keys, 1))
+            n = len(keys)
+            rows = list(zip(*arrays[n:], *arrays[:n], strict=True))
+            return [(f"UPDATE {q(self.table)} SET {sets} WHERE {match}", rows, True)]
         alias = ", ".join(q(n) for n in names)
         if _json_safe(keys, names, arrays, types):
             elements = ", ".join(
@@ -103,22 +139,23 @@ class UnnestWriter:
         within = f"({key}) >= ({lo}) AND ({key}) <= ({hi})" if len(keys) > 1 else (
             f"{key} BETWEEN {lo} AND {hi}"
         )  # fmt: skip
-        await self.adapter.execute(
-            f"UPDATE {q(self.table)} AS t SET {sets} FROM {source} WHERE {match} AND {within}",
-            [*params, *span[0], *span[1]],
-        )
+        out: list[tuple[str, Any, bool]] = []
+        if self._top_level and _dense(keys, types, span, len(arrays[0])):
+            # The planner guesses 100 rows for the function scan and probes the key's index
+            # once per row (1.1 us each); the batch's range holds at most twice its rows, so
+            # one scan of that range into a hash of the batch is cheaper (measured: the join
+            # 15 ms -> 9.5 ms, the whole UPDATE 41 -> 35 ms for 10,000 rows). LOCAL: only for
+            # this transaction, which is the batch's own.
+            out.append(("SET LOCAL enable_nestloop = off", None, False))
+        update = f"UPDATE {q(self.table)} AS t SET {sets} FROM {source} WHERE {match} AND {within}"
+        out.append((update, [*params, *span[0], *span[1]], False))
+        return out
 
-    async def _row_by_row(
-        self, keys: Sequence[str], columns: Sequence[str], arrays: Sequence[Sequence[Any]]
-    ) -> None:
-        sets = ", ".join(f"{q(c)} = ${i}" for i, c in enumerate(columns, 1))
-        match = " AND ".join(f"{q(k)} = ${len(columns) + i}" for i, k in enumerate(keys, 1))
-        n = len(keys)
-        await self.adapter.executemany(
-            f"UPDATE {q(self.table)} SET {sets} WHERE {match}",
-            list(zip(*arrays[n:], *arrays[:n], strict=True)),
-        )
 
+_WALK_INDEX = (
+    "SET enable_seqscan = off; SET enable_sort = off; SET max_parallel_workers_per_gather = 0"
+)
+"""Planner settings for page reads: no whole-table scan, no sort, so the key's index order."""
 
 _INTS = {"smallint", "integer", "bigint"}
 _INT_VALUES = {int, type(None)}
@@ -141,6 +178,18 @@ def _json_safe(
             continue
         return False
     return True
+
+
+def _dense(
+    keys: Sequence[str], types: dict[str, str], span: tuple[tuple[Any, ...], tuple[Any, ...]],
+    rows: int,
+) -> bool:  # fmt: skip
+    """Whether the batch's key range holds at most about twice its rows: a single integer key
+    whose first and last values are that close."""
+    if len(keys) != 1 or types[keys[0]] not in _INTS:
+        return False
+    lo, hi = span[0][0], span[1][0]
+    return isinstance(lo, int) and isinstance(hi, int) and hi - lo < 2 * rows
 
 
 def _is_text(kind: str) -> bool:

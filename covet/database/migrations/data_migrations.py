@@ -1,6 +1,7 @@
 """``from covet.database.migrations.data_migrations import DataMigration`` (the guide's path)."""
 
 from covet_core.data import (
+    AdapterBusy,
     BulkDataMigration,
     DataMigration,
     DataMigrationError,
@@ -9,6 +10,7 @@ from covet_core.data import (
 )
 
 __all__ = [
+    "AdapterBusy",
     "BulkDataMigration",
     "DataMigration",
     "DataMigrationError",
