@@ -198,9 +198,12 @@ async def test_postgresql_planner_settings_stay_with_covet(pg):
         reader = await adapter.open_sibling()
         await reader.connect()
         try:
-            await UnnestWriter(reader, "items").prepare_reader()
+            own = UnnestWriter(reader, "items")
+            await own.prepare_reader()
             walked = "\n".join(r["QUERY PLAN"] for r in await reader.fetch_all(f"EXPLAIN {page}"))
             assert "Index Scan using items_pkey" in walked and "Sort" not in walked
+            await own.release_reader()  # as it came, for a connection going back to a pool
+            assert await reader.fetch_value("SELECT current_setting('enable_seqscan')") == "on"
         finally:
             await reader.disconnect()
 
@@ -219,4 +222,54 @@ async def test_postgresql_planner_settings_stay_with_covet(pg):
             assert await adapter.fetch_value(settings) == "onon"
         assert set((await counters(adapter)).values()) == {2}
     finally:
+        await adapter.disconnect()
+
+
+async def test_mysql_pages_read_as_json_hold_the_same_values(mysql):
+    """covet's own reading connection reads pages as one JSON array where every column reads
+    back the same that way; the values must equal the driver's own, and a page the JSON read
+    cannot carry whole is read plainly."""
+    from covet_dialect_mysql.bulk import JoinWriter
+
+    adapter = mysql.new_adapter()
+    await adapter.connect()
+    reader = await adapter.open_sibling()
+    await reader.connect()
+    try:
+        await adapter.execute(
+            "CREATE TABLE kinds (id BIGINT UNSIGNED PRIMARY KEY, small TINYINT(1), n INT, "
+            "code CHAR(4), name VARCHAR(50) CHARACTER SET latin1, body TEXT, note MEDIUMTEXT)"
+        )
+        values = [
+            (1, 1, -2147483648, "ab", "Ærø", 'quote " back\\slash', "tab\tnew\nline"),
+            (2, None, None, None, None, None, None),
+            (18446744073709551615, 0, 0, "", "", "", "😀 emoji ✓"),
+            (5, 127, 42, "abcd", "é", "x" * 2000, "\x01control"),
+        ]
+        await adapter.executemany(f"INSERT INTO kinds VALUES ({', '.join(['%s'] * 7)})", values)
+        page = "SELECT * FROM `kinds` WHERE `id` > %s ORDER BY `id` LIMIT 10"
+        plain = await JoinWriter(adapter, "kinds").fetch(page, (0,))
+        session_limit = await reader.fetch_value("SELECT @@SESSION.group_concat_max_len")
+        as_json = JoinWriter(reader, "kinds")
+        await as_json.prepare_reader()
+        assert as_json._json_page is not None, "every column qualifies"
+        read = await as_json.fetch(page, (0,))
+        assert read[0] == plain[0] and read[1] == plain[1]
+        assert [tuple(r) for r in read[2]] == [tuple(r) for r in plain[2]]
+        assert read[1][3]["id"] == 18446744073709551615 and read[1][2]["body"] == "x" * 2000
+
+        # A session limit too small for the page: cut short, so read plainly from then on.
+        await reader.execute("SET SESSION group_concat_max_len = 100")
+        again = await as_json.fetch(page, (0,))
+        assert again[1] == plain[1] and as_json._json_page is None
+        await as_json.release_reader()
+        limit = await reader.fetch_value("SELECT @@SESSION.group_concat_max_len")
+        assert limit == session_limit, "a pooled connection goes back as it came"
+
+        await adapter.execute("CREATE TABLE dated (id INT PRIMARY KEY, day DATE)")
+        dated = JoinWriter(reader, "dated")
+        await dated.prepare_reader()
+        assert dated._json_page is None, "a DATE reads back differently through JSON"
+    finally:
+        await reader.disconnect()
         await adapter.disconnect()

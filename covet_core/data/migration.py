@@ -198,6 +198,8 @@ class DataMigration:
     async def _prepare(self, adapter: Any, batch: Batch, keys: list[str]) -> Changes:
         """Transform a batch and find what changed."""
         names, rows, before = batch
+        if not rows:  # a retried range whose rows were all deleted meanwhile
+            return {}
         new_rows = await self.transform_batch(rows, adapter) or rows
         with gc_paused():
             return detect(names, before, new_rows, keys)

@@ -101,4 +101,11 @@ class Prefetcher:
         self.discard()
         if task is not None:
             await asyncio.wait([task])  # let a cancelled read finish before its connection goes
-        await self.reader.disconnect()
+        release = getattr(self.writer, "release_reader", None)
+        try:
+            if release is not None:  # a pooled connection goes back as it came
+                await release()
+        except Exception as exc:
+            log.debug("data.prefetch_release_failed", error=str(exc) or type(exc).__name__)
+        finally:
+            await self.reader.disconnect()

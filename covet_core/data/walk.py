@@ -122,14 +122,12 @@ class Walk:
             )
             await self._done(done, lost)
             return
-        sending = asyncio.Event()
-        commit = m._commit(self.adapter, steps, record, sending)
         if guard._covet_touched:
             # It used the adapter with nothing in flight: its work stands, and from now on
             # batches run in turn (``run``), its queries always after the previous commit.
             ahead()
             try:
-                await commit
+                await m._commit(self.adapter, steps, record)
                 lost = 0
             except Exception as exc:
                 lost = await m._recover(
@@ -137,14 +135,15 @@ class Walk:
                 )
             await self._done(done, lost)
             return
+        sending = asyncio.Event()
+        commit = m._commit(self.adapter, steps, record, sending)
         self.inflight = InFlight(asyncio.ensure_future(commit), batch, done, refetch, record)
         # Let the write reach the server before returning: the next transform is the caller's
         # code, which holds the event loop until it returns, so a write still waiting for its
         # turn would start only after it (measured: no overlap at all without this).
-        await asyncio.wait(
-            [self.inflight.task, asyncio.ensure_future(sending.wait())],
-            return_when=asyncio.FIRST_COMPLETED,
-        )
+        sent = asyncio.ensure_future(sending.wait())
+        await asyncio.wait([self.inflight.task, sent], return_when=asyncio.FIRST_COMPLETED)
+        sent.cancel()  # the write may have failed before it got there
         await asyncio.sleep(0)  # the set() came just before the statement was sent: send it
 
     async def _settle(self) -> bool:

@@ -37,6 +37,7 @@ class UnnestWriter:
         self._types: dict[str, str] | None = None
         self._top_level = False
         self._own_reader = False
+        self._saved: Any = None
 
     async def fetch(
         self, sql: str, params: Sequence[Any]
@@ -70,12 +71,20 @@ class UnnestWriter:
 
     async def prepare_reader(self) -> None:
         """This writer's connection is covet's own and only reads pages: set it to walk the
-        key index once, for the session."""
+        key index, for the session (``release_reader`` puts the settings back, for a
+        connection that returns to a pool)."""
+        conn = self.adapter.connection
         try:
-            await self.adapter.connection.execute(_WALK_INDEX)
+            self._saved = await conn.fetchrow(_SETTINGS_NOW)
+            await conn.execute(_WALK_INDEX)
         except Exception as exc:
             raise _translate(exc) from exc
         self._own_reader = True
+
+    async def release_reader(self) -> None:
+        if self._saved is not None:
+            await self.adapter.connection.execute(_SETTINGS_BACK, *self._saved.values())
+            self._saved, self._own_reader = None, False
 
     async def prepare(self) -> None:
         """Read the table's column types (once, while the connection is free)."""
@@ -156,6 +165,11 @@ _WALK_INDEX = (
     "SET enable_seqscan = off; SET enable_sort = off; SET max_parallel_workers_per_gather = 0"
 )
 """Planner settings for page reads: no whole-table scan, no sort, so the key's index order."""
+_SETTING_NAMES = ("enable_seqscan", "enable_sort", "max_parallel_workers_per_gather")
+_SETTINGS_NOW = "SELECT " + ", ".join(f"current_setting('{n}') AS {n}" for n in _SETTING_NAMES)
+_SETTINGS_BACK = "SELECT " + ", ".join(
+    f"set_config('{n}', ${i}, false)" for i, n in enumerate(_SETTING_NAMES, 1)
+)
 
 _INTS = {"smallint", "integer", "bigint"}
 _INT_VALUES = {int, type(None)}
