@@ -221,6 +221,26 @@ class DataMigration:
                 sending.set()
             await record(0)
 
+    async def _reread(
+        self, adapter: Any, writer: Any, keys: list[str], after: tuple[Any, ...] | None,
+        last: tuple[Any, ...],
+    ) -> Batch:  # fmt: skip
+        """A batch's rows read again for a retry: exactly ``(after, last]``, no limit."""
+        sql, params = self._page(keys, after, last, limit=False)
+        return await self._fetch(adapter, writer, sql, params)
+
+    async def _commit_or_recover(
+        self, adapter: Any, writer: Any, keys: list[str], batch: Batch,
+        steps: list[Callable[[], Awaitable[Any]]], refetch: Callable[[], Awaitable[Batch]],
+        record: Callable[[int], Awaitable[None]],
+    ) -> int:  # fmt: skip
+        """Commit a transformed batch, or retry/skip/stop it if that fails; the rows failed."""
+        try:
+            await self._commit(adapter, steps, record)
+        except Exception as exc:
+            return await self._recover(adapter, writer, keys, batch, refetch, record, exc)
+        return 0
+
     async def _run_batch(
         self, adapter: Any, batch: Batch, keys: list[str], writer: Any,
         refetch: Callable[[], Awaitable[Batch]], record: Callable[[int], Awaitable[None]],
@@ -235,10 +255,9 @@ class DataMigration:
             if ahead is not None:
                 ahead()
             steps = self._plan_write(adapter, writer, keys, changed, batch)
-            await self._commit(adapter, steps, record)
-            return 0
         except Exception as exc:  # a user's transform may raise anything
             return await self._recover(adapter, writer, keys, batch, refetch, record, exc)
+        return await self._commit_or_recover(adapter, writer, keys, batch, steps, refetch, record)
 
     async def _recover(
         self, adapter: Any, writer: Any, keys: list[str], batch: Batch,
@@ -310,10 +329,12 @@ class DataMigration:
                 if encode is None:  # a writer that only knows how to run its write
                     steps.append(partial(writer.update, keys, columns, arrays, span))
                     continue
-                for sql, params, many in encode(keys, columns, arrays, span):
-                    run = adapter.executemany if many else adapter.execute
-                    steps.append(partial(run, sql, params))
-                continue
+                statements = encode(keys, columns, arrays, span)
+                if statements is not None:  # None: the writer leaves these rows to us
+                    for sql, params, many in statements:
+                        run = adapter.executemany if many else adapter.execute
+                        steps.append(partial(run, sql, params))
+                    continue
             p = self.dialect.placeholder
             sets = ", ".join(f"{self._q(c)} = {p(i)}" for i, c in enumerate(columns, 1))
             match = " AND ".join(

@@ -211,8 +211,7 @@ class ParallelDataMigration(BulkDataMigration):
                         ),
                     )
 
-                retry = self._page([key], after, last, limit=False)
-                refetch = partial(self._fetch, adapter, writer, *retry)
+                refetch = partial(self._reread, adapter, writer, [key], after, last)
                 lost = await self._run_batch(adapter, batch, [key], writer, refetch, record)
                 processed, failed, after = done, failed + lost, last
                 progress.processed_rows += len(rows)

@@ -56,10 +56,10 @@ class Prefetcher:
             log.debug("data.prefetch_unavailable", error=str(exc) or type(exc).__name__)
             return None
         prefetcher = cls(migration, sibling)
-        own = getattr(prefetcher.writer, "prepare_reader", None)
-        if own is not None:  # the connection is covet's, for page reads only
+        prepare = getattr(prefetcher.writer, "prepare_reader", None)
+        if prepare is not None:  # the connection is covet's, for page reads only
             try:
-                await own()
+                await prepare()
             except BaseException:
                 await sibling.disconnect()
                 raise

@@ -60,7 +60,7 @@ class Walk:
                 await self._settle()
                 return after
             last = tuple(before[-1][names.index(k)] for k in keys)
-            refetch = partial(self._refetch, after, last)
+            refetch = partial(m._reread, self.adapter, self.writer, keys, after, last)
             ahead = None
             if self.prefetch is not None:
                 ahead = partial(self.prefetch.start, *m._page(keys, last))
@@ -126,13 +126,9 @@ class Walk:
             # It used the adapter with nothing in flight: its work stands, and from now on
             # batches run in turn (``run``), its queries always after the previous commit.
             ahead()
-            try:
-                await m._commit(self.adapter, steps, record)
-                lost = 0
-            except Exception as exc:
-                lost = await m._recover(
-                    self.adapter, self.writer, self.keys, batch, refetch, record, exc
-                )
+            lost = await m._commit_or_recover(
+                self.adapter, self.writer, self.keys, batch, steps, refetch, record
+            )
             await self._done(done, lost)
             return
         sending = asyncio.Event()
@@ -169,10 +165,6 @@ class Walk:
         return error is None
 
     # -- bookkeeping ----------------------------------------------------------------------------
-
-    async def _refetch(self, after: Key | None, last: Key) -> Any:
-        sql, params = self.m._page(self.keys, after, last, limit=False)
-        return await self.m._fetch(self.adapter, self.writer, sql, params)
 
     def _record(self, rows: int, last: Key) -> tuple[int, Callable[[int], Awaitable[None]]]:
         """The batch's count once done, and its checkpoint write (given its failed rows)."""

@@ -46,6 +46,7 @@ class JoinWriter:
         self._json_page: tuple[tuple[str, ...], str] | None = None
         """(column names, ORDER BY of the key) when pages are read as JSON."""
         self._saved_concat: Any = None
+        self._charsets: dict[str, str | None] = {}
 
     async def fetch(
         self, sql: str, params: Sequence[Any]
@@ -108,12 +109,8 @@ class JoinWriter:
         """This writer's connection is covet's own and only reads pages: read them as JSON
         where every column allows it (``_fetch_json``), with room for a whole page in the
         session (``release_reader`` puts it back, for a connection that returns to a pool)."""
-        rows = await self.adapter.fetch_all(
-            "SELECT c.COLUMN_NAME AS name, c.DATA_TYPE AS kind, c.CHARACTER_SET_NAME AS cs, "
-            "c.COLUMN_KEY AS ckey FROM information_schema.COLUMNS c "
-            "WHERE c.TABLE_SCHEMA = DATABASE() AND c.TABLE_NAME = %s ORDER BY c.ORDINAL_POSITION",
-            (self.table,),
-        )
+        await self.prepare()
+        assert self._types is not None
         keys = await self.adapter.fetch_all(
             "SELECT COLUMN_NAME AS name FROM information_schema.STATISTICS WHERE "
             "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s AND INDEX_NAME = 'PRIMARY' "
@@ -121,16 +118,15 @@ class JoinWriter:
             (self.table,),
         )
         plain = all(
-            str(r["kind"]).lower() in _INTS
-            or (str(r["kind"]).lower() in _JSON_TEXTS and r["cs"] not in (None, "binary"))
-            for r in rows
+            kind in _INTS or (kind in _JSON_TEXTS and self._charsets[name] not in (None, "binary"))
+            for name, (kind, _) in self._types.items()
         )
-        if not rows or not keys or not plain:
+        if not self._types or not keys or not plain:
             return
         self._saved_concat = await self.adapter.fetch_value("SELECT @@SESSION.group_concat_max_len")
         await self.adapter.execute("SET SESSION group_concat_max_len = 1073741824")
         order = ", ".join(f"p.{q(k['name'])}" for k in keys)
-        self._json_page = (tuple(str(r["name"]) for r in rows), order)
+        self._json_page = (tuple(self._types), order)
 
     async def release_reader(self) -> None:
         if self._saved_concat is not None:
@@ -143,12 +139,14 @@ class JoinWriter:
         """Read the table's column types (once, while the connection is free)."""
         if self._types is None:
             rows = await self.adapter.fetch_all(
-                "SELECT COLUMN_NAME AS name, DATA_TYPE AS kind, COLUMN_TYPE AS type "
-                "FROM information_schema.COLUMNS "
-                "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
+                "SELECT COLUMN_NAME AS name, DATA_TYPE AS kind, COLUMN_TYPE AS type, "
+                "CHARACTER_SET_NAME AS cs FROM information_schema.COLUMNS "
+                "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION",
                 (self.table,),
             )
+            # In column order: SELECT * returns them so, and the JSON read lists them so.
             self._types = {r["name"]: (str(r["kind"]).lower(), str(r["type"])) for r in rows}
+            self._charsets = {r["name"]: r["cs"] for r in rows}
 
     def _json_columns(
         self, keys: Sequence[str], columns: Sequence[str], arrays: Sequence[Sequence[Any]]

@@ -52,10 +52,8 @@ class UnnestWriter:
         the index reads each row once over the whole migration, whatever the ``where``."""
         conn = self.adapter.connection
         try:
-            if self._own_reader:
-                records = await conn.fetch(sql, *params)
-            elif conn.is_in_transaction():
-                # Inside the caller's transaction a SET LOCAL would outlive this read.
+            # Inside the caller's transaction a SET LOCAL would outlive this read.
+            if self._own_reader or conn.is_in_transaction():
                 records = await conn.fetch(sql, *params)
             else:
                 async with conn.transaction():
@@ -111,8 +109,9 @@ class UnnestWriter:
     def statements(
         self, keys: Sequence[str], columns: Sequence[str], arrays: Sequence[Sequence[Any]],
         span: tuple[tuple[Any, ...], tuple[Any, ...]],
-    ) -> list[tuple[str, Any, bool]]:  # fmt: skip
-        """The batch's write as ``(sql, params, many)`` statements, encoded but not run.
+    ) -> list[tuple[str, Any, bool]] | None:  # fmt: skip
+        """The batch's write as ``(sql, params, many)`` statements, encoded but not run (None:
+        covet's row-by-row UPDATE).
         ``arrays``: one per key column, then one per column in ``columns``; ``span``: the
         batch's first and last key, which every key in ``arrays`` lies between."""
         if self._types is None:
@@ -120,12 +119,9 @@ class UnnestWriter:
         types = self._types
         names = [*keys, *columns]
         if any(types[n].endswith("]") for n in names):
-            # unnest() would flatten an array column's values into its elements: row by row.
-            sets = ", ".join(f"{q(c)} = ${i}" for i, c in enumerate(columns, 1))
-            match = " AND ".join(f"{q(k)} = ${len(columns) + i}" for i, k in enumerate(keys, 1))
-            n = len(keys)
-            rows = list(zip(*arrays[n:], *arrays[:n], strict=True))
-            return [(f"UPDATE {q(self.table)} SET {sets} WHERE {match}", rows, True)]
+            # unnest() would flatten an array column's values into its elements: covet's
+            # row-by-row UPDATE instead.
+            return None
         alias = ", ".join(q(n) for n in names)
         if _json_safe(keys, names, arrays, types):
             elements = ", ".join(
