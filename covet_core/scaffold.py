@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from covet_core.errors import ConfigError, MissingDependencyError
+from covet_core.escaping import comment, docstring_line, python_string
 from covet_core.migration import LABEL_RE, STAMP_FORMAT, parse_name
 
 _TEMPLATE = '''"""
@@ -31,25 +32,16 @@ class {class_name}(Migration):
 '''
 
 
-def _literal(sql: str) -> str:
-    # Triple quotes read best in a migration file; fall back to repr when they cannot hold it.
-    # A raw \r would be read back as \n (universal newlines), so it must be escaped too.
-    if '"""' in sql or "\\" in sql or "\r" in sql or sql.endswith('"'):
-        return repr(sql)
-    return f'"""{sql}"""'
-
-
 def _sql_list(statements: Sequence[str]) -> str:
     if not statements:
         return ""
-    items = "".join(f"\n        {_literal(s)}," for s in statements)
+    items = "".join(f"\n        {python_string(s)}," for s in statements)
     return items + "\n    "
 
 
-def _doc(text: str) -> str:
-    # The text lands inside a triple-quoted docstring, indented under the class.
-    safe = text.replace("\\", "\\\\").replace('"' * 3, "'" * 3)
-    return "\n    ".join(safe.splitlines())
+def _doc(lines: Sequence[str]) -> str:
+    # Each line lands inside a triple-quoted docstring, indented under the class.
+    return "\n    ".join(docstring_line(line) for line in lines)
 
 
 def class_name(label: str) -> str:
@@ -80,13 +72,15 @@ def write_migration_file(
     known_names: Sequence[str] = (),
     dialect_name: str = "",
     now: datetime | None = None,
-    doc: str | None = None,
+    doc: Sequence[str] = (),
     backward_notes: Sequence[str] = (),
 ) -> Path:
     """Write ``YYYY_MM_DD_HHMMSS_<label>.py`` and return its path; never overwrites a file.
 
     A timestamp already taken by another migration moves one second later, so two files
-    created in the same second still have a defined order.
+    created in the same second still have a defined order. ``doc`` (the class docstring) and
+    ``backward_notes`` (comment lines above ``backward_sql``) are lines of text that may hold
+    names read from a database: each becomes exactly one escaped line of the file.
     """
     if not isinstance(label, str) or not LABEL_RE.fullmatch(label):
         raise ConfigError(
@@ -106,10 +100,10 @@ def write_migration_file(
     source = _TEMPLATE.format(
         label=label,
         created=moment.strftime("%Y-%m-%dT%H:%M:%S"),
-        dialect=dialect_name,
+        dialect=docstring_line(dialect_name),
         class_name=class_name(label),
         doc=_doc(doc) if doc else label.replace("_", " ").capitalize() + ".",
-        backward_notes="".join(f"\n    # {line}".rstrip() for line in backward_notes),
+        backward_notes="".join(f"\n    {comment(line)}" for line in backward_notes),
         dependencies=repr(list(dependencies)),
         forward=_sql_list(forward),
         backward=_sql_list(backward),

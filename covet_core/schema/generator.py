@@ -91,7 +91,9 @@ class MigrationGenerator:
                 *(f"  - {reason}" for reason in rendered.irreversible),
                 "backward_sql is empty, so `covet migrate down` refuses. These statements would",
                 "restore the structure only; move them into backward_sql if that is acceptable:",
-                *(f"  {line}" for stmt in backward for line in (stmt + ";").splitlines()),
+                # Split on newlines only: uncommenting these lines restores each statement
+                # exactly; any other separator inside a name is escaped on its line.
+                *(f"  {line}" for stmt in backward for line in (stmt + ";").split("\n")),
             ]
             backward = []
         doc_lines = [
@@ -111,6 +113,6 @@ class MigrationGenerator:
             dependencies=dependencies,
             known_names=known,
             dialect_name=self.dialect.name,
-            doc="\n".join(doc_lines),
+            doc=doc_lines,
             backward_notes=notes,
         )
