@@ -18,6 +18,7 @@ import click
 
 from covet_core.config import CONFIG_FILE, Settings, load_settings
 from covet_core.errors import ConfigError, CovetError
+from covet_core.escaping import one_line
 from covet_core.plugins import Plugins
 
 
@@ -56,9 +57,18 @@ class State:
         return plugins
 
     def say(self, message: str = "", **style: Any) -> None:
-        """Human output: stdout in console mode, nothing in JSON mode (events carry it)."""
+        """Human output: stdout in console mode, nothing in JSON mode (events carry it).
+
+        Names from a database or a file may hold terminal controls; each line is shown with
+        those escaped (callers escape newlines inside a name with ``one_line`` themselves).
+        """
         if not self.json:
-            click.secho(message, **style)
+            click.secho("\n".join(map(one_line, message.split("\n"))), **style)
+
+
+def say_error(error: object) -> None:
+    """``error: <message>`` on stderr, as one line whatever the message holds."""
+    click.secho(f"error: {one_line(str(error))}", fg="red", err=True)
 
 
 def configure_logging(log_format: str, verbose: int) -> None:
@@ -96,9 +106,17 @@ def _apply_logging(log_format: str, verbose: int) -> None:
             raise structlog.DropEvent
         return event
 
+    def escape_text(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        # Values may be names read from a database: no terminal controls reach stderr.
+        for key, value in event.items():
+            if isinstance(value, str):
+                event[key] = one_line(value)
+        return event
+
     structlog.configure(
         processors=[
             drop_reported,
+            *([escape_text] if log_format == "console" else []),
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             renderer,
@@ -123,7 +141,7 @@ class CovetGroup(click.Group):
                 from covet_core.log import get_logger
 
                 get_logger().error("command.failed", error=str(error), kind=type(error).__name__)
-            click.secho(f"error: {error}", fg="red", err=True)
+            say_error(error)
             ctx.exit(error.exit_code)
 
 
@@ -213,6 +231,6 @@ def main(argv: list[str] | None = None) -> None:
         plugins = Plugins.load()
         plugins.register_commands(cli)
     except CovetError as error:
-        click.secho(f"error: {error}", fg="red", err=True)
+        say_error(error)
         sys.exit(error.exit_code)
     cli.main(args=argv, prog_name="covet", obj=plugins)

@@ -71,15 +71,16 @@ def list_command(state: State) -> None:
         return
     from rich.table import Table
 
-    from covet_core.cli_output import _console
+    from covet_core.cli_output import _console, cell
 
     table = Table(box=None, pad_edge=False, header_style="bold")
     for column in ("file", "database", "strategy", "size", "age", "before"):
         table.add_column(column)
     for b in backups:
         table.add_row(
-            b.path.name, b.database, b.strategy, _size(b.size), _age(b.created_at), b.label
-        )
+            *map(cell, (b.path.name, b.database, b.strategy)),
+            _size(b.size), _age(b.created_at), cell(b.label),
+        )  # fmt: skip
     _console().print(table)
 
 

@@ -20,6 +20,7 @@ from covet_core.cli import State
 from covet_core.cli_migrate import connected, database_adapter
 from covet_core.cli_output import emit
 from covet_core.errors import ConfigError
+from covet_core.escaping import one_line, shell_word
 
 
 def import_models(spec: str) -> ModuleType:
@@ -60,15 +61,16 @@ def confirm_renames(state: State, diff: Any, yes: bool) -> list[str]:
     if not guesses or yes:
         return []
     if not interactive():
-        pairs = "; ".join(f"{g} (score {g.score:.2f})" for g in guesses)
-        flags = " ".join(f"--rename {g.flag}" for g in guesses)
+        pairs = "; ".join(f"{one_line(str(g))} (score {g.score:.2f})" for g in guesses)
+        flags = " ".join(f"--rename {shell_word(g.flag)}" for g in guesses)
         raise ConfigError(
             f"these look like renames: {pairs}. Confirm with {flags} (or --yes), or pass "
             f"--no-detect-renames to drop and re-add them"
         )
     rejected = []
     for guess in guesses:
-        if not click.confirm(f"Is {guess} a rename? ({guess.reason})", default=True):
+        question = f"Is {one_line(str(guess))} a rename? ({one_line(guess.reason)})"
+        if not click.confirm(question, default=True):
             rejected.append(guess.flag)
     return rejected
 
@@ -76,19 +78,20 @@ def confirm_renames(state: State, diff: Any, yes: bool) -> list[str]:
 def show(state: State, diff: Any) -> None:
     for op in diff.operations:
         if op.destructive:
-            state.say(f"  ! {op.describe()}", fg="red", bold=True)
+            state.say(f"  ! {one_line(op.describe())}", fg="red", bold=True)
         else:
-            state.say(f"  + {op.describe()}")
+            state.say(f"  + {one_line(op.describe())}")
     for possible in diff.possible_renames:
         state.say(
-            f"  ? {possible} scored {possible.score:.2f}: dropped and re-added; if it is a rename, "
-            f"pass --rename {possible.flag}",
+            f"  ? {one_line(str(possible))} scored {possible.score:.2f}: dropped and re-added; "
+            f"if it is a rename, pass --rename {shell_word(possible.flag)}",
             fg="yellow",
         )
     for warning in diff.warnings:
-        state.say(f"  warning: {warning}", fg="yellow")
+        state.say(f"  warning: {one_line(warning)}", fg="yellow")
     if diff.ignored:
-        state.say("  left alone (not in the models): " + ", ".join(map(str, diff.ignored)))
+        left_alone = ", ".join(one_line(str(obj)) for obj in diff.ignored)
+        state.say("  left alone (not in the models): " + left_alone)
 
 
 @click.command()
@@ -155,11 +158,11 @@ def generate(
         rendered = generator.render(diff.operations)
         state.say("\n-- forward")
         for sql in rendered.forward:
-            state.say(sql + ";")
+            state.say(sql + ";")  # names with newlines show as SQL holds them; controls escaped
         emit(state, "migrate.generate", changes=diff.summary(), sql=rendered.forward, path=None)
         return
     path = generator.generate_from_diff(diff, name)
-    state.say(f"Generated: {path}")
+    state.say(f"Generated: {one_line(str(path))}")
     if diff.destructive:
         state.say("Review the lines marked ! before applying: they remove data.", fg="red")
     emit(state, "migrate.generate", changes=diff.summary(), path=str(path))

@@ -15,6 +15,7 @@ import click
 from covet_core.cli import State
 from covet_core.cli_output import Reporter, emit, print_plan, print_status
 from covet_core.errors import ConfigError, HistoryError
+from covet_core.escaping import one_line
 
 T = TypeVar("T")
 
@@ -181,7 +182,7 @@ def validate(state: State) -> None:
             migrations = manager.load_migrations()
             problems = await manager.validate()
         for problem in problems:
-            click.secho(f"problem: {problem}", fg="red", err=True)
+            click.secho(f"problem: {one_line(problem)}", fg="red", err=True)
         emit(state, "migrate.validated", migrations=len(migrations), problems=problems)
         if not problems:
             state.say(f"OK: {len(migrations)} migration file(s) load and match the history.")

@@ -9,6 +9,7 @@ import shutil
 import sys
 from typing import TYPE_CHECKING, Any
 
+from covet_core.escaping import one_line
 from covet_core.hookspecs import hookimpl
 
 if TYPE_CHECKING:
@@ -89,6 +90,13 @@ def print_plan(state: State, report: RunReport, verb: str) -> None:
             state.say(sql if sql.startswith("-- ") else sql.rstrip().rstrip(";") + ";")
 
 
+def cell(text: str | None, style: str = "") -> Any:
+    """A table cell shown as written: no rich markup read from it, controls escaped."""
+    from rich.text import Text
+
+    return Text(one_line(text or ""), style=style)
+
+
 def _console() -> Any:
     from rich.console import Console
 
@@ -135,12 +143,12 @@ def print_status(state: State, statuses: list[MigrationStatus]) -> None:
         text = _state_text(s)
         style = styles.get(text, "red bold")
         table.add_row(
-            mark,
-            s.name,
-            f"[{style}]{text}[/]",
+            cell(mark),
+            cell(s.name),
+            cell(text, style),
             s.applied_at.strftime("%Y-%m-%d %H:%M:%S") if s.applied_at else "",
             f"{s.duration:.3f}s" if s.duration is not None else "",
-            s.applied_by or "",
+            cell(s.applied_by),
         )
     _console().print(table)
     applied = sum(s.applied for s in statuses)
@@ -179,9 +187,11 @@ def print_plugins(state: State, plugins: Plugins) -> None:
     for column in ("plugin", "distribution", "version", "hooks"):
         table.add_column(column)
     for info in infos:
-        table.add_row(info.name, info.distribution, info.version, ", ".join(info.hooks))
+        table.add_row(
+            *map(cell, (info.name, info.distribution, info.version, ", ".join(info.hooks)))
+        )
     console = _console()
     console.print(table)
     for kind, registry in registries.items():
         entries = ", ".join(f"{n} ({registry.owner(n)})" for n in registry.names()) or "none"
-        console.print(f"{kind}: {entries}")
+        console.print(cell(f"{kind}: {entries}"))

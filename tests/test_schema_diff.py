@@ -325,7 +325,7 @@ def test_explicit_renames_and_turning_detection_off() -> None:
 def test_explicit_renames_that_do_not_fit_are_one_line_errors() -> None:
     with pytest.raises(ConfigError, match="no table 'nobody'"):
         compare(models(User), models(User), renames=["nobody.a:b"])
-    with pytest.raises(ConfigError, match="needs column 'ghost'"):
+    with pytest.raises(ConfigError, match="has no column 'ghost'"):
         compare(models(User), models(User), renames=["users.ghost:user_name"])
     with pytest.raises(ConfigError, match=r"table\.old:new"):
         compare(models(User), models(User), renames=["users.user_name"])

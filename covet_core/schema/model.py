@@ -48,7 +48,9 @@ class Column:
     nullable: bool = True
     default: str | None = None
     """Server default as SQL text valid in the dialect (``'active'``, ``0``,
-    ``CURRENT_TIMESTAMP``); ``None`` when there is none."""
+    ``CURRENT_TIMESTAMP``); ``None`` when there is none. A default that is one string
+    literal is written the ANSI way on every dialect (quotes doubled, a backslash is just a
+    backslash): readers and renderers of a dialect whose literals differ convert it."""
     autoincrement: bool = False
     """Identity / serial / AUTO_INCREMENT / SQLite's INTEGER PRIMARY KEY AUTOINCREMENT."""
     comment: str | None = None

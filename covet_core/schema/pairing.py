@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from covet_core.errors import ConfigError
+from covet_core.escaping import one_line
 from covet_core.schema.diff import SchemaDiff
 from covet_core.schema.model import ForeignKey, Schema, Table, qualified_name
 from covet_core.schema.renames import RenameCandidate
@@ -17,7 +18,47 @@ if TYPE_CHECKING:
 
 
 def normalise_flag(flag: str) -> str:
-    return flag.replace(" ", "")
+    """Flags are compared as spelt: names may hold spaces, dots and colons."""
+    return flag
+
+
+def resolve_flag(flag: str, current: Schema) -> tuple[str, str | None, str]:
+    """``table.old:new`` or ``old_table:new_table`` as ``(table, column or None, new)``.
+
+    Names may themselves hold ``.`` and ``:``, so every split is tried against the tables and
+    columns that exist; a flag that more than one reading fits is refused, never guessed.
+    """
+    readings: list[tuple[str, str | None, str]] = []
+    for i, ch in enumerate(flag):
+        if ch != ":" or not flag[:i] or not flag[i + 1 :]:
+            continue
+        left, new = flag[:i], flag[i + 1 :]
+        if left in current.tables:
+            readings.append((left, None, new))
+        for j, dot in enumerate(left):
+            table, column = left[:j], left[j + 1 :]
+            if dot == "." and table in current.tables and current.tables[table].has_column(column):
+                readings.append((table, column, new))
+    if len(readings) == 1:
+        return readings[0]
+    if readings:
+        raise ConfigError(
+            f"rename {one_line(flag)!r} can be read {len(readings)} ways; rename one at a time "
+            f"on a terminal (covet asks about each guess) instead"
+        )
+    left, sep, _ = flag.partition(":")
+    if not sep:
+        raise ConfigError(
+            f"rename {one_line(flag)!r} must look like table.old:new or old_table:new_table"
+        )
+    table, _, column = left.rpartition(".")
+    if table in current.tables:
+        raise ConfigError(
+            f"rename {one_line(flag)!r}: table {one_line(table)!r} has no column "
+            f"{one_line(column)!r} in the database"
+        )
+    missing = table or left
+    raise ConfigError(f"rename {one_line(flag)!r}: no table {one_line(missing)!r} in the database")
 
 
 @dataclass
@@ -50,20 +91,13 @@ class Pairing:
                 else:
                     self.explicit_columns.setdefault(item.table, {})[item.old] = item.new
                 continue
-            left, sep, new = normalise_flag(item).partition(":")
-            if not sep or not left or not new:
-                raise ConfigError(
-                    f"rename {item!r} must look like table.old:new or old_table:new_table"
-                )
-            table, dot, column = left.rpartition(".")
-            if dot and table in self.current.tables:
+            table, column, new = resolve_flag(item, self.current)
+            if column is not None:
                 self.explicit_columns.setdefault(table, {})[column] = new
-            elif left in self.current.tables:
-                schema = self.current.tables[left].schema
-                self.explicit_tables[left] = f"{schema}.{new}" if schema and "." not in new else new
             else:
-                raise ConfigError(
-                    f"rename {item!r}: no table {(table if dot else left)!r} in the database"
+                schema = self.current.tables[table].schema
+                self.explicit_tables[table] = (
+                    f"{schema}.{new}" if schema and "." not in new else new
                 )
 
     def choose(

@@ -7,6 +7,7 @@ returns ``renderer.render(operation)`` from its ``covet_render_operation`` hook.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import ClassVar
 
@@ -43,6 +44,19 @@ from covet_core.schema.operations import (
 def sql_string(value: str) -> str:
     """A SQL string literal (only for DDL, where parameters cannot be bound)."""
     return "'" + value.replace("'", "''") + "'"
+
+
+_SQL_STRING = re.compile(r"'(?:[^']|'')*'", re.S)
+
+
+def sql_string_value(text: str) -> str | None:
+    """The value of ``text`` when it is exactly one ANSI string literal (``'it''s'``), else
+    ``None``. A default that is one literal is kept in this form in the schema model
+    (``Column.default``); a dialect whose literals differ (MySQL's backslash escapes)
+    converts it when reading and rendering."""
+    if _SQL_STRING.fullmatch(text):
+        return text[1:-1].replace("''", "'")
+    return None
 
 
 class DdlRenderer:

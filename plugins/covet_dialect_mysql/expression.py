@@ -43,22 +43,34 @@ _BINARY = {  # operator -> precedence (higher binds tighter)
 _NOT_PREC, _CMP_PREC, _UNARY_PREC = 4, 5, 12
 _INVERSE = {"=": "<>", "<>": "=", "<": ">=", ">=": "<", ">": "<=", "<=": ">"}
 _ESCAPES = {"0": "\0", "n": "\n", "r": "\r", "t": "\t", "b": "\b", "Z": "\x1a"}
+# \% and \_ keep their backslash outside LIKE patterns (MySQL's string literal rules).
+_ESCAPES |= {"%": "\\%", "_": "\\_"}
 
 
 class _Unparsable(Exception):
     pass
 
 
+STRING_LITERAL = re.compile(r"'(?:[^'\\]|''|\\.)*'|\"(?:[^\"\\]|\"\"|\\.)*\"", re.S)
+"""Exactly one MySQL string literal, single- or double-quoted, with its escapes."""
+
+
 def decode_string(literal: str) -> str:
     """The value of a MySQL string literal (quotes doubled or backslash-escaped)."""
     quote, body = literal[0], literal[1:-1]
-    body = body.replace(quote * 2, quote)
-    return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(1)), body, flags=re.S)
+
+    def one(match: re.Match[str]) -> str:
+        escaped = match.group(1)
+        return quote if escaped is None else _ESCAPES.get(escaped, escaped)
+
+    # One pass: in 'a\\''b' the doubled quote follows an escaped backslash.
+    return re.sub(r"\\(.)|" + re.escape(quote * 2), one, body, flags=re.S)
 
 
 def encode_string(value: str) -> str:
-    """A MySQL string literal: a backslash is an escape character there, unlike in ANSI SQL."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
+    """A MySQL string literal: a backslash is an escape character there, unlike in ANSI SQL
+    (and a NUL is written as its escape, so the statement text holds none)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "''").replace("\0", "\\0") + "'"
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:

@@ -38,7 +38,12 @@ from covet_core.schema.model import (
     Table,
     UniqueConstraint,
 )
-from covet_dialect_mysql.expression import canonical_expression, decode_string, encode_string
+from covet_core.schema.render import sql_string, sql_string_value
+from covet_dialect_mysql.expression import (
+    STRING_LITERAL,
+    canonical_expression,
+    decode_string,
+)
 from covet_dialect_mysql.render import DEFAULT_TIMESTAMP_PRECISION, INTEGER_TYPES, current_timestamp
 
 _ALIASES = {
@@ -200,13 +205,13 @@ def normalise_default(default: str | None, column_type: ColumnType) -> str | Non
     if name == "boolean" and text.lower() in _TRUE | _FALSE:
         return "1" if text.lower() in _TRUE else "0"
     if name in _TEXTUAL and literal is not None:
-        return encode_string(literal)
+        return sql_string(literal)
     if literal is not None and _NUMBER.match(literal):
         number = _number(literal, column_type)
         if number is not None:
             return number
     if literal is not None:
-        return encode_string(literal) if text[0] in "'\"" else literal
+        return sql_string(literal) if text[0] in "'\"" else literal
     # An expression default: MySQL 8 wants it in parentheses, MariaDB takes both.
     return f"({canonical_expression(text)})"
 
@@ -227,10 +232,17 @@ def _number(text: str, column_type: ColumnType) -> str | None:
 
 
 def _literal(text: str) -> str | None:
-    """The value of a literal default (a quoted string or a bare number), else ``None``."""
+    """The value of a literal default (a quoted string or a bare number), else ``None``.
+
+    A single-quoted default is the schema model's ANSI form (the reader converts MySQL's);
+    a double-quoted one can only have been written for MySQL, and is read as MySQL reads it.
+    """
     if _NUMBER.match(text):
         return text
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+    value = sql_string_value(text)
+    if value is not None:
+        return value
+    if text[:1] == '"' and STRING_LITERAL.fullmatch(text):
         return decode_string(text)
     return None
 

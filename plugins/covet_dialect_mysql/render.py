@@ -14,7 +14,7 @@ from covet_core.schema.operations import (
     DropIndex,
     RenameTable,
 )
-from covet_core.schema.render import DdlRenderer
+from covet_core.schema.render import DdlRenderer, sql_string_value
 from covet_dialect_mysql import quote
 from covet_dialect_mysql.expression import encode_string as sql_string
 
@@ -104,10 +104,19 @@ class MySQLRenderer(DdlRenderer):
         elif column.type.name == "mysql_timestamp":
             sql += " NULL"  # without it, old servers make a TIMESTAMP NOT NULL
         if column.default is not None:
-            sql += f" DEFAULT {current_timestamp(column.default, column.type) or column.default}"
+            sql += f" DEFAULT {self.default(column)}"
         if column.autoincrement:
             sql += " AUTO_INCREMENT"
         return sql + self.column_comment(column)
+
+    def default(self, column: Column) -> str:
+        assert column.default is not None
+        now = current_timestamp(column.default, column.type)
+        if now is not None:
+            return now
+        value = sql_string_value(column.default)
+        # The model's ANSI literal, spelt so MySQL reads the same value (backslashes doubled).
+        return column.default if value is None else sql_string(value)
 
     def column_comment(self, column: Column) -> str:
         return f" COMMENT {sql_string(column.comment)}" if column.comment else ""

@@ -24,8 +24,9 @@ from covet_core.schema.model import (
     Table,
     UniqueConstraint,
 )
+from covet_core.schema.render import sql_string
 from covet_dialect_mysql import quote
-from covet_dialect_mysql.expression import decode_string
+from covet_dialect_mysql.expression import STRING_LITERAL, decode_string
 from covet_dialect_mysql.normalise import is_implicit_fk_index
 
 _TYPE = re.compile(
@@ -263,11 +264,13 @@ class _Rows:
         elif self.mariadb:
             # MariaDB writes defaults as SQL: 'text', 0, current_timestamp(); NULL for none.
             default = None if default is None or default == "NULL" else default
+            if default is not None and STRING_LITERAL.fullmatch(default):
+                default = sql_string(decode_string(default))  # the schema model's ANSI form
         elif default is not None and "DEFAULT_GENERATED" not in extra.upper():
             # MySQL 8 gives a literal's bare value.
             numeric = column_type.name in ("integer", "smallint", "bigint", "decimal", "boolean")
             if not numeric and column_type.name not in ("float", "real", "tinyint"):
-                default = "'" + str(default).replace("'", "''") + "'"
+                default = sql_string(str(default))
         if default is not None and _CURRENT_TIMESTAMP.match(default):
             default = "CURRENT_TIMESTAMP"
         elif default is not None and default.lower().startswith("current_timestamp"):

@@ -15,6 +15,22 @@ from covet_core.dialect import Capabilities, Dialect, Statement, quote_ansi
 from covet_core.sqlsplit import POSTGRESQL_RULES, splitter
 
 NAME = "postgresql"
+MAX_IDENTIFIER_BYTES = 63  # NAMEDATALEN - 1
+
+
+def quote(name: str) -> str:
+    """A double-quoted identifier; refuses a name the server would silently cut short.
+
+    PostgreSQL truncates identifiers past 63 bytes with only a NOTICE, so a longer name in a
+    model would create an object under another name than the one asked for.
+    """
+    size = len(name.encode("utf-8", "surrogatepass"))
+    if size > MAX_IDENTIFIER_BYTES:
+        raise ValueError(
+            f"identifier {name[:20]!r}... is {size} bytes; PostgreSQL keeps only the first "
+            f"{MAX_IDENTIFIER_BYTES}, so shorten it"
+        )
+    return quote_ansi(name)
 
 
 def _adapter(*args: Any, **kwargs: Any) -> Any:
@@ -106,7 +122,7 @@ DIALECT = Dialect(
     ),
     adapter_factory=_adapter,
     adapter_from_url=_adapter_from_url,
-    quote=quote_ansi,
+    quote=quote,
     placeholder=lambda n: f"${n}",
     table_exists_sql=_table_exists,
     primary_key_sql=_primary_key,

@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from covet_core.dialect import quote_ansi
 from covet_core.schema.model import Column, ColumnType, Table
 from covet_core.schema.operations import (
     AddColumn,
@@ -26,6 +25,7 @@ from covet_core.schema.operations import (
     DropEnum,
 )
 from covet_core.schema.render import DdlRenderer, sql_string
+from covet_dialect_postgresql import quote
 from covet_dialect_postgresql.expression import canonical_default
 
 # A type the portable set does not name is written as the server spells it (format_type's
@@ -170,6 +170,6 @@ class PostgreSQLRenderer(DdlRenderer):
         return [sql]
 
 
-RENDERER = PostgreSQLRenderer(quote_ansi)
+RENDERER = PostgreSQLRenderer(quote)
 render = RENDERER.render
 render_type = RENDERER.render_type
