@@ -69,7 +69,7 @@ __all__ = [
     "Unique",
 ]
 
-MAX_NAME = 63  # PostgreSQL's identifier limit, the smallest of the three
+MAX_NAME = 63  # PostgreSQL's identifier limit in bytes, the smallest of the three
 
 
 def String(length: int | None = None) -> ColumnType:
@@ -245,10 +245,15 @@ def snake_case(name: str) -> str:
 def constraint_name(prefix: str, table: str, *parts: str) -> str:
     """``prefix_table_parts``; past the identifier limit, shortened with a stable hash."""
     name = "_".join((prefix, table, *parts))
-    if len(name) <= MAX_NAME:
+    encoded = name.encode("utf-8", "surrogatepass")
+    if len(encoded) <= MAX_NAME:
         return name
-    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
-    return f"{name[: MAX_NAME - 9]}_{digest}"
+    digest = hashlib.sha256(encoded).hexdigest()[:8]
+    # The limit counts bytes (PostgreSQL's NAMEDATALEN): cut whole characters until it fits.
+    head = name[: MAX_NAME - 9]
+    while len(head.encode("utf-8", "surrogatepass")) > MAX_NAME - 9:
+        head = head[:-1]
+    return f"{head}_{digest}"
 
 
 def _columns(model: type[Model]) -> list[Column]:
