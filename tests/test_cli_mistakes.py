@@ -61,8 +61,12 @@ def history(target: Target) -> list[str]:
 
 
 def applied_two(run, target: Target, migrations_dir: Path) -> dict[str, str]:
-    write_migration(migrations_dir, A, ["CREATE TABLE a (id INTEGER PRIMARY KEY)"], ["DROP TABLE a"])
-    write_migration(migrations_dir, B, ["CREATE TABLE b (id INTEGER PRIMARY KEY)"], ["DROP TABLE b"])
+    write_migration(
+        migrations_dir, A, ["CREATE TABLE a (id INTEGER PRIMARY KEY)"], ["DROP TABLE a"]
+    )
+    write_migration(
+        migrations_dir, B, ["CREATE TABLE b (id INTEGER PRIMARY KEY)"], ["DROP TABLE b"]
+    )
     env = {**target.env, "COVET_MIGRATIONS_DIR": str(migrations_dir)}
     assert run("migrate", "up", env=env).exit_code == 0
     return env
