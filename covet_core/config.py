@@ -78,8 +78,11 @@ class Settings:
         """The migrations folder, which must exist: a mistyped ``--dir`` is an error, never an
         empty folder (every applied migration would look as if its file were gone)."""
         path = self.migrations_dir
-        if path.exists():
-            return path
+        try:
+            if path.exists():
+                return path
+        except OSError as exc:  # a name too long for the file system, ...
+            raise ConfigError(f"migrations folder {path}: {exc.strerror}") from exc
         origin = self.sources.get("migrations_dir")
         where = {
             None: "the default, beside the config file or in the current directory",
@@ -146,6 +149,10 @@ def _file_layer(path: Path) -> dict[str, Any]:
     for key, value in data.items():
         if not isinstance(value, KEYS[key]) or (isinstance(value, bool) and key != "backup"):
             raise ConfigError(f"{section}{path}: {key} has the wrong type ({value!r})")
+        if isinstance(value, str) and "\x00" in value:
+            raise ConfigError(f"{section}{path}: {key} contains a NUL character")
+    if data.get("history_table") == "":
+        raise ConfigError(f"{section}{path}: history_table must not be empty")
     return data
 
 
@@ -253,6 +260,12 @@ def load_settings(
     if env.get(ENV_DATABASE):
         settings.database, settings.database_base_dir = env[ENV_DATABASE], cwd
         settings.sources["database"] = "env"
+    for origin, value in (
+        ("--dir", migrations_dir),
+        (ENV_MIGRATIONS_DIR, env.get(ENV_MIGRATIONS_DIR)),
+    ):
+        if value is not None and "\x00" in str(value):
+            raise ConfigError(f"{origin} contains a NUL character")
     if env.get(ENV_MIGRATIONS_DIR):
         settings.migrations_dir = cwd / env[ENV_MIGRATIONS_DIR]
         settings.sources["migrations_dir"] = "env"

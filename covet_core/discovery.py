@@ -31,6 +31,15 @@ _SKIP_DIRS = {"__pycache__"}
 
 def iter_migration_files(directory: Path, suffix: str = ".py") -> list[Path]:
     """Files under ``directory`` (recursively), skipping ``_private`` and hidden ones."""
+    try:
+        return _migration_files(directory, suffix)
+    except OSError as exc:  # unreadable, a name too long, a loop of symlinks, ...
+        raise DiscoveryError(
+            f"cannot read the migrations folder: {exc.strerror}", directory
+        ) from exc
+
+
+def _migration_files(directory: Path, suffix: str) -> list[Path]:
     if not directory.exists():
         return []
     if not directory.is_dir():

@@ -213,6 +213,9 @@ def test_create_into_a_read_only_folder(run, read_only_dir):
         b'lock_timeout = inf\ndatabase = "sqlite:///a.db"\n',
         b'out_of_order = "sometimes"\ndatabase = "sqlite:///a.db"\n',
         b'database = "sqlite:///${COVET_TEST_UNSET_VARIABLE}.db"\n',
+        b'database = "sqlite:///a.db"\nmigrations_dir = "a\\u0000b"\n',
+        b'database = "sqlite:///a.db"\nhistory_table = "a\\u0000b"\n',
+        b'database = "sqlite:///a.db"\nhistory_table = ""\n',
     ],
 )
 def test_a_hostile_config_file_is_one_line(run, tmp_path, text):
@@ -244,6 +247,8 @@ def test_a_config_file_that_is_a_directory_is_an_error(run, tmp_path):
         ("sqlite:///a#b.db", "contains #"),
         ("postgresql://postgres@127.0.0.1/te\nst", "control character"),
         ("://nothing", "no scheme"),
+        ("mysql://root@127.0.0.1/test?charset=bogus", "unknown MySQL charset"),
+        ("sqlite:///\udcff.db", "not valid UTF-8"),
         ("", "no database configured"),
     ],
 )
@@ -262,6 +267,14 @@ def test_an_unencoded_password_says_to_percent_encode_and_is_not_echoed(
     url = f"{scheme}://app:{password}@127.0.0.1/db"
     line = one_error(run("migrate", "status", env={"COVET_DATABASE_URL": url}), "percent-encode")
     assert password not in line and "app:" not in line and "127.0.0.1" not in line
+
+
+def test_a_migrations_folder_name_too_long_for_the_file_system(run, tmp_path):
+    (tmp_path / "covet.toml").write_text(
+        f'database = "sqlite:///a.db"\nmigrations_dir = "{"a" * 300}"\n'
+    )
+    for command in (["migrate", "status"], ["migrate", "create", "x"]):
+        one_error(run(*command), "File name too long")
 
 
 def test_a_restore_from_an_edited_manifest_is_one_line(run, tmp_path):

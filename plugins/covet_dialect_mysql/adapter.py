@@ -103,7 +103,11 @@ class MySQLAdapter:
                 self._restore_autocommit = False
             return
         import aiomysql
+        from pymysql.charset import charset_by_name
 
+        if charset_by_name(self.charset) is None:
+            # PyMySQL would fail later with an AttributeError deep in its handshake.
+            raise ConfigError(f"unknown MySQL charset {self.charset!r}; use e.g. utf8mb4")
         conn = aiomysql.Connection(
             host=self.host,
             port=self.port,

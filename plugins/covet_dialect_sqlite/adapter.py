@@ -84,6 +84,13 @@ class SQLiteAdapter:
         self.path = str(target) if target is not None else None
         if self.path is not None and "\x00" in self.path:
             raise ConfigError("the SQLite database path contains a NUL character (%00 in a URL)")
+        try:
+            (self.path or "").encode()
+        except UnicodeEncodeError:
+            raise ConfigError(
+                "the SQLite database path is not valid UTF-8; SQLite cannot open it: rename "
+                "the file"
+            ) from None
         if not 0 <= timeout < math.inf:
             raise ConfigError(
                 f"SQLite timeout must be a finite number of seconds >= 0, not {timeout}"
