@@ -160,6 +160,7 @@ def print_status(state: State, statuses: list[MigrationStatus]) -> None:
                 applied_at=s.applied_at.isoformat() if s.applied_at else None,
                 changed=s.changed,
                 missing=s.missing,
+                out_of_order=s.out_of_order,
                 detail=s.detail,
             )
         return
