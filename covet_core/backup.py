@@ -133,9 +133,28 @@ def discard(path: Path) -> None:
         candidate.unlink(missing_ok=True)
 
 
+_MANIFEST_TYPES: dict[str, type | tuple[type, ...]] = {
+    "file": str,
+    "strategy": str,
+    "database": str,
+    "created_at": str,
+    "size": int,
+    "label": str,
+    "sha256": (str, type(None)),
+}
+
+
 def read_manifest(manifest: Path) -> BackupInfo | None:
+    """The manifest's backup, or ``None`` when it is missing, unreadable or edited into
+    something that is not a manifest (a strategy that is not a name, a size that is text)."""
     try:
         data = json.loads(manifest.read_text())
+        if not isinstance(data, dict) or not all(
+            isinstance(data.get(key, ""), kind) for key, kind in _MANIFEST_TYPES.items()
+        ):
+            return None
+        if not data["strategy"] or isinstance(data["size"], bool):
+            return None
         path = manifest.with_name(data["file"])
         known = {"file", "strategy", "database", "created_at", "size", "label", "sha256"}
         return BackupInfo(
@@ -148,7 +167,7 @@ def read_manifest(manifest: Path) -> BackupInfo | None:
             sha256=data.get("sha256"),
             extra={k: v for k, v in data.items() if k not in known},
         )
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
 
 

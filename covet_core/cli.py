@@ -7,6 +7,7 @@ Migration commands live in ``cli_migrate``. Exit codes: 0 ok, 1 a migration fail
 from __future__ import annotations
 
 import logging
+import math
 import sys
 import traceback
 from collections.abc import MutableMapping
@@ -86,7 +87,7 @@ def _level(log_format: str, verbose: int) -> int:
     return min(level, logging.INFO) if log_format == "json" else level
 
 
-_REPORTED_BY_CLI = {"migration.failed", "command.failed"}
+_REPORTED_BY_CLI = {"migration.failed", "command.failed", "migration.out_of_order"}
 
 
 def _apply_logging(log_format: str, verbose: int) -> None:
@@ -127,12 +128,32 @@ def _apply_logging(log_format: str, verbose: int) -> None:
     )
 
 
+class FiniteSeconds(click.ParamType):
+    """A number of seconds >= 0; ``nan`` and ``inf`` would wait forever, so they are refused."""
+
+    name = "seconds"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        if not math.isfinite(seconds) or seconds < 0:
+            self.fail(f"{value!r} is not a finite number of seconds >= 0", param, ctx)
+        return seconds
+
+
 class CovetGroup(click.Group):
     """Turns a ``CovetError`` into its one-line message and exit code (traceback with ``-v``)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt:
+            # The shell convention for "stopped by SIGINT" is 128 + 2. What was interrupted
+            # reports its own state (a migration in a transaction was rolled back by it).
+            click.secho("error: interrupted (Ctrl-C)", fg="red", err=True)
+            ctx.exit(130)
         except CovetError as error:
             state = ctx.find_object(State)
             if state is not None and state.verbose:
@@ -208,7 +229,49 @@ def plugins_command(state: State) -> None:
     print_plugins(state, state.plugins())
 
 
+def _set_global(attr: str) -> Any:
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+        state = ctx.find_object(State)
+        if state is None or value is None or (attr == "verbose" and not value):
+            return
+        if attr == "verbose":
+            state.verbose += value
+        else:
+            setattr(state, attr, value)
+        if attr in ("verbose", "log_format"):
+            configure_logging(state.log_format, state.verbose)
+
+    return callback
+
+
+def _global_options() -> list[click.Option]:
+    """The global options again, for use after a command (``covet migrate up -v``)."""
+    common: dict[str, Any] = {"expose_value": False, "hidden": True}
+    return [
+        click.Option(["--database"], callback=_set_global("database"), **common),
+        click.Option(["--config"], callback=_set_global("config_file"), **common),
+        click.Option(["--dir"], callback=_set_global("migrations_dir"), **common),
+        click.Option(["-v", "--verbose"], count=True, callback=_set_global("verbose"), **common),
+        click.Option(
+            ["--log-format"],
+            type=click.Choice(["console", "json"]),
+            callback=_set_global("log_format"),
+            **common,
+        ),
+    ]
+
+
+def share_global_options(group: click.Group) -> None:
+    """Let every command under ``group`` (plugins' too) take the global options as well."""
+    for command in group.commands.values():
+        taken = {opt for param in command.params for opt in param.opts}
+        command.params.extend(o for o in _global_options() if not taken.intersection(o.opts))
+        if isinstance(command, click.Group):
+            share_global_options(command)
+
+
 def _register_subcommands() -> None:
+    import covet_core.cli_history  # noqa: F401  (adds repair, baseline, import to migrate)
     from covet_core.cli_backup import backup
     from covet_core.cli_data import data
     from covet_core.cli_generate import generate
@@ -218,6 +281,7 @@ def _register_subcommands() -> None:
     cli.add_command(migrate)
     cli.add_command(backup)
     cli.add_command(data)
+    share_global_options(cli)
 
 
 _register_subcommands()
@@ -230,6 +294,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         plugins = Plugins.load()
         plugins.register_commands(cli)
+        share_global_options(cli)
     except CovetError as error:
         say_error(error)
         sys.exit(error.exit_code)

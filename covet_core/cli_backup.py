@@ -14,6 +14,7 @@ from covet_core.cli_migrate import open_manager, run
 from covet_core.cli_output import emit
 from covet_core.config import redact_url
 from covet_core.errors import ConfigError
+from covet_core.urls import split_url
 
 ENV_RESTORE_INTO = "COVET_RESTORE_INTO_URL"
 
@@ -46,7 +47,7 @@ def create(state: State, label: str) -> None:
     """Take a backup now with the configured strategy."""
 
     async def go() -> None:
-        async with open_manager(state) as manager:
+        async with open_manager(state, migrations=False) as manager:
             info = await manager.backup(label)
         state.say(f"Backup: {info.path} ({_size(info.size)}, sha256 {info.sha256})")
         emit(state, "backup.created", path=str(info.path), size=info.size, sha256=info.sha256)
@@ -96,9 +97,7 @@ def list_command(state: State) -> None:
 @click.pass_obj
 def restore(state: State, path: Path, into: str | None, yes: bool) -> None:
     """Restore a backup into the configured database (or --into another one)."""
-    from urllib.parse import urlsplit
-
-    if into and urlsplit(into).password:
+    if into and split_url(into).password:
         raise ConfigError(
             f"do not put a password in --into: command lines are visible to every user of the "
             f"machine; set {ENV_RESTORE_INTO} instead"
@@ -115,7 +114,7 @@ def restore(state: State, path: Path, into: str | None, yes: bool) -> None:
         )
 
     async def go() -> None:
-        async with open_manager(state) as manager:
+        async with open_manager(state, migrations=False) as manager:
             if into:
                 dialect = manager.plugins.dialect_for_url(into)
                 target = dialect.adapter_from_url(into, Path.cwd())

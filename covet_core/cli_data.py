@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from covet_core.cli import State
@@ -21,18 +23,24 @@ def status(state: State) -> None:
     from covet_core.data.checkpoints import Checkpoints
     from covet_core.data.parallel import CHUNK_TABLE
 
+    async def read(manager: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        if manager.database_missing() is not None:
+            return [], []
+        adapter, dialect = manager.adapter, manager.dialect
+        unfinished = await Checkpoints(adapter, dialect, manager.plugins).unfinished()
+        stmt = dialect.table_exists_sql(CHUNK_TABLE)
+        if await adapter.fetch_one(stmt.text, stmt.params) is None:
+            return unfinished, []
+        q = dialect.quote
+        chunks = await adapter.fetch_all(
+            f"SELECT {q('name')}, {q('state')}, COUNT(*) AS chunks, SUM({q('processed')}) AS processed "
+            f"FROM {q(CHUNK_TABLE)} GROUP BY {q('name')}, {q('state')} ORDER BY 1, 2"
+        )
+        return unfinished, chunks
+
     async def go() -> None:
-        async with open_manager(state) as manager:
-            adapter, dialect = manager.adapter, manager.dialect
-            unfinished = await Checkpoints(adapter, dialect, manager.plugins).unfinished()
-            chunks: list[dict[str, object]] = []
-            stmt = dialect.table_exists_sql(CHUNK_TABLE)
-            if await adapter.fetch_one(stmt.text, stmt.params) is not None:
-                q = dialect.quote
-                chunks = await adapter.fetch_all(
-                    f"SELECT {q('name')}, {q('state')}, COUNT(*) AS chunks, SUM({q('processed')}) AS processed "
-                    f"FROM {q(CHUNK_TABLE)} GROUP BY {q('name')}, {q('state')} ORDER BY 1, 2"
-                )
+        async with open_manager(state, migrations=False, read_only=True) as manager:
+            unfinished, chunks = await read(manager)
         for row in unfinished:
             emit(state, "data.checkpoint", **{k: str(v) for k, v in row.items()})
             state.say(

@@ -12,9 +12,9 @@ from typing import Any, TypeVar
 
 import click
 
-from covet_core.cli import State
-from covet_core.cli_output import Reporter, emit, print_plan, print_status
-from covet_core.errors import ConfigError, HistoryError
+from covet_core.cli import FiniteSeconds, State
+from covet_core.cli_output import Reporter, emit, print_plan, print_status, warn_out_of_order
+from covet_core.errors import ConfigError
 from covet_core.escaping import one_line
 
 T = TypeVar("T")
@@ -43,13 +43,26 @@ async def connected(adapter: Any) -> AsyncIterator[Any]:
 
 @asynccontextmanager
 async def open_manager(
-    state: State, *, enable_backup: bool | None = None, lock_timeout: float | None = None
+    state: State,
+    *,
+    enable_backup: bool | None = None,
+    lock_timeout: float | None = None,
+    migrations: bool = True,
+    read_only: bool = False,
 ) -> AsyncIterator[Any]:
+    """A manager on a connected adapter.
+
+    ``migrations``: the command reads the migrations folder, which must then exist.
+    ``read_only``: the command only looks; a database that does not exist yet is reported and
+    read as empty instead of being created by connecting to it.
+    """
     from covet_core.manager import MigrationManager
 
     settings = state.settings()
     plugins = state.plugins(Reporter(state))
     dialect, adapter = database_adapter(state, plugins)
+    if migrations:
+        settings.require_migrations_dir()
     manager = MigrationManager(
         adapter,
         dialect,
@@ -62,9 +75,19 @@ async def open_manager(
         backup_dir=settings.backup_dir,
         backup_keep=settings.backup_keep,
         history_table=settings.history_table,
+        out_of_order=settings.out_of_order,
     )
+    if read_only and (missing := manager.database_missing()) is not None:
+        state.say(f"The database {missing} does not exist yet (`covet migrate up` creates it).")
+        emit(state, "database.missing", database=missing)
+        yield manager
+        return
     async with connected(adapter):
         yield manager
+
+
+SECONDS = FiniteSeconds()
+LOCK_TIMEOUT_HELP = "Seconds to wait for the migration lock (default: lock_timeout setting, 60)."
 
 
 @click.group()
@@ -75,7 +98,7 @@ def migrate() -> None:
 @migrate.command()
 @click.option("--target", metavar="NAME", help="Apply up to and including this migration.")
 @click.option("--dry-run", is_flag=True, help="Print the SQL that would run; change nothing.")
-@click.option("--lock-timeout", type=click.FloatRange(min=0), metavar="SECONDS")
+@click.option("--lock-timeout", type=SECONDS, metavar="SECONDS", help=LOCK_TIMEOUT_HELP)
 @click.option("--backup/--no-backup", default=None, help="Take a backup first (default: config).")
 @click.pass_obj
 def up(
@@ -84,8 +107,11 @@ def up(
     """Apply pending migrations."""
 
     async def go() -> None:
-        async with open_manager(state, enable_backup=backup, lock_timeout=lock_timeout) as manager:
+        async with open_manager(
+            state, enable_backup=backup, lock_timeout=lock_timeout, read_only=dry_run
+        ) as manager:
             report = await manager.upgrade(target=target, dry_run=dry_run)
+        warn_out_of_order(state, report.out_of_order, dry_run=dry_run)
         if dry_run:
             print_plan(state, report, "apply")
             return
@@ -101,10 +127,16 @@ def up(
 
 
 @migrate.command()
-@click.option("--steps", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option(
+    "--steps",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="How many of the most recently applied migrations to roll back.",
+)
 @click.option("--to", "target", metavar="NAME", help="Roll back everything applied after NAME.")
 @click.option("--dry-run", is_flag=True, help="Print the SQL that would run; change nothing.")
-@click.option("--lock-timeout", type=click.FloatRange(min=0), metavar="SECONDS")
+@click.option("--lock-timeout", type=SECONDS, metavar="SECONDS", help=LOCK_TIMEOUT_HELP)
 @click.pass_obj
 def down(
     state: State, steps: int, target: str | None, dry_run: bool, lock_timeout: float | None
@@ -112,7 +144,9 @@ def down(
     """Roll back the most recently applied migrations."""
 
     async def go() -> None:
-        async with open_manager(state, enable_backup=False, lock_timeout=lock_timeout) as manager:
+        async with open_manager(
+            state, enable_backup=False, lock_timeout=lock_timeout, read_only=dry_run
+        ) as manager:
             report = await manager.downgrade(steps=steps, dry_run=dry_run, target=target)
         if dry_run:
             print_plan(state, report, "roll back")
@@ -129,7 +163,7 @@ def status(state: State) -> None:
     """Show every migration: applied, pending, partial, changed or missing."""
 
     async def go() -> None:
-        async with open_manager(state) as manager:
+        async with open_manager(state, read_only=True) as manager:
             print_status(state, await manager.get_status())
 
     run(go())
@@ -144,6 +178,7 @@ def status(state: State) -> None:
     "--backward", "backward", multiple=True, metavar="SQL", help="Backward statement (repeat)."
 )
 @click.option("--depends", multiple=True, metavar="MIGRATION", help="Dependency (repeat).")
+@click.option("--sql", "as_sql", is_flag=True, help="Write a .sql migration instead of .py.")
 @click.pass_obj
 def create(
     state: State,
@@ -151,15 +186,17 @@ def create(
     forward: tuple[str, ...],
     backward: tuple[str, ...],
     depends: tuple[str, ...],
+    as_sql: bool,
 ) -> None:
-    """Write a new migration file YYYY_MM_DD_HHMMSS_NAME.py (no database needed)."""
+    """Write a new migration file YYYY_MM_DD_HHMMSS_NAME.py or .sql (no database needed)."""
     from covet_core.discovery import discover
-    from covet_core.scaffold import write_migration_file
+    from covet_core.scaffold import write_migration_file, write_sql_migration_file
 
     settings = state.settings()
     known = [m.name for m in discover(settings.migrations_dir)]
     dialect = state.plugins().dialect_for_url(settings.database).name if settings.database else ""
-    path = write_migration_file(
+    write = write_sql_migration_file if as_sql else write_migration_file
+    path = write(
         settings.migrations_dir,
         name,
         forward_sql=list(forward),
@@ -178,7 +215,7 @@ def validate(state: State) -> None:
     """Check the files load and agree with the history (exit 1 on any problem)."""
 
     async def go() -> list[str]:
-        async with open_manager(state) as manager:
+        async with open_manager(state, read_only=True) as manager:
             migrations = manager.load_migrations()
             problems = await manager.validate()
         for problem in problems:
@@ -199,7 +236,7 @@ def unlock(state: State, force: bool) -> None:
     """Release a migration lock left by a process that is gone."""
 
     async def go() -> None:
-        async with open_manager(state) as manager:
+        async with open_manager(state, migrations=False) as manager:
             holder = await manager.unlock(force=force)
         if holder is None:
             state.say("The migration lock was not held.")
@@ -231,67 +268,5 @@ def resolve(state: State, name: str, outcome: str | None, run_statements: bool) 
             await manager.resolve(name, applied=outcome == "applied", run=run_statements)
         state.say(f"Recorded {name} as {outcome.replace('-', ' ')}.")
         emit(state, "migration.resolved", migration=name, outcome=outcome)
-
-    run(go())
-
-
-@migrate.command()
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-@click.pass_obj
-def repair(state: State, yes: bool) -> None:
-    """Accept changed migration files and forget history rows whose files are gone."""
-    if not yes:
-        if not sys.stdin.isatty():
-            raise HistoryError(
-                "repair rewrites the history; confirm with --yes when not on a terminal"
-            )
-        click.confirm("Rewrite the history to match the migration files?", abort=True)
-
-    async def go() -> None:
-        async with open_manager(state) as manager:
-            changes = await manager.repair()
-        for change in changes or ["nothing to repair"]:
-            state.say(change)
-        emit(state, "migrate.repaired", changes=changes)
-
-    run(go())
-
-
-@migrate.command()
-@click.option("--to", "target", metavar="NAME", help="Only up to and including this migration.")
-@click.pass_obj
-def baseline(state: State, target: str | None) -> None:
-    """Record migrations as applied without running them (the schema exists already)."""
-
-    async def go() -> None:
-        async with open_manager(state) as manager:
-            names = await manager.baseline(to=target)
-        for name in names:
-            state.say(f"  = {name}  recorded as applied (not run)")
-        state.say(f"Baselined {len(names)} migration(s).")
-        emit(state, "migrate.baselined", migrations=names)
-
-    run(go())
-
-
-@migrate.command("import")
-@click.option(
-    "--from",
-    "tool",
-    required=True,
-    type=click.Choice(["golang-migrate", "goose", "dbmate", "flyway"]),
-    help="The tool whose history table to read.",
-)
-@click.pass_obj
-def import_command(state: State, tool: str) -> None:
-    """Baseline covet's history from another tool's history table in the database."""
-
-    async def go() -> None:
-        async with open_manager(state) as manager:
-            names = await manager.import_history(tool)
-        for name in names:
-            state.say(f"  = {name}  applied by {tool}")
-        state.say(f"Imported {len(names)} migration(s) from {tool}'s history.")
-        emit(state, "migrate.imported", tool=tool, migrations=names)
 
     run(go())

@@ -5,9 +5,12 @@ Tables use rich (imported only by the commands that print one).
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from typing import TYPE_CHECKING, Any
+
+import click
 
 from covet_core.escaping import one_line
 from covet_core.hookspecs import hookimpl
@@ -97,11 +100,30 @@ def cell(text: str | None, style: str = "") -> Any:
     return Text(one_line(text or ""), style=style)
 
 
+def warn_out_of_order(state: State, late: dict[str, str], *, dry_run: bool) -> None:
+    """One ``warning:`` line per migration that runs after a newer one already applied."""
+    for name, newest in late.items():
+        verb = "would run" if dry_run else "ran"
+        click.secho(
+            f"warning: {one_line(name)} is older than the newest applied migration "
+            f"{one_line(newest)}; it {verb} "
+            f'out of order (set out_of_order = "refuse" to stop, "allow" to be quiet)',
+            fg="yellow",
+            err=True,
+        )
+
+
+def _width() -> int:
+    # Piped output is not wrapped at some unrelated terminal's width; COLUMNS still rules.
+    if sys.stdout.isatty() or os.environ.get("COLUMNS", "").isdigit():
+        return shutil.get_terminal_size((160, 24)).columns
+    return 160
+
+
 def _console() -> Any:
     from rich.console import Console
 
-    width = None if sys.stdout.isatty() else max(shutil.get_terminal_size((160, 24)).columns, 160)
-    return Console(width=width, highlight=False, soft_wrap=False)
+    return Console(width=_width(), highlight=False, soft_wrap=False)
 
 
 def _state_text(status: MigrationStatus) -> str:
@@ -111,7 +133,28 @@ def _state_text(status: MigrationStatus) -> str:
         return "applied, CHANGED"
     if status.state == "partial":
         return f"PARTIAL ({status.detail})"
+    if status.out_of_order:
+        return "pending, OUT OF ORDER"
     return status.state
+
+
+def _summary(statuses: list[MigrationStatus]) -> str:
+    counts = {
+        "applied": sum(s.applied for s in statuses),
+        "pending": sum(s.state == "pending" for s in statuses),
+        "partial": sum(s.state == "partial" for s in statuses),
+        "failed": sum(s.state == "failed" for s in statuses),
+        "changed": sum(s.changed for s in statuses),
+        "file missing": sum(s.missing and s.applied for s in statuses),
+        "out of order": sum(s.out_of_order for s in statuses),
+    }
+    # applied and pending always; the states that need attention only when there are some.
+    parts = [f"{n} {label}" for label, n in counts.items() if n or label in ("applied", "pending")]
+    return ", ".join([*parts, f"{len(statuses)} in all"])
+
+
+_OPTIONAL_COLUMNS = ("by", "duration", "applied at (UTC)")
+"""Dropped in this order when the table would not fit the terminal."""
 
 
 def print_status(state: State, statuses: list[MigrationStatus]) -> None:
@@ -126,6 +169,7 @@ def print_status(state: State, statuses: list[MigrationStatus]) -> None:
                 applied_at=s.applied_at.isoformat() if s.applied_at else None,
                 changed=s.changed,
                 missing=s.missing,
+                out_of_order=s.out_of_order,
                 detail=s.detail,
             )
         return
@@ -134,26 +178,39 @@ def print_status(state: State, statuses: list[MigrationStatus]) -> None:
         return
     from rich.table import Table
 
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("", "migration", "state", "applied at (UTC)", "duration", "by"):
-        table.add_column(column, no_wrap=column == "migration")
     styles = {"applied": "green", "pending": "yellow"}
-    for s in statuses:
-        mark = "[X]" if s.applied else "[ ]"
-        text = _state_text(s)
-        style = styles.get(text, "red bold")
-        table.add_row(
-            cell(mark),
-            cell(s.name),
-            cell(text, style),
-            s.applied_at.strftime("%Y-%m-%d %H:%M:%S") if s.applied_at else "",
-            f"{s.duration:.3f}s" if s.duration is not None else "",
-            cell(s.applied_by),
-        )
+    rows = [
+        {
+            "": "[X]" if s.applied else "[ ]",
+            "migration": one_line(s.name),
+            "state": one_line(_state_text(s)),
+            "applied at (UTC)": s.applied_at.strftime("%Y-%m-%d %H:%M:%S") if s.applied_at else "",
+            "duration": f"{s.duration:.3f}s" if s.duration is not None else "",
+            "by": one_line(s.applied_by or ""),
+        }
+        for s in statuses
+    ]
+    columns = list(rows[0])
+    width = _width()
+
+    def needed(names: list[str]) -> int:
+        # Each column's widest cell (the state's detail may wrap, so count at most 24 of it).
+        widths = [max(len(c), *(len(r[c]) for r in rows)) for c in names]
+        widths[names.index("state")] = min(widths[names.index("state")], 24)
+        return sum(widths) + len(names) - 1
+
+    for optional in _OPTIONAL_COLUMNS:
+        if needed(columns) <= width:
+            break
+        columns.remove(optional)
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in columns:
+        table.add_column(column, no_wrap=column != "state", overflow="fold")
+    for row in rows:
+        style = styles.get(row["state"], "red bold")
+        table.add_row(*(cell(row[c], style if c == "state" else "") for c in columns))
     _console().print(table)
-    applied = sum(s.applied for s in statuses)
-    pending = sum(s.state == "pending" for s in statuses)
-    state.say(f"{applied} applied, {pending} pending, {len(statuses)} in all")
+    state.say(_summary(statuses))
 
 
 def print_plugins(state: State, plugins: Plugins) -> None:

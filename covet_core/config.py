@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from covet_core.errors import ConfigError
 from covet_core.locking import DEFAULT_LOCK_TIMEOUT
+from covet_core.urls import split_url
 
 CONFIG_FILE = "covet.toml"
 ENV_DATABASE = "COVET_DATABASE_URL"
@@ -32,7 +33,9 @@ KEYS: dict[str, type | tuple[type, ...]] = {
     "backup_dir": str,
     "backup_keep": int,
     "history_table": str,
+    "out_of_order": str,
 }
+OUT_OF_ORDER = ("allow", "warn", "refuse")
 
 _SECRET_PARAMS = {"password", "passwd", "pwd", "sslpassword", "secret", "token"}
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -49,23 +52,56 @@ class Settings:
     backup_dir: Path = Path("backups")
     backup_keep: int | None = None
     history_table: str | None = None
+    out_of_order: str = "warn"
+    """A pending migration older than the newest applied one: ``allow``, ``warn``, ``refuse``."""
     database_base_dir: Path | None = None
     """Folder a relative SQLite path in ``database`` is relative to."""
     sources: dict[str, str] = field(default_factory=dict)
     """Where each setting came from: ``flag``, ``env``, or a file path."""
+    searched: str | None = None
+    """Where settings files were looked for, when none was found."""
 
     def require_database(self) -> str:
         if not self.database:
+            where = (
+                f" (no covet.toml or pyproject.toml [tool.covet] in {self.searched})"
+                if self.searched
+                else ""
+            )
             raise ConfigError(
-                "no database configured: pass --database URL, set COVET_DATABASE_URL, or put "
-                'database = "sqlite:///app.db" in covet.toml (`covet init` writes one)'
+                f"no database configured{where}: pass --database URL, set COVET_DATABASE_URL, "
+                'or put database = "sqlite:///app.db" in covet.toml (`covet init` writes one)'
             )
         return self.database
+
+    def require_migrations_dir(self) -> Path:
+        """The migrations folder, which must exist: a mistyped ``--dir`` is an error, never an
+        empty folder (every applied migration would look as if its file were gone)."""
+        path = self.migrations_dir
+        try:
+            if path.exists():
+                return path
+        except OSError as exc:  # a name too long for the file system, ...
+            raise ConfigError(f"migrations folder {path}: {exc.strerror}") from exc
+        origin = self.sources.get("migrations_dir")
+        where = {
+            None: "the default, beside the config file or in the current directory",
+            "flag": "from --dir",
+            "env": f"from {ENV_MIGRATIONS_DIR}",
+        }.get(origin, f"from migrations_dir in {origin}")
+        raise ConfigError(
+            f"migrations folder {path} does not exist ({where}); fix the path, or create the "
+            f"folder (`covet migrate create` or `covet init` does)"
+        )
 
 
 def redact_url(url: str) -> str:
     """The URL with any password replaced by ``***`` (safe for logs and messages)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - a bad port raises here, not later in the middle of a message
+    except ValueError:
+        return "<an invalid URL>"
     query = parse_qsl(parts.query, keep_blank_values=True)
     if parts.password is None and not any(k.lower() in _SECRET_PARAMS for k, _ in query):
         return url  # untouched: urlunsplit would also drop the // of sqlite:///
@@ -86,6 +122,14 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8, as TOML requires"
+        ) from exc
+    except RecursionError:
+        raise ConfigError(
+            f"{path}: arrays or tables nested too deeply to read; covet settings are flat"
+        ) from None
 
 
 def _file_layer(path: Path) -> dict[str, Any]:
@@ -105,6 +149,10 @@ def _file_layer(path: Path) -> dict[str, Any]:
     for key, value in data.items():
         if not isinstance(value, KEYS[key]) or (isinstance(value, bool) and key != "backup"):
             raise ConfigError(f"{section}{path}: {key} has the wrong type ({value!r})")
+        if isinstance(value, str) and "\x00" in value:
+            raise ConfigError(f"{section}{path}: {key} contains a NUL character")
+    if data.get("history_table") == "":
+        raise ConfigError(f"{section}{path}: history_table must not be empty")
     return data
 
 
@@ -116,6 +164,37 @@ def _expand(value: str, origin: str, env: Mapping[str, str]) -> str:
         return env[name]
 
     return _VAR.sub(replace, value)
+
+
+def _has_settings(path: Path) -> bool:
+    if path.exists() and not path.is_file():
+        # A folder named covet.toml is a mistake to report, not a reason to use other settings.
+        raise ConfigError(f"{path} is not a file; remove it, or make it a TOML file")
+    if not path.is_file():
+        return False
+    if path.name != "pyproject.toml":
+        return True
+    tool = _read_toml(path).get("tool")
+    return isinstance(tool, dict) and "covet" in tool
+
+
+def _project_layers(cwd: Path) -> tuple[list[tuple[dict[str, Any], Path, str]], str | None]:
+    """The settings files of the nearest folder, from ``cwd`` upward, that has any, like git.
+
+    The search stops at a repository's top (a folder with ``.git``) or the filesystem root.
+    Returns the layers (lowest first: ``[tool.covet]``, then ``covet.toml`` key by key) and,
+    when there are none, where it looked (for the "no database configured" message).
+    """
+    folder = cwd
+    for folder in (cwd, *cwd.parents):
+        # Lowest first: pyproject's [tool.covet], then covet.toml overrides it key by key.
+        found = [folder / n for n in ("pyproject.toml", CONFIG_FILE) if _has_settings(folder / n)]
+        if found:
+            return [(_file_layer(path), folder, str(path)) for path in found], None
+        if (folder / ".git").exists():
+            break
+    searched = str(cwd) if folder == cwd else f"{cwd} and its parents up to {folder}"
+    return [], searched
 
 
 def load_settings(
@@ -133,15 +212,15 @@ def load_settings(
     layers: list[tuple[dict[str, Any], Path, str]] = []
     if config_file is not None:
         path = (cwd / config_file).resolve()
+        if path.exists() and not path.is_file():
+            raise ConfigError(
+                f"config file {config_file} is not a file; give the path of a TOML file"
+            )
         if not path.is_file():
             raise ConfigError(f"config file {config_file} does not exist")
         layers.append((_file_layer(path), path.parent, str(path)))
     else:
-        # Lowest first: pyproject's [tool.covet], then covet.toml overrides it key by key.
-        for name in ("pyproject.toml", CONFIG_FILE):
-            path = cwd / name
-            if path.is_file():
-                layers.append((_file_layer(path), cwd, str(path)))
+        layers, settings.searched = _project_layers(cwd)
     for data, base, origin in layers:
         for key, value in data.items():
             if key == "database":
@@ -157,6 +236,12 @@ def load_settings(
                         f"{origin}: backup_keep must be at least 1 (the newest n backups are kept)"
                     )
                 settings.backup_keep = value
+            elif key == "out_of_order":
+                if value not in OUT_OF_ORDER:
+                    raise ConfigError(
+                        f"{origin}: out_of_order must be one of {', '.join(OUT_OF_ORDER)}"
+                    )
+                settings.out_of_order = value
             elif key == "lock_timeout":
                 if not math.isfinite(value) or value < 0:
                     raise ConfigError(f"{origin}: lock_timeout must be a finite number >= 0")
@@ -175,11 +260,17 @@ def load_settings(
     if env.get(ENV_DATABASE):
         settings.database, settings.database_base_dir = env[ENV_DATABASE], cwd
         settings.sources["database"] = "env"
+    for origin, value in (
+        ("--dir", migrations_dir),
+        (ENV_MIGRATIONS_DIR, env.get(ENV_MIGRATIONS_DIR)),
+    ):
+        if value is not None and "\x00" in str(value):
+            raise ConfigError(f"{origin} contains a NUL character")
     if env.get(ENV_MIGRATIONS_DIR):
         settings.migrations_dir = cwd / env[ENV_MIGRATIONS_DIR]
         settings.sources["migrations_dir"] = "env"
     if database is not None:
-        if urlsplit(database).password:
+        if split_url(database).password:
             raise ConfigError(
                 "do not put a password in --database: command lines are visible to every user "
                 'of the machine; set COVET_DATABASE_URL, or use database = "${VAR}" in covet.toml'

@@ -31,6 +31,15 @@ _SKIP_DIRS = {"__pycache__"}
 
 def iter_migration_files(directory: Path, suffix: str = ".py") -> list[Path]:
     """Files under ``directory`` (recursively), skipping ``_private`` and hidden ones."""
+    try:
+        return _migration_files(directory, suffix)
+    except OSError as exc:  # unreadable, a name too long, a loop of symlinks, ...
+        raise DiscoveryError(
+            f"cannot read the migrations folder: {exc.strerror}", directory
+        ) from exc
+
+
+def _migration_files(directory: Path, suffix: str) -> list[Path]:
     if not directory.exists():
         return []
     if not directory.is_dir():
@@ -40,6 +49,13 @@ def iter_migration_files(directory: Path, suffix: str = ".py") -> list[Path]:
         rel = path.relative_to(directory)
         if any(part.startswith((".", "_")) or part in _SKIP_DIRS for part in rel.parts):
             continue
+        if not path.is_file() and not path.is_dir():
+            # Reading a FIFO would block every command until something writes to it.
+            raise DiscoveryError(
+                "not a regular file (a FIFO, socket or device); remove it, or start its name "
+                "with _ so covet skips it",
+                path,
+            )
         found.append(path)
     return sorted(found)
 
@@ -59,10 +75,8 @@ def load_migration(path: Path) -> Migration:
         raise MigrationLoadError(f"cannot read file: {exc.strerror}", path) from exc
     try:
         code = _compile_cached(path, source)
-    except SyntaxError as exc:
-        raise MigrationLoadError(f"syntax error at line {exc.lineno}: {exc.msg}", path) from exc
-    except ValueError as exc:  # e.g. NUL bytes
-        raise MigrationLoadError(f"cannot compile: {exc}", path) from exc
+    except (SyntaxError, ValueError) as exc:
+        raise MigrationLoadError(_compile_error(source, exc), path) from exc
     module = _execute(path, code)
     classes = [
         obj
@@ -161,6 +175,18 @@ def _execute(path: Path, code: CodeType) -> ModuleType:
     finally:
         sys.modules.pop(module_name, None)
     return module
+
+
+def _compile_error(source: bytes, exc: SyntaxError | ValueError) -> str:
+    """ "syntax error at line N: ..." with a real line, or without one when Python gives none
+    (a NUL byte: its line is found here; an unknown encoding declaration: line 0)."""
+    if b"\x00" in source:
+        line = source.count(b"\n", 0, source.index(b"\x00")) + 1
+        return f"syntax error at line {line}: the file contains a NUL byte; save it as text"
+    lineno = getattr(exc, "lineno", None)
+    message = getattr(exc, "msg", None) or str(exc)
+    where = f" at line {lineno}" if isinstance(lineno, int) and lineno > 0 else ""
+    return f"syntax error{where}: {message}"
 
 
 def _line_in(path: Path, exc: BaseException) -> int | None:

@@ -7,6 +7,8 @@ Public methods return the guide's dicts and objects and never raise for a user's
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import math
 import os
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
@@ -32,6 +34,7 @@ from covet_core.errors import (
     BackupError,
     ConfigError,
     CovetError,
+    DiscoveryError,
     HistoryError,
     MigrationFailedError,
     UnknownTargetError,
@@ -39,12 +42,16 @@ from covet_core.errors import (
 from covet_core.history import APPLIED, PARTIAL, HistoryRecord, MigrationHistory
 from covet_core.locking import DEFAULT_LOCK_TIMEOUT, LockHolder, LockStrategy, NoLock
 from covet_core.log import get_logger
-from covet_core.migration import Migration, checksum_matches
+from covet_core.migration import Migration
 from covet_core.planning import (
+    OUT_OF_ORDER_POLICIES,
     MigrationStatus,
+    RepairPlan,
     find_migration,
     mirror_start,
+    out_of_order,
     plan_down,
+    plan_repair,
     plan_up,
     problems,
     refuse_on_problems,
@@ -66,6 +73,8 @@ class RunReport:
     dry_run: bool = False
     plan: list[dict[str, Any]] = field(default_factory=list)
     backup: BackupInfo | str | None = None
+    out_of_order: dict[str, str] = field(default_factory=dict)
+    """Migrations of the plan older than the newest applied one (name -> that one)."""
 
     def as_dict(self) -> dict[str, Any]:
         key = "applied" if self.direction == "up" else "rolled_back"
@@ -109,7 +118,17 @@ class MigrationManager:
         backup_keep: int | None = None,
         history_table: str | None = None,
         autoload_plugins: bool | None = None,
+        out_of_order: str = "warn",
     ) -> None:
+        if not isinstance(lock_timeout, int | float) or not 0 <= lock_timeout < math.inf:
+            raise ConfigError(
+                f"lock_timeout must be a finite number of seconds >= 0, not {lock_timeout!r}"
+            )
+        if out_of_order not in OUT_OF_ORDER_POLICIES:
+            raise ConfigError(
+                f"out_of_order must be one of {', '.join(OUT_OF_ORDER_POLICIES)}, not {out_of_order!r}"
+            )
+        self.out_of_order = out_of_order
         self.adapter = adapter
         self.plugins = (
             plugins
@@ -173,21 +192,49 @@ class MigrationManager:
 
     # -- status -------------------------------------------------------------------------------
 
+    def database_missing(self) -> str | None:
+        """The database, if it does not exist yet and connecting would create it (a SQLite
+        file); ``None`` otherwise. Adapters that can tell offer ``missing_database()``."""
+        probe = getattr(self.adapter, "missing_database", None)
+        return probe() if callable(probe) else None
+
+    async def _records(self) -> list[HistoryRecord]:
+        # Looking must not create: a database that does not exist yet has no history.
+        if self.database_missing() is not None:
+            return []
+        return self._check_folder(await self.history.records())
+
+    def _check_folder(self, records: list[HistoryRecord]) -> list[HistoryRecord]:
+        """``records``, unless the migrations folder does not exist while the history is not
+        empty: a mistyped path must not make every applied migration look deleted (to status,
+        validate, and above all repair). A new project's missing folder is just empty."""
+        if records and not self.migrations_dir.exists():
+            raise DiscoveryError(
+                f"migrations folder {self.migrations_dir} does not exist, but the history "
+                f"records {len(records)} migration(s); check migrations_dir"
+            )
+        return records
+
     async def get_status(self) -> list[MigrationStatus]:
         """Every migration file and every history row, files first in execution order."""
         migrations = self.load_migrations()
-        records = {r.name: r for r in await self.history.records()}
+        history = await self._records()
+        late = out_of_order(migrations, history) if self.out_of_order != "allow" else {}
+        records = {r.name: r for r in history}
         statuses = []
         for m in migrations:
             record = records.pop(m.name, None)
-            statuses.append(status_of(m.name, record, m))
+            line = status_of(m.name, record, m)
+            if m.name in late:
+                line = dataclasses.replace(line, out_of_order=True)
+            statuses.append(line)
         for record in sorted(records.values(), key=lambda r: r.execution_order):
             statuses.append(status_of(record.name, record, None))
         return statuses
 
     async def validate(self) -> list[str]:
         """Problems between files and history (changed, missing, partial); empty when clean."""
-        return problems(self.load_migrations(), await self.history.records())
+        return problems(self.load_migrations(), await self._records())
 
     # -- up -----------------------------------------------------------------------------------
 
@@ -200,7 +247,9 @@ class MigrationManager:
         migrations = self.load_migrations()
         report = RunReport("up", dry_run=dry_run)
         if dry_run:
-            plan = plan_up(migrations, await self.history.records(), target)
+            records = await self._records()
+            plan = plan_up(migrations, records, target)
+            self._check_order(report, plan, migrations, records)
             self._describe(report, plan, "up")
             if plan and self.enable_backup:
                 report.backup = f"would take a {self._backup_name()} backup"
@@ -208,14 +257,37 @@ class MigrationManager:
             return report
         async with self.locked():
             await self.history.ensure()
-            records = await self.history.records()
+            records = self._check_folder(await self.history.records())
             plan = plan_up(migrations, records, target)
+            self._check_order(report, plan, migrations, records)
             self._describe(report, plan, "up")
             if plan and self.enable_backup:
                 report.backup = await self.backup(plan[0].name)
             await self._run(plan, "up", report, records)
         report.duration = time.monotonic() - start
         return report
+
+    def _check_order(
+        self,
+        report: RunReport,
+        plan: list[Migration],
+        migrations: list[Migration],
+        records: list[HistoryRecord],
+    ) -> None:
+        if self.out_of_order == "allow":
+            return
+        late = out_of_order(migrations, records)
+        report.out_of_order = {m.name: late[m.name] for m in plan if m.name in late}
+        if report.out_of_order and self.out_of_order == "refuse":
+            name, newest = next(iter(report.out_of_order.items()))
+            more = len(report.out_of_order) - 1
+            raise HistoryError(
+                f"{name} is older than the newest applied migration {newest}"
+                f'{f" (and {more} more)" if more else ""}, and out_of_order is "refuse"; '
+                f'give it a newer timestamp (rename the file), or set out_of_order = "warn"'
+            )
+        for name, newest in report.out_of_order.items():
+            log.warning("migration.out_of_order", migration=name, newest_applied=newest)
 
     # -- down ---------------------------------------------------------------------------------
 
@@ -234,11 +306,11 @@ class MigrationManager:
         migrations = self.load_migrations()
         report = RunReport("down", dry_run=dry_run)
         if dry_run:
-            plan = plan_down(migrations, await self.history.records(), steps, target)
+            plan = plan_down(migrations, await self._records(), steps, target)
             self._describe(report, plan, "down")
         else:
             async with self.locked():
-                records = await self.history.records()
+                records = self._check_folder(await self.history.records())
                 plan = plan_down(migrations, records, steps, target)
                 self._describe(report, plan, "down")
                 await self._run(plan, "down", report, records)
@@ -337,7 +409,8 @@ class MigrationManager:
         info = read_manifest(path.with_name(path.name + MANIFEST_SUFFIX))
         if info is None:
             raise BackupError(
-                f"{path} has no readable manifest ({path.name}.json); is it a covet backup?"
+                f"{path} has no valid manifest ({path.name}.json is missing, unreadable or "
+                f"edited); is it a covet backup?"
             )
         verify(info)
         strategy = self.backup_strategy(info.strategy)
@@ -380,7 +453,7 @@ class MigrationManager:
         """
         async with self.locked():
             await self.history.ensure()
-            records = await self.history.records()
+            records = self._check_folder(await self.history.records())
             migrations = self.load_migrations()
             refuse_on_problems(migrations, records)
             if names is not None:
@@ -459,31 +532,52 @@ class MigrationManager:
         runner = MigrationRunner(self.adapter, self.dialect, self.plugins, self.history, records)
         await runner.run(migration, direction, start_at=start)
 
-    async def repair(self) -> list[str]:
+    async def repair_plan(self) -> RepairPlan:
+        """What ``repair`` would change now (reads only; takes no lock)."""
+        return plan_repair(self.load_migrations(), await self._records())
+
+    async def repair(
+        self, *, forget_all: bool = False, expected: RepairPlan | None = None
+    ) -> list[str]:
         """Accept the history as it is: record current checksums of changed files and forget
-        rows whose files are gone. Returns what it changed."""
-        changes = []
+        rows whose files are gone. Returns what it changed.
+
+        Forgetting every applied migration at once is what a wrong ``migrations_dir`` looks
+        like, so it needs ``forget_all=True``. With ``expected`` (a plan shown to a user), a
+        plan that differs under the lock changes nothing.
+        """
         async with self.locked():
+            records = self._check_folder(await self.history.records())
             migrations = {m.name: m for m in self.load_migrations()}
-            for record in await self.history.records():
-                if record.state != APPLIED:
-                    continue
-                migration = migrations.get(record.name)
-                if migration is None:
-                    await self.history.record_rolled_back(record.name)
-                    changes.append(f"forgot {record.name} (file missing)")
-                elif not checksum_matches(record.checksum, migration):
-                    async with self.adapter.transaction():
-                        await self.history.write(
-                            record.name,
-                            state=APPLIED,
-                            checksum=migration.checksum(),
-                            duration=record.duration,
-                            direction=record.direction,
-                            applied_at=record.applied_at,
-                        )
-                    changes.append(f"accepted new checksum of {record.name}")
-        return changes
+            plan = plan_repair(list(migrations.values()), records)
+            if expected is not None and plan != expected:
+                raise HistoryError(
+                    "the history or the migration files changed since the repair plan was "
+                    "made; nothing was changed: run `covet migrate repair` again"
+                )
+            if plan.forgets_everything and not forget_all:
+                raise HistoryError(
+                    f"repair would forget all {plan.applied} applied migration(s) because none "
+                    f"of their files is in {self.migrations_dir}; check the migrations folder "
+                    f"(--dir / migrations_dir), or pass --forget-all if that is really meant"
+                )
+            by_record = {r.name: r for r in records}
+            async with self.adapter.transaction():
+                for name in plan.forget:
+                    await self.history.delete(name)
+                for name, checksum in plan.accept:
+                    record = by_record[name]
+                    await self.history.write(
+                        name,
+                        state=APPLIED,
+                        checksum=checksum,
+                        duration=record.duration,
+                        direction=record.direction,
+                        applied_at=record.applied_at,
+                    )
+        return [f"forgot {n} (file missing)" for n in plan.forget] + [
+            f"accepted new checksum of {n}" for n, _ in plan.accept
+        ]
 
 
 async def _as_result(direction: str, run: Any, dry_run: bool) -> dict[str, Any]:

@@ -30,6 +30,8 @@ class MigrationStatus:
     applied_by: str | None = None
     path: Path | None = None
     detail: str | None = None
+    out_of_order: bool = False
+    """Pending, but older than the newest applied migration (see ``out_of_order`` policy)."""
 
 
 def status_of(
@@ -197,3 +199,62 @@ def plan_down(
                 f"it by hand and call history.record_rolled_back({migration.name!r})"
             )
     return plan
+
+
+@dataclass(frozen=True)
+class RepairPlan:
+    """What ``repair`` would change: history rows to forget and checksums to accept."""
+
+    forget: tuple[str, ...]
+    """Applied migrations whose file is gone: their history rows would be deleted."""
+    accept: tuple[tuple[str, str], ...]
+    """``(name, new checksum)`` of applied migrations whose file changed."""
+    applied: int
+    """How many migrations the history records as applied."""
+
+    @property
+    def empty(self) -> bool:
+        return not self.forget and not self.accept
+
+    @property
+    def forgets_everything(self) -> bool:
+        # A wrong migrations folder looks exactly like this, so it is never done by default.
+        return bool(self.forget) and len(self.forget) == self.applied
+
+    def lines(self) -> list[str]:
+        return [f"forget {name} (applied, file missing)" for name in self.forget] + [
+            f"accept the new checksum of {name} ({checksum})" for name, checksum in self.accept
+        ]
+
+
+def plan_repair(migrations: list[Migration], records: list[HistoryRecord]) -> RepairPlan:
+    by_name = {m.name: m for m in migrations}
+    applied = [r for r in records if r.state == APPLIED]
+    forget = tuple(r.name for r in applied if r.name not in by_name)
+    accept = tuple(
+        (r.name, by_name[r.name].checksum())
+        for r in applied
+        if r.name in by_name and not checksum_matches(r.checksum, by_name[r.name])
+    )
+    return RepairPlan(forget, accept, len(applied))
+
+
+OUT_OF_ORDER_POLICIES = ("allow", "warn", "refuse")
+
+
+def out_of_order(migrations: list[Migration], records: list[HistoryRecord]) -> dict[str, str]:
+    """Pending migrations that sort before the newest applied one, each mapped to that one.
+
+    Usually a branch merged late: it runs after migrations it was written before, which its
+    author never tested.
+    """
+    recorded = {r.name for r in records}
+    applied = [m for m in migrations if m.name in {r.name for r in records if r.state == APPLIED}]
+    if not applied:
+        return {}
+    newest = max(applied, key=lambda m: (m.sort_key, m.name))
+    return {
+        m.name: newest.name
+        for m in migrations
+        if m.name not in recorded and (m.sort_key, m.name) < (newest.sort_key, newest.name)
+    }

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from functools import cached_property
 from importlib import metadata
 from typing import Any, Generic, TypeVar
-from urllib.parse import urlsplit
 
 import pluggy
 
 from covet_core import hookspecs
 from covet_core.dialect import Dialect
 from covet_core.errors import CovetError, DuplicateNameError, PluginError, UnknownNameError
+from covet_core.urls import split_url
 
 AUTOLOAD_ENV = "COVET_DISABLE_PLUGIN_AUTOLOAD"
 BUILTIN_DISTRIBUTION = "covet"
@@ -182,7 +182,7 @@ class Plugins:
         return self.dialects.get(name_or_dialect)
 
     def dialect_for_url(self, url: str) -> Dialect:
-        scheme = urlsplit(url).scheme.lower()
+        scheme = split_url(url).scheme.lower()
         if not scheme:
             raise UnknownNameError(
                 "database URL has no scheme; expected e.g. sqlite:///app.db or postgresql://host/db"

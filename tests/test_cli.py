@@ -155,15 +155,17 @@ def test_json_log_format_emits_only_json_events(run, target, migrations_dir):
     assert [(r["migration"], r["state"]) for r in rows] == [(A, "applied"), (B, "applied")]
 
 
-def test_flag_beats_env_beats_config(run, tmp_path, target):
+def test_flag_beats_env_beats_config(run, tmp_path):
+    # status names the database it would use (and, not creating it, says it does not exist).
     (tmp_path / "covet.toml").write_text('database = "sqlite:///from-config.db"\n')
-    run("migrate", "status")
-    assert (tmp_path / "from-config.db").exists()
-    run("migrate", "status", env={"COVET_DATABASE_URL": "sqlite:///from-env.db"})
-    assert (tmp_path / "from-env.db").exists()
-    run("--database", "sqlite:///from-flag.db", "migrate", "status",
-        env={"COVET_DATABASE_URL": "sqlite:///from-env2.db"})  # fmt: skip
-    assert (tmp_path / "from-flag.db").exists() and not (tmp_path / "from-env2.db").exists()
+    (tmp_path / "migrations").mkdir()
+    assert "from-config.db does not exist yet" in run("migrate", "status").output
+    from_env = run("migrate", "status", env={"COVET_DATABASE_URL": "sqlite:///from-env.db"})
+    assert "from-env.db does not exist yet" in from_env.output
+    from_flag = run("--database", "sqlite:///from-flag.db", "migrate", "status",
+                    env={"COVET_DATABASE_URL": "sqlite:///from-env2.db"})  # fmt: skip
+    assert "from-flag.db" in from_flag.output and "from-env2.db" not in from_flag.output
+    assert not list(tmp_path.glob("*.db")), "looking never creates a SQLite file"
 
 
 def test_unlock_resolve_and_plugins(run, target, migrations_dir):

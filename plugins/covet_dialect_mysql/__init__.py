@@ -8,12 +8,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote
 
 from covet_core import hookimpl
 from covet_core.dialect import Capabilities, Dialect, Statement
 from covet_core.errors import ConfigError, ConnectionFailedError
 from covet_core.sqlsplit import MYSQL_RULES, splitter
+from covet_core.urls import split_url, url_seconds
 
 NAME = "mysql"
 LOCK_NAME = "mysql_get_lock"
@@ -38,13 +39,10 @@ def parse_url(url: str) -> dict[str, Any]:
     be ``mariadb``; user and password are percent-decoded. Options: ``connect_timeout``
     (seconds), ``ssl`` (``true``: the default SSL context), ``charset``.
     """
-    parts = urlsplit(url)
+    parts = split_url(url, "mysql://user@host:3306/database")
     if parts.scheme not in ("mysql", "mariadb"):
         raise ConfigError("MySQL URLs look like mysql://user:password@host:3306/database")
-    try:
-        port = parts.port or 3306
-    except ValueError:
-        raise ConfigError("MySQL URL has an invalid port; use a number such as 3306") from None
+    port = parts.port or 3306
     database = unquote(parts.path.lstrip("/")) or None
     if database is not None and "/" in database:
         raise ConfigError("MySQL URL path must be one database name: mysql://host/database")
@@ -54,10 +52,7 @@ def parse_url(url: str) -> dict[str, Any]:
         raise ConfigError(
             f"unknown MySQL URL option(s): {', '.join(unknown)}; known: {', '.join(URL_OPTIONS)}"
         )
-    try:
-        timeout = float(options.get("connect_timeout", 10.0))
-    except ValueError:
-        raise ConfigError("MySQL URL option connect_timeout must be a number of seconds") from None
+    timeout = url_seconds(options.get("connect_timeout"), "connect_timeout", 10.0)
     ssl_flag = options.get("ssl", "false").lower()
     if ssl_flag not in _SSL_FLAGS:
         raise ConfigError("MySQL URL option ssl must be true or false")

@@ -18,6 +18,7 @@ from typing import Any, cast
 import pymysql
 
 from covet_core.errors import ConfigError, ConnectionFailedError, DatabaseError, IntegrityError
+from covet_core.urls import url_seconds
 from covet_dialect_mysql import connect_error, error_parts, parse_url
 
 Row = dict[str, Any]
@@ -74,7 +75,7 @@ class MySQLAdapter:
         self.user = user
         self._password = password
         self.ssl = ssl
-        self.connect_timeout = connect_timeout
+        self.connect_timeout = url_seconds(str(connect_timeout), "connect_timeout", 10.0)
         self.charset = charset
         self._pool = pool
         self._conn = connection
@@ -102,7 +103,11 @@ class MySQLAdapter:
                 self._restore_autocommit = False
             return
         import aiomysql
+        from pymysql.charset import charset_by_name
 
+        if charset_by_name(self.charset) is None:
+            # PyMySQL would fail later with an AttributeError deep in its handshake.
+            raise ConfigError(f"unknown MySQL charset {self.charset!r}; use e.g. utf8mb4")
         conn = aiomysql.Connection(
             host=self.host,
             port=self.port,

@@ -11,12 +11,14 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote
 
 from covet_core.errors import ConfigError, ConnectionFailedError, DatabaseError, IntegrityError
+from covet_core.urls import split_url, url_seconds
 
 Row = dict[str, Any]
 
+SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 _URL_OPTIONS = {
     "connect_timeout",
     "sslmode",
@@ -81,7 +83,7 @@ class PostgreSQLAdapter:
         self.user = user
         self._password = password
         self.ssl = ssl
-        self.connect_timeout = connect_timeout
+        self.connect_timeout = url_seconds(str(connect_timeout), "connect_timeout", 10.0)
         settings = dict(server_settings or {})
         for name, value in (
             ("lock_timeout", lock_timeout),
@@ -97,13 +99,10 @@ class PostgreSQLAdapter:
     @classmethod
     def from_url(cls, url: str, base_dir: Path | None = None) -> PostgreSQLAdapter:
         """``postgresql://user:password@host:5432/db?sslmode=require&lock_timeout=5s``."""
-        parts = urlsplit(url)
+        parts = split_url(url, "postgresql://user@host:5432/database")
         if parts.scheme not in ("postgresql", "postgres"):
             raise ConfigError("PostgreSQL URLs look like postgresql://user@host:5432/database")
-        try:
-            port = parts.port or 5432
-        except ValueError:
-            raise ConfigError("the port in the PostgreSQL URL is not a number") from None
+        port = parts.port or 5432
         options = dict(parse_qsl(parts.query))
         unknown = set(options) - _URL_OPTIONS
         if unknown:
@@ -111,10 +110,12 @@ class PostgreSQLAdapter:
                 f"unknown PostgreSQL URL option(s): {', '.join(sorted(unknown))}; "
                 f"known: {', '.join(sorted(_URL_OPTIONS))}"
             )
-        try:
-            timeout = float(options.get("connect_timeout", 10.0))
-        except ValueError:
-            raise ConfigError("connect_timeout must be a number of seconds") from None
+        timeout = url_seconds(options.get("connect_timeout"), "connect_timeout", 10.0)
+        sslmode = options.get("sslmode")
+        if sslmode is not None and sslmode not in SSLMODES:
+            raise ConfigError(
+                f"URL option sslmode must be one of {', '.join(SSLMODES)}, not {sslmode!r}"
+            )
         settings = (
             {"application_name": options["application_name"]}
             if "application_name" in options
@@ -126,7 +127,7 @@ class PostgreSQLAdapter:
             database=unquote(parts.path.lstrip("/")) or None,
             user=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
-            ssl=options.get("sslmode"),
+            ssl=sslmode,
             connect_timeout=timeout,
             lock_timeout=options.get("lock_timeout"),
             statement_timeout=options.get("statement_timeout"),

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import datetime as _dt
+import math
 import os
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote
 
 from covet_core.errors import ConfigError, ConnectionFailedError, DatabaseError, IntegrityError
+from covet_core.urls import split_url, url_seconds
 
 Row = dict[str, Any]
 
@@ -80,6 +82,19 @@ class SQLiteAdapter:
         if target is None and connection is None:
             raise ConfigError('SQLiteAdapter needs a path (e.g. "app.db" or ":memory:")')
         self.path = str(target) if target is not None else None
+        if self.path is not None and "\x00" in self.path:
+            raise ConfigError("the SQLite database path contains a NUL character (%00 in a URL)")
+        try:
+            (self.path or "").encode()
+        except UnicodeEncodeError:
+            raise ConfigError(
+                "the SQLite database path is not valid UTF-8; SQLite cannot open it: rename "
+                "the file"
+            ) from None
+        if not 0 <= timeout < math.inf:
+            raise ConfigError(
+                f"SQLite timeout must be a finite number of seconds >= 0, not {timeout}"
+            )
         self.timeout = timeout
         self.foreign_keys = foreign_keys
         self._conn = connection
@@ -93,7 +108,7 @@ class SQLiteAdapter:
         A relative path is resolved against ``base_dir`` (the config file's folder) when given.
         Query options: ``timeout`` (seconds), ``foreign_keys`` (``1``/``0``).
         """
-        parts = urlsplit(url)
+        parts = split_url(url, "sqlite:///path/to.db")
         if parts.scheme != "sqlite" or parts.netloc not in ("", "localhost"):
             raise ConfigError("SQLite URLs look like sqlite:///path/to.db or sqlite:///:memory:")
         raw = unquote(parts.path)
@@ -106,13 +121,16 @@ class SQLiteAdapter:
         unknown = set(options) - {"timeout", "foreign_keys"}
         if unknown:
             raise ConfigError(f"unknown SQLite URL option(s): {', '.join(sorted(unknown))}")
-        try:
-            timeout = float(options.get("timeout", 30.0))
-        except ValueError:
-            raise ConfigError("SQLite URL option timeout must be a number of seconds") from None
+        timeout = url_seconds(options.get("timeout"), "timeout", 30.0)
         return cls(path, timeout=timeout, foreign_keys=options.get("foreign_keys") in ("1", "true"))
 
     # -- connection ----------------------------------------------------------------------------
+
+    def missing_database(self) -> str | None:
+        """The file ``connect()`` would create, if it does not exist yet (else ``None``)."""
+        if self._conn is not None or self.path is None or self.path == ":memory:":
+            return None
+        return None if os.path.lexists(self.path) else self.path
 
     async def connect(self) -> None:
         if self._conn is not None:

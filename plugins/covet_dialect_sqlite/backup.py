@@ -15,6 +15,16 @@ from covet_core.backup import SKIP_HINT, BackupInfo, discard, finish_backup, new
 from covet_core.errors import BackupError
 
 NAME = "sqlite_backup"
+_SIDECARS = ("-journal", "-wal", "-shm")
+"""Files SQLite keeps beside a database while writing it; a failed copy can leave them."""
+
+
+def _discard(path: Path) -> None:
+    # A full disk stops SQLite before it can delete its rollback journal: remove it too, so a
+    # failed backup leaves nothing behind.
+    discard(path)
+    for suffix in _SIDECARS:
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
 
 
 class SQLiteBackup:
@@ -47,7 +57,7 @@ class SQLiteBackup:
                 },
             )
         except (sqlite3.Error, OSError) as exc:
-            discard(path)
+            _discard(path)
             raise BackupError(f"SQLite backup failed: {exc}; {SKIP_HINT}") from exc
 
     async def restore(self, path: Path, target: Any = None) -> None:
