@@ -457,7 +457,7 @@ class MigrationManager:
         else:
             start = mirror_start(migration, record.direction, done)
         runner = MigrationRunner(self.adapter, self.dialect, self.plugins, self.history, records)
-        await runner.run(migration, direction, start_at=start)
+        await runner.run(migration, direction, start_at=start, resume=True)
 
     async def repair(self) -> list[str]:
         """Accept the history as it is: record current checksums of changed files and forget

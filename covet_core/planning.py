@@ -81,7 +81,14 @@ def mirror_start(migration: Migration, direction: str, done: int) -> int:
             f"forward_sql and backward_sql do not pair one to one; repair by hand, then run "
             f"`covet migrate resolve {migration.name} --applied` or `--rolled-back`"
         )
-    del direction  # symmetric: k done one way is n-k done the other way
+    if direction == "up" and migration.data_steps and done >= len(forward):
+        raise HistoryError(
+            f"{migration.name} got as far as its data step, whose committed batches covet "
+            f"cannot undo; finish it with `covet migrate resolve {migration.name} --applied "
+            f"--run`, or undo it by hand, then run `covet migrate resolve {migration.name} "
+            f"--rolled-back`"
+        )
+    # symmetric: k done one way is n-k done the other way
     return len(forward) - done
 
 
@@ -98,6 +105,21 @@ def ways_out(record: HistoryRecord, migration: Migration | None) -> str:
         except HistoryError:
             pass
     return "; or ".join(ways)
+
+
+def describe_kept(
+    migration: Migration, direction: str, index: int, step_kept: str | None
+) -> tuple[str, str]:
+    """For a migration that failed at step ``index`` outside a transaction: one sentence on
+    what of it stays in the database, and the ways out (the ``covet`` commands)."""
+    parts = [f"the {index} statement(s) before it ran and were kept"] if index else []
+    if step_kept:
+        parts.append(step_kept)
+    kept = "; ".join(parts) or "what an earlier run of it did stays"
+    record = HistoryRecord(
+        migration.name, None, PARTIAL, None, None, None, 0, direction, index, "failed"
+    )
+    return kept[0].upper() + kept[1:] + ".", ways_out(record, migration)
 
 
 def problems(migrations: list[Migration], records: list[HistoryRecord]) -> list[str]:

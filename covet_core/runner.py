@@ -17,6 +17,7 @@ from covet_core.errors import CovetError, MigrationFailedError
 from covet_core.history import APPLIED, PARTIAL, HistoryRecord, MigrationHistory
 from covet_core.log import get_logger
 from covet_core.migration import Migration
+from covet_core.planning import describe_kept
 
 if TYPE_CHECKING:
     from covet_core.adapter import Adapter
@@ -49,10 +50,13 @@ class _Step:
 
 
 class _StepFailed(Exception):
-    def __init__(self, index: int, step: _Step, cause: BaseException) -> None:
+    def __init__(
+        self, index: int, step: _Step, cause: BaseException, kept: str | None = None
+    ) -> None:
         self.index = index
         self.step = step
         self.cause = cause
+        self.kept = kept  # what the failed step itself committed before failing, if anything
 
 
 def steps_for(migration: Migration, direction: str) -> list[_Step]:
@@ -136,13 +140,16 @@ class MigrationRunner:
             await self.flush()
             await write()
 
-    async def run(self, migration: Migration, direction: str, start_at: int = 0) -> MigrationResult:
+    async def run(
+        self, migration: Migration, direction: str, start_at: int = 0, *, resume: bool = False
+    ) -> MigrationResult:
         """Run ``migration``; raise ``MigrationFailedError`` (after the after-hook) on failure.
 
-        ``start_at`` skips steps already done (resuming a partial migration); a resumed
-        migration runs statement by statement, since its first part is committed already.
+        ``start_at`` skips steps already done; ``resume`` says this continues a partial
+        migration, whose first part is committed already: it runs step by step, and a data
+        step at ``start_at`` continues from its checkpoint instead of starting over.
         """
-        job = _Job(self, migration, direction, start_at)
+        job = _Job(self, migration, direction, start_at, resume)
         bound = log.bind(migration=migration.name, dialect=self.dialect.name, direction=direction)
         self.plugins.before_migration(migration, direction)
         bound.debug("migration.started", transactional=job.transactional, statements=len(job.steps))
@@ -157,7 +164,11 @@ class MigrationRunner:
                 await job.run_steps(track=True)
                 await job.finish(time.monotonic() - start)
         except _StepFailed as failed:
-            partial = not job.transactional and failed.index > 0
+            # Outside a transaction, anything committed before the failure stays: earlier
+            # steps, an earlier run's part (resume), or the failed step's own commits.
+            partial = not job.transactional and (
+                failed.index > 0 or job.resume or failed.kept is not None
+            )
             if not job.transactional:
                 await job.record_failure(failed, partial)
             cause = str(failed.cause)
@@ -168,6 +179,7 @@ class MigrationRunner:
             bound.error(
                 "migration.failed", statement=failed.index + 1, error=cause, partial=partial
             )
+            kept, remedy = describe_kept(migration, direction, failed.index, failed.kept)
             raise MigrationFailedError(
                 migration.name,
                 direction=direction,
@@ -175,6 +187,8 @@ class MigrationRunner:
                 statement=failed.step.label,
                 cause=cause,
                 partial=partial,
+                kept=kept if partial else None,
+                remedy=remedy if partial else None,
             ) from failed.cause
         result = job.result(True, time.monotonic() - start, len(job.steps))
         try:
@@ -191,7 +205,12 @@ class _Job:
     """One migration in one direction: its steps and its history row."""
 
     def __init__(
-        self, runner: MigrationRunner, migration: Migration, direction: str, start_at: int = 0
+        self,
+        runner: MigrationRunner,
+        migration: Migration,
+        direction: str,
+        start_at: int = 0,
+        resume: bool = False,
     ) -> None:
         self.runner = runner
         self.history = runner.history
@@ -200,7 +219,11 @@ class _Job:
         self.direction = direction
         self.steps = steps_for(migration, direction)
         self.start_at = start_at
-        self.transactional = uses_transaction(migration, runner.dialect) and start_at == 0
+        self.resume = resume
+        self.transactional = (
+            uses_transaction(migration, runner.dialect) and start_at == 0 and not resume
+        )
+        self._data: Any = None  # the data step running now, to tell what it committed
         self.checksum = migration.checksum()
         self.before = runner._records.get(migration.name)
         self.order = self.before.execution_order if self.before else runner._next_order
@@ -217,13 +240,31 @@ class _Job:
                 if step.sql is not None:
                     await self.adapter.execute(step.sql)
                 elif step.data is not None:
-                    await self._run_data(step.data, resume=index == self.start_at and index > 0)
+                    await self._run_data(step.data, resume=self.resume and index == self.start_at)
                 elif self.direction == "up":
                     await self.migration.forward(self.adapter)
                 else:
                     await self.migration.backward(self.adapter)
             except Exception as exc:  # a user's Python step may raise anything
-                raise _StepFailed(index, step, exc) from exc
+                raise _StepFailed(index, step, exc, self._kept_by(step, track)) from exc
+
+    def _kept_by(self, step: _Step, outside_transaction: bool) -> str | None:
+        """What the failed ``step`` committed itself. A SQL statement is atomic on the server;
+        a data step commits batch by batch; a Python step outside a transaction commits each
+        of its statements, and covet cannot tell how many ran."""
+        if not outside_transaction or step.sql is not None:
+            return None
+        if step.data is None:
+            return (
+                f"{step.label} ran outside a transaction, so whatever it did before failing "
+                f"was kept"
+            )
+        progress = getattr(self._data, "progress", None)
+        rows = progress.processed_rows if progress is not None else 0
+        if not rows:
+            return None
+        name = step.data.__name__
+        return f"the data step {name} committed {rows} row(s) before it failed (checkpointed)"
 
     async def _run_data(self, step: type, resume: bool) -> None:
         """A data step: checkpointed under the migration's name, so ``resolve --applied --run``
@@ -243,7 +284,9 @@ class _Job:
             name=name,
             progress_callback=report,
             plugins=self.runner.plugins,
+            resume_hint=f"`covet migrate resolve {self.migration.name} --applied --run`",
         )
+        self._data = migration
         await migration.execute(resume=resume)
 
     async def write(self, state: str, **fields: Any) -> None:

@@ -56,6 +56,7 @@ class DataMigration:
         retries: int = 0,
         on_failure: str = "stop",
         plugins: Any = None,
+        resume_hint: str = "execute(resume=True)",
     ) -> None:
         if batch_size < 1:
             raise DataMigrationError("batch_size must be at least 1")
@@ -74,6 +75,11 @@ class DataMigration:
         self.plugins = plugins if isinstance(plugins, Plugins) else Plugins.load(plugins or ())
         self.dialect = self.plugins.dialect(adapter.dialect_name)
         self._q = self.dialect.quote
+        # How the caller continues after a failure: a migration's data step is continued by
+        # a `covet` command, a data migration run from Python by ``execute(resume=True)``.
+        self.resume_hint = resume_hint
+        self.progress: Progress | None = None
+        """The running (or last) execution's progress: what has been committed so far."""
 
     async def transform_batch(self, rows: list[Row], adapter: Any) -> list[Row] | None:
         """Return the rows with their new values (changing them in place is fine)."""
@@ -139,7 +145,7 @@ class DataMigration:
         """Run to the end (or, with ``resume``, from the last committed checkpoint)."""
         keys = await self._keys()
         checkpoints = Checkpoints(self.adapter, self.dialect, self.plugins)
-        progress = await self._start_progress()
+        progress = self.progress = await self._start_progress()
         after: tuple[Any, ...] | None = None
         if self.checkpoint_enabled:
             await checkpoints.ensure()
@@ -288,7 +294,7 @@ class DataMigration:
         raise DataMigrationError(
             f"{self.name}: the batch starting at key {first!r} failed after "
             f"{attempt} attempt(s): {type(error).__name__}: {error}; earlier batches are "
-            f"committed; fix it and run execute(resume=True) to continue from there"
+            f"committed; fix it and run {self.resume_hint} to continue from there"
         ) from error
 
     # -- writing ------------------------------------------------------------------------------

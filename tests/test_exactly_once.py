@@ -1,0 +1,105 @@
+"""Committed work is never reported as "nothing kept", and resuming never redoes it.
+
+A step that commits as it goes (a data step's batches, a Python step outside a transaction)
+may fail after part of its work is in the database: the migration is then ``partial``, and
+``covet migrate resolve NAME --applied --run`` continues exactly where the work stopped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from conftest import Target, write_migration
+
+from covet_core.errors import MigrationFailedError
+
+NAME = "2024_01_01_000000_backfill"
+
+DATA_FIRST = """
+from covet.database.migrations.runner import Migration
+from covet.database.migrations.data_migrations import DataMigration, ParallelDataMigration
+
+
+class Bump({base}):
+    table_name = "items"
+    batch_size = 25
+
+    async def transform_batch(self, rows, adapter):
+        if await adapter.fetch_value("SELECT COUNT(*) FROM stop_marker") and rows[0]["id"] > 75:
+            raise RuntimeError("stopped by the test")
+        for row in rows:
+            row["counter"] += 1
+        return rows
+
+
+class Backfill(Migration):
+    forward_sql = []
+    data_steps = [Bump]
+"""
+
+
+async def items(adapter: Any, target: Target, rows: int = 200) -> None:
+    p = target.dialect.params(1)
+    await adapter.execute(
+        "CREATE TABLE items (id BIGINT PRIMARY KEY, counter INTEGER NOT NULL DEFAULT 0)"
+    )
+    await adapter.executemany(
+        f"INSERT INTO items (id) VALUES ({p[0]})", [(i,) for i in range(1, rows + 1)]
+    )
+    await adapter.execute("CREATE TABLE stop_marker (id INTEGER)")
+    await adapter.execute("INSERT INTO stop_marker VALUES (1)")
+
+
+@pytest.mark.parametrize("base", ["DataMigration", "ParallelDataMigration"])
+async def test_a_data_step_that_fails_first_keeps_its_batches_and_resumes_exactly(
+    adapter, target, migrations_dir, base
+):
+    from covet.database.migrations import MigrationManager
+
+    await items(adapter, target)
+    (migrations_dir / f"{NAME}.py").write_text(DATA_FIRST.replace("{base}", base))
+    manager = MigrationManager(adapter, target.name, migrations_dir)
+    failed = await manager.migrate_up()
+    assert not failed["success"]
+    error = failed["error"]
+    assert "Nothing of it was kept" not in error
+    assert "75 row(s)" in error, error
+    assert f"covet migrate resolve {NAME} --applied --run" in error
+    status = (await manager.get_status())[0]
+    assert status.state == "partial", status
+    assert await adapter.fetch_value("SELECT COUNT(*) FROM items WHERE counter = 1") == 75
+
+    again = await manager.migrate_up()  # a plain retry must not transform the 75 rows again
+    assert not again["success"] and "partial" in again["error"]
+    with pytest.raises(MigrationFailedError):  # resumed, failing before any new batch
+        await manager.resolve(NAME, applied=True, run=True)
+    assert (await manager.get_status())[0].state == "partial", "the first run's batches stay"
+    assert await adapter.fetch_value("SELECT COUNT(*) FROM items WHERE counter = 1") == 75
+    await adapter.execute("DELETE FROM stop_marker")
+    await manager.resolve(NAME, applied=True, run=True)
+    assert (await manager.get_status())[0].applied
+    assert await adapter.fetch_value("SELECT COUNT(*) FROM items WHERE counter <> 1") == 0
+
+
+PYTHON_FORWARD_BODY = """
+async def forward(self, adapter):
+    await adapter.execute("INSERT INTO items (id) VALUES (1000)")
+    raise RuntimeError("forward failed after its insert")
+"""
+
+
+async def test_a_python_step_outside_a_transaction_is_partial_when_it_fails(
+    adapter, target, migrations_dir
+):
+    from covet.database.migrations import MigrationManager
+
+    await items(adapter, target, rows=1)
+    # atomic = False: forward() runs outside a transaction, so its insert stays.
+    write_migration(migrations_dir, NAME, atomic=False, body=PYTHON_FORWARD_BODY)
+    manager = MigrationManager(adapter, target.name, migrations_dir)
+    failed = await manager.migrate_up()
+    assert not failed["success"]
+    assert await adapter.fetch_value("SELECT COUNT(*) FROM items WHERE id = 1000") == 1
+    assert "Nothing of it was kept" not in failed["error"], failed["error"]
+    assert (await manager.get_status())[0].state == "partial"
