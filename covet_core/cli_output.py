@@ -119,6 +119,7 @@ def print_status(state: State, statuses: list[MigrationStatus]) -> None:
                 changed=s.changed,
                 missing=s.missing,
                 detail=s.detail,
+                in_doubt=s.in_doubt,
             )
         return
     if not statuses:
@@ -143,6 +144,13 @@ def print_status(state: State, statuses: list[MigrationStatus]) -> None:
             s.applied_by or "",
         )
     _console().print(table)
+    for s in statuses:
+        if s.in_doubt is not None:
+            # Its own line, whole: the user must read the statement to say whether it ran.
+            state.say(
+                f"{s.name}: covet stopped while this statement ran, the server may have "
+                f"finished it: {s.in_doubt}"
+            )
     applied = sum(s.applied for s in statuses)
     pending = sum(s.state == "pending" for s in statuses)
     state.say(f"{applied} applied, {pending} pending, {len(statuses)} in all")

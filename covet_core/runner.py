@@ -18,6 +18,8 @@ from covet_core.history import APPLIED, PARTIAL, HistoryRecord, MigrationHistory
 from covet_core.log import get_logger
 from covet_core.migration import Migration
 from covet_core.planning import describe_kept
+from covet_core.steps import Step as _Step
+from covet_core.steps import steps_for
 
 if TYPE_CHECKING:
     from covet_core.adapter import Adapter
@@ -42,13 +44,6 @@ class MigrationResult:
     sql: list[str] = field(default_factory=list)
 
 
-@dataclass
-class _Step:
-    label: str
-    sql: str | None  # None: the migration's Python method, or a data step
-    data: type | None = None  # a DataMigration subclass to run (going up only)
-
-
 class _StepFailed(Exception):
     def __init__(
         self, index: int, step: _Step, cause: BaseException, kept: str | None = None
@@ -57,29 +52,6 @@ class _StepFailed(Exception):
         self.step = step
         self.cause = cause
         self.kept = kept  # what the failed step itself committed before failing, if anything
-
-
-def steps_for(migration: Migration, direction: str) -> list[_Step]:
-    """SQL statements and the Python method, in the order they run in ``direction``."""
-    sql = [_Step(s, s) for s in migration.statements(direction)]
-    cls = type(migration).__name__
-    if direction == "up":
-        python = [_Step(f"{cls}.forward()", None)] if migration.has_python_forward else []
-        data = [
-            _Step(f"data: {step.__name__} on {getattr(step, 'table_name', '?')}", None, step)
-            for step in migration.data_steps
-        ]
-        return sql + python + data
-    python = [_Step(f"{cls}.backward()", None)] if migration.has_python_backward else []
-    return python + sql
-
-
-def plan_text(migration: Migration, direction: str) -> list[str]:
-    """What a dry run shows: each statement, and a comment line for Python steps."""
-    return [
-        s.sql if s.sql is not None else f"-- {s.label}" if s.data else f"-- python: {s.label}"
-        for s in steps_for(migration, direction)
-    ]
 
 
 def uses_transaction(migration: Migration, dialect: Dialect) -> bool:
