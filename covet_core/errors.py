@@ -85,6 +85,12 @@ class LockTimeoutError(LockError):
     pass
 
 
+class LockLostError(LockError):
+    """The migration lock was taken away (``covet migrate unlock --force``) during a run."""
+
+    exit_code = 1
+
+
 class BackupError(CovetError):
     pass
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +34,7 @@ from covet_core.errors import (
     MigrationFailedError,
 )
 from covet_core.history import APPLIED, HistoryRecord, MigrationHistory
-from covet_core.locking import DEFAULT_LOCK_TIMEOUT, LockHolder, LockStrategy, NoLock
+from covet_core.locking import DEFAULT_LOCK_TIMEOUT, LockHolder, LockStrategy, NoLock, guard_for
 from covet_core.log import get_logger
 from covet_core.migration import Migration, checksum_matches
 from covet_core.planning import (
@@ -135,6 +135,8 @@ class MigrationManager:
         )
         if enable_locking:
             self.plugins.lock_strategies.get(self.lock_name)  # unknown name: fail at construction
+        self.lock_guard: Callable[[Adapter], Awaitable[None]] | None = None
+        """While the lock is held: the check the runner makes before each commit."""
 
     # -- loading ------------------------------------------------------------------------------
 
@@ -162,9 +164,11 @@ class MigrationManager:
         start = time.monotonic()
         await strategy.acquire(self.lock_timeout)
         log.debug("lock.acquired", lock=self.lock_name, waited=round(time.monotonic() - start, 6))
+        self.lock_guard = guard_for(strategy)
         try:
             yield
         finally:
+            self.lock_guard = None
             await strategy.release()
             log.debug("lock.released", lock=self.lock_name)
 
@@ -263,7 +267,9 @@ class MigrationManager:
         report: RunReport,
         records: list[HistoryRecord],
     ) -> None:
-        runner = MigrationRunner(self.adapter, self.dialect, self.plugins, self.history, records)
+        runner = MigrationRunner(
+            self.adapter, self.dialect, self.plugins, self.history, records, self.lock_guard
+        )
         runner.share_commits = True
         try:
             for migration in plan:

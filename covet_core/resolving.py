@@ -94,6 +94,7 @@ async def _finish_partial(
     else:
         start = mirror_start(migration, record.direction, done)
     runner = MigrationRunner(
-        manager.adapter, manager.dialect, manager.plugins, manager.history, records
-    )
+        manager.adapter, manager.dialect, manager.plugins, manager.history, records,
+        manager.lock_guard,
+    )  # fmt: skip
     await runner.run(migration, direction, start_at=start, resume=True)

@@ -9,11 +9,11 @@ crash or an error the row says exactly which statement was running.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from covet_core.errors import CovetError, MigrationFailedError
+from covet_core.errors import CovetError, LockLostError, MigrationFailedError
 from covet_core.history import APPLIED, PARTIAL, HistoryRecord, MigrationHistory
 from covet_core.log import get_logger
 from covet_core.migration import Migration
@@ -79,6 +79,7 @@ class MigrationRunner:
         plugins: Plugins,
         history: MigrationHistory,
         records: Iterable[HistoryRecord] = (),
+        guard: Callable[[Adapter], Awaitable[None]] | None = None,
     ) -> None:
         self.adapter = adapter
         self.dialect = dialect
@@ -88,12 +89,20 @@ class MigrationRunner:
         self._next_order = max((r.execution_order for r in self._records.values()), default=0) + 1
         self.share_commits = False
         self._deferred: tuple[str, dict[str, Any]] | None = None
+        # Raises LockLostError once the migration lock was taken away (`unlock --force`):
+        # asked before each commit, so a process that lost the lock commits nothing more.
+        self.guard = guard
+
+    async def check_lock(self, adapter: Adapter | None = None) -> None:
+        if self.guard is not None:
+            await self.guard(adapter or self.adapter)
 
     async def flush(self) -> None:
         """Write a deferred "applied" mark (see ``share_commits``). Call when a run ends."""
         if self._deferred is not None:
             name, fields = self._deferred
             self._deferred = None
+            await self.check_lock()
             await self.history.update(name, **fields)
 
     async def _with_deferred(self, write: Any) -> None:
@@ -105,6 +114,7 @@ class MigrationRunner:
         difference between 2 and 3 commits per migration. Until then the finished migration
         reads "partial, last statement running": conservative, never the reverse.
         """
+        await self.check_lock()
         if self._deferred is None:
             await write()
             return
@@ -132,6 +142,7 @@ class MigrationRunner:
                 async with self.adapter.transaction():
                     await job.run_steps(track=False)
                     await job.finish(time.monotonic() - start)
+                    await self.check_lock()  # last thing before the commit
             else:
                 await job.run_steps(track=True)
                 await job.finish(time.monotonic() - start)
@@ -217,6 +228,8 @@ class _Job:
                     await self.migration.forward(self.adapter)
                 else:
                     await self.migration.backward(self.adapter)
+            except LockLostError:
+                raise  # not the step's failure: nothing more may be written, not even that
             except Exception as exc:  # a user's Python step may raise anything
                 raise _StepFailed(index, step, exc, self._kept_by(step, track)) from exc
 
@@ -258,6 +271,7 @@ class _Job:
             plugins=self.runner.plugins,
             resume_hint=f"`covet migrate resolve {self.migration.name} --applied --run`",
         )
+        migration.commit_guard = self.runner.guard
         self._data = migration
         await migration.execute(resume=resume)
 

@@ -18,6 +18,7 @@ from covet_core.data.changes import Changes, DataMigrationError, bounds, detect,
 from covet_core.data.checkpoints import Checkpoints, decode_key
 from covet_core.data.progress import Progress
 from covet_core.data.walk import Walk
+from covet_core.errors import LockLostError
 from covet_core.log import get_logger
 
 log = get_logger()
@@ -79,6 +80,9 @@ class DataMigration:
         # a `covet` command, a data migration run from Python by ``execute(resume=True)``.
         self.resume_hint = resume_hint
         self.progress: Progress | None = None
+        self.commit_guard: Callable[[Any], Awaitable[None]] | None = None
+        """Called with the connection inside each batch's transaction, before its checkpoint:
+        a migration's data step stops there once the migration lock was taken away."""
         """The running (or last) execution's progress: what has been committed so far."""
 
     async def transform_batch(self, rows: list[Row], adapter: Any) -> list[Row] | None:
@@ -210,9 +214,8 @@ class DataMigration:
         with gc_paused():
             return detect(names, before, new_rows, keys)
 
-    @staticmethod
     async def _commit(
-        adapter: Any, steps: list[Callable[[], Awaitable[Any]]],
+        self, adapter: Any, steps: list[Callable[[], Awaitable[Any]]],
         record: Callable[[int], Awaitable[None]], sending: asyncio.Event | None = None,
     ) -> None:  # fmt: skip
         """Run a batch's planned writes and its checkpoint in one transaction. ``sending`` is
@@ -225,6 +228,8 @@ class DataMigration:
                 await step()
             if sending is not None:
                 sending.set()
+            if self.commit_guard is not None:
+                await self.commit_guard(adapter)
             await record(0)
 
     async def _reread(
@@ -272,6 +277,8 @@ class DataMigration:
     ) -> int:  # fmt: skip
         """A batch failed once with ``error``: retry it (fresh rows: the batch rolled back, and
         the transform may have changed them), then skip or stop. Returns the rows failed."""
+        if isinstance(error, LockLostError):
+            raise error  # not the batch's fault: retrying or skipping would commit more
         attempt = 1
         while attempt <= self.retries:
             try:
@@ -280,6 +287,8 @@ class DataMigration:
                 steps = self._plan_write(adapter, writer, keys, changed, batch)
                 await self._commit(adapter, steps, record)
                 return 0
+            except LockLostError:
+                raise
             except Exception as exc:
                 attempt, error = attempt + 1, exc
         names, rows, before = batch
