@@ -252,7 +252,7 @@ class MigrationManager:
         report.plan = [
             {
                 "name": m.name,
-                "transaction": uses_transaction(m, self.dialect),
+                "transaction": uses_transaction(m, self.dialect, direction),
                 "sql": plan_text(m, direction),
             }
             for m in plan

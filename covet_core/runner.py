@@ -54,10 +54,12 @@ class _StepFailed(Exception):
         self.kept = kept  # what the failed step itself committed before failing, if anything
 
 
-def uses_transaction(migration: Migration, dialect: Dialect) -> bool:
+def uses_transaction(migration: Migration, dialect: Dialect, direction: str = "up") -> bool:
     # Data steps commit batch by batch (that is what makes them resumable), so a migration
-    # holding one runs step by step with its progress recorded, like atomic = False.
-    if migration.data_steps or not (migration.atomic and dialect.capabilities.transactional_ddl):
+    # holding one runs step by step with its progress recorded, like atomic = False. They
+    # run going up only: going down such a migration is as transactional as any other.
+    data = bool(migration.data_steps) and direction == "up"
+    if data or not (migration.atomic and dialect.capabilities.transactional_ddl):
         return False
     detect = dialect.needs_no_transaction
     if migration.atomic_declared or detect is None:
@@ -204,7 +206,7 @@ class _Job:
         self.start_at = start_at
         self.resume = resume
         self.transactional = (
-            uses_transaction(migration, runner.dialect) and start_at == 0 and not resume
+            uses_transaction(migration, runner.dialect, direction) and start_at == 0 and not resume
         )
         self._data: Any = None  # the data step running now, to tell what it committed
         self.checksum = migration.checksum()

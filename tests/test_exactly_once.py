@@ -103,3 +103,27 @@ async def test_a_python_step_outside_a_transaction_is_partial_when_it_fails(
     assert await adapter.fetch_value("SELECT COUNT(*) FROM items WHERE id = 1000") == 1
     assert "Nothing of it was kept" not in failed["error"], failed["error"]
     assert (await manager.get_status())[0].state == "partial"
+
+
+async def test_rolling_back_a_data_step_migration_is_transactional_where_ddl_is(
+    adapter, target, migrations_dir
+):
+    from covet.database.migrations import MigrationManager
+
+    if not target.dialect.capabilities.transactional_ddl:
+        pytest.skip("DDL is not transactional here: a failed rollback is partial")
+    await items(adapter, target, rows=10)
+    await adapter.execute("DELETE FROM stop_marker")
+    source = DATA_FIRST.replace("{base}", "DataMigration").replace(
+        "forward_sql = []",
+        'forward_sql = ["CREATE TABLE extra (id INTEGER)"]\n'
+        '    backward_sql = ["DROP TABLE extra", "DROP TABLE no_such_table"]',
+    )
+    (migrations_dir / f"{NAME}.py").write_text(source)
+    manager = MigrationManager(adapter, target.name, migrations_dir)
+    assert (await manager.migrate_up())["success"]
+    assert (await manager.migrate_up(dry_run=True))["plan"] == []
+    down = await manager.migrate_down()
+    assert not down["success"] and "Nothing of it was kept" in down["error"], down["error"]
+    assert (await manager.get_status())[0].state == "applied"
+    assert await target.table_exists(adapter, "extra"), "the DROP rolled back with the rest"
