@@ -146,6 +146,8 @@ class MigrationRunner:
                     await job.finish(time.monotonic() - start)
                     await self.check_lock()  # last thing before the commit
             else:
+                if direction == "up" and not job.resume:
+                    await job.forget_data_progress()
                 await job.run_steps(track=True)
                 await job.finish(time.monotonic() - start)
         except _StepFailed as failed:
@@ -253,10 +255,29 @@ class _Job:
         name = step.data.__name__
         return f"the data step {name} committed {rows} row(s) before it failed (checkpointed)"
 
+    def _data_step(self, step: type, report: Any = None) -> Any:
+        return step(
+            adapter=self.adapter,
+            table_name=step.table_name,  # type: ignore[attr-defined]
+            batch_size=getattr(step, "batch_size", 1000),
+            name=f"{self.migration.name}:{step.__name__}",
+            progress_callback=report,
+            plugins=self.runner.plugins,
+            resume_hint=f"`covet migrate resolve {self.migration.name} --applied --run`",
+        )
+
+    async def forget_data_progress(self) -> None:
+        """Before a fresh run's first history mark: drop what earlier applications of this
+        migration left (a completed checkpoint survives a rollback). Otherwise a run killed
+        before its data step started would be resumed from that old checkpoint, and the
+        step would be marked applied having transformed nothing. Cleared before the mark is
+        written, never after: a kill in between leaves the migration pending, not partial."""
+        for step in self.migration.data_steps:
+            await self._data_step(step).forget_progress()
+
     async def _run_data(self, step: type, resume: bool) -> None:
         """A data step: checkpointed under the migration's name, so ``resolve --applied --run``
         after a failure continues it exactly where its last batch committed."""
-        name = f"{self.migration.name}:{step.__name__}"
         bound = log.bind(migration=self.migration.name, data_step=step.__name__)
 
         def report(progress: Any) -> None:
@@ -264,15 +285,7 @@ class _Job:
             bound.info("data.progress", processed=progress.processed_rows, total=progress.total_rows,
                        rows_per_second=round(progress.rows_per_second), eta=round(progress.eta_seconds, 1))  # fmt: skip
 
-        migration = step(
-            adapter=self.adapter,
-            table_name=step.table_name,  # type: ignore[attr-defined]
-            batch_size=getattr(step, "batch_size", 1000),
-            name=name,
-            progress_callback=report,
-            plugins=self.runner.plugins,
-            resume_hint=f"`covet migrate resolve {self.migration.name} --applied --run`",
-        )
+        migration = self._data_step(step, report)
         migration.commit_guard = self.runner.guard
         self._data = migration
         await migration.execute(resume=resume)

@@ -127,3 +127,65 @@ async def test_rolling_back_a_data_step_migration_is_transactional_where_ddl_is(
     assert not down["success"] and "Nothing of it was kept" in down["error"], down["error"]
     assert (await manager.get_status())[0].state == "applied"
     assert await target.table_exists(adapter, "extra"), "the DROP rolled back with the rest"
+
+
+BLOCK_THEN_DATA = """
+from covet.database.migrations.runner import Migration
+from covet.database.migrations.data_migrations import DataMigration
+
+
+class Bump(DataMigration):
+    table_name = "items"
+    batch_size = 5
+
+    async def transform_batch(self, rows, adapter):
+        for row in rows:
+            row["counter"] += 1
+        return rows
+
+
+class Backfill(Migration):
+    backward_sql = ["UPDATE items SET counter = 0"]
+    data_steps = [Bump]
+
+    async def forward(self, adapter):
+        import os, sys
+        if os.environ.get("BLOCK"):
+            print("inside-migration", flush=True)
+            sys.stdin.readline()  # killed here, before the data step starts
+"""
+
+
+async def test_a_run_killed_before_its_data_step_does_not_resume_an_old_checkpoint(
+    adapter, target, migrations_dir, tmp_path
+):
+    """Applied, rolled back, applied again and killed before the data step: the completed
+    checkpoint of the first application must not make resolve --run skip every row."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    await items(adapter, target, rows=20)
+    (migrations_dir / f"{NAME}.py").write_text(BLOCK_THEN_DATA)
+    env = {**os.environ, **target.env, "COVET_MIGRATIONS_DIR": str(migrations_dir)}
+
+    def covet(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "covet_core", "migrate", *args],
+            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+
+    assert covet("up").returncode == 0
+    assert covet("down").returncode == 0
+    assert await adapter.fetch_value("SELECT COUNT(*) FROM items WHERE counter <> 0") == 0
+    victim = subprocess.Popen(
+        [sys.executable, "-m", "covet_core", "migrate", "up"], env={**env, "BLOCK": "1"},
+        cwd=tmp_path, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert victim.stdout is not None and victim.stdout.readline().strip() == "inside-migration"
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    resumed = covet("resolve", NAME, "--applied", "--run", "--in-doubt=completed")
+    assert resumed.returncode == 0, resumed.stderr
+    assert await adapter.fetch_value("SELECT COUNT(*) FROM items WHERE counter <> 1") == 0

@@ -85,6 +85,13 @@ class DataMigration:
         a migration's data step stops there once the migration lock was taken away."""
         """The running (or last) execution's progress: what has been committed so far."""
 
+    async def forget_progress(self) -> None:
+        """Drop this data migration's saved progress: the next ``execute`` starts over even
+        with ``resume=True``."""
+        checkpoints = Checkpoints(self.adapter, self.dialect, self.plugins)
+        await checkpoints.ensure()
+        await checkpoints.clear(self.name)
+
     async def transform_batch(self, rows: list[Row], adapter: Any) -> list[Row] | None:
         """Return the rows with their new values (changing them in place is fine)."""
         return rows

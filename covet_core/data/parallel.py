@@ -84,6 +84,14 @@ class ParallelDataMigration(BulkDataMigration):
             if await adapter.fetch_one(stmt.text, stmt.params) is None:
                 raise  # not the harmless race of two processes creating it at once
 
+    async def forget_progress(self) -> None:
+        stmt = self.dialect.table_exists_sql(CHUNK_TABLE)
+        if await self.adapter.fetch_one(stmt.text, stmt.params) is not None:
+            await self.adapter.execute(
+                f"DELETE FROM {self._t} WHERE {self._q('name')} = {self.dialect.placeholder(1)}",
+                (self.name,),
+            )
+
     async def _chunks(self, adapter: Any) -> list[dict[str, Any]]:
         cols = ", ".join(map(self._q, _COLS))
         p = self.dialect.placeholder
