@@ -249,24 +249,48 @@ def unlock(state: State, force: bool) -> None:
 
 @migrate.command()
 @click.argument("name")
-@click.option("--applied", "outcome", flag_value="applied", help="The migration is fully applied.")
-@click.option("--rolled-back", "outcome", flag_value="rolled-back", help="None of it remains.")
+@click.option("--applied", is_flag=True, help="The migration is fully applied.")
+@click.option("--rolled-back", "rolled_back", is_flag=True, help="None of it remains.")
 @click.option(
     "--run",
     "run_statements",
     is_flag=True,
     help="Run the statements that get there, instead of by hand.",
 )
+@click.option(
+    "--in-doubt",
+    type=click.Choice(["completed", "not-run"]),
+    help="With --run, when covet stopped while a statement ran: whether that statement "
+    "took effect (see `covet migrate status`).",
+)
+@click.option("--force", is_flag=True, help="Allow --rolled-back on a fully applied migration.")
 @click.pass_obj
-def resolve(state: State, name: str, outcome: str | None, run_statements: bool) -> None:
+def resolve(
+    state: State,
+    name: str,
+    applied: bool,
+    rolled_back: bool,
+    run_statements: bool,
+    in_doubt: str | None,
+    force: bool,
+) -> None:
     """Settle a partial migration (after repairing by hand, or with --run)."""
-    if outcome is None:
-        raise ConfigError("say how it ended: --applied or --rolled-back")
+    if applied == rolled_back:
+        raise ConfigError(
+            "--applied and --rolled-back exclude each other; say how it ended with one of them"
+            if applied
+            else "say how it ended: --applied or --rolled-back"
+        )
+    if in_doubt is not None and not run_statements:
+        raise ConfigError("--in-doubt says how to continue with --run; add --run")
+    outcome = "applied" if applied else "rolled back"
 
     async def go() -> None:
         async with open_manager(state) as manager:
-            await manager.resolve(name, applied=outcome == "applied", run=run_statements)
-        state.say(f"Recorded {name} as {outcome.replace('-', ' ')}.")
-        emit(state, "migration.resolved", migration=name, outcome=outcome)
+            await manager.resolve(
+                name, applied=applied, run=run_statements, in_doubt=in_doubt, force=force
+            )
+        state.say(f"Recorded {name} as {outcome}.")
+        emit(state, "migration.resolved", migration=name, outcome=outcome.replace(" ", "-"))
 
     run(go())

@@ -171,6 +171,7 @@ def print_status(state: State, statuses: list[MigrationStatus]) -> None:
                 missing=s.missing,
                 out_of_order=s.out_of_order,
                 detail=s.detail,
+                in_doubt=s.in_doubt,
             )
         return
     if not statuses:
@@ -210,6 +211,13 @@ def print_status(state: State, statuses: list[MigrationStatus]) -> None:
         style = styles.get(row["state"], "red bold")
         table.add_row(*(cell(row[c], style if c == "state" else "") for c in columns))
     _console().print(table)
+    for s in statuses:
+        if s.in_doubt is not None:
+            # Its own line, whole: the user must read the statement to say whether it ran.
+            state.say(
+                f"{one_line(s.name)}: covet stopped while this statement ran, the server may "
+                f"have finished it: {one_line(s.in_doubt)}"
+            )
     state.say(_summary(statuses))
 
 

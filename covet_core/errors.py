@@ -85,6 +85,12 @@ class LockTimeoutError(LockError):
     pass
 
 
+class LockLostError(LockError):
+    """The migration lock was taken away (``covet migrate unlock --force``) during a run."""
+
+    exit_code = 1
+
+
 class BackupError(CovetError):
     pass
 
@@ -122,6 +128,8 @@ class MigrationFailedError(CovetError):
         cause: str,
         applied: list[str] | None = None,
         partial: bool = False,
+        kept: str | None = None,
+        remedy: str | None = None,
     ) -> None:
         self.migration = migration
         self.direction = direction
@@ -137,9 +145,10 @@ class MigrationFailedError(CovetError):
                 first_line = first_line[:117] + "..."
             where = f" at statement {statement_index + 1} ({first_line})"
         verb = "apply" if direction == "up" else "roll back"
+        kept = kept or "Some statements ran and could not be undone."
+        remedy = remedy or "repair by hand, then run `covet migrate resolve`"
         tail = (
-            " Some statements ran and could not be undone; the migration is recorded as"
-            " partial: repair by hand, then run `covet migrate resolve`."
+            f" {kept} The migration is recorded as partial: {remedy}."
             if partial
             else " Nothing of it was kept."
         )

@@ -18,7 +18,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from covet_core.errors import DatabaseError, IntegrityError, LockError, LockTimeoutError
+from covet_core.errors import (
+    DatabaseError,
+    IntegrityError,
+    LockError,
+    LockLostError,
+    LockTimeoutError,
+)
 from covet_core.hookspecs import hookimpl
 from covet_core.log import get_logger
 from covet_core.schema import Column, ColumnType, CreateTable, Table
@@ -62,6 +68,32 @@ class LockStrategy(Protocol):
         """Break the lock (``covet migrate unlock``); return the old holder, ``None`` if free.
 
         Raise ``LockError`` for a holder known to be alive unless ``force``."""
+
+    # Optional: ``async def still_held(self, adapter) -> bool``, one cheap query on
+    # ``adapter`` (a connection to the same database) telling whether this object still
+    # holds the lock. The runner asks before each commit and stops if it was taken away.
+
+
+def lost_error() -> LockLostError:
+    return LockLostError(
+        "the migration lock was taken away during the run (by `covet migrate unlock --force`?); "
+        "covet stopped before committing more: see `covet migrate status`, and wait for the "
+        "process that holds the lock now before running anything"
+    )
+
+
+def guard_for(lock: object) -> Callable[[Adapter], Awaitable[None]] | None:
+    """A check to run before each commit: raises ``LockLostError`` once ``lock`` is not held
+    any more. ``None`` for a strategy that cannot tell cheaply."""
+    still_held = getattr(lock, "still_held", None)
+    if still_held is None:
+        return None
+
+    async def guard(adapter: Adapter) -> None:
+        if not await still_held(adapter):
+            raise lost_error()
+
+    return guard
 
 
 def busy_error(holder: LockHolder | None, waited: float) -> LockTimeoutError:
@@ -196,9 +228,12 @@ class TableLock:
                 return True
             holder = await self._read()
             if holder is not None and holder_is_dead(holder[0]):
-                log.warning("lock.taken_over", holder=holder[0].describe(), reason="holder died")
+                # Every waiter sees the dead holder; only the one whose insert wins took over.
                 await self._delete(token=holder[1])
-                return await self._try_insert()
+                if not await self._try_insert():
+                    return False
+                log.warning("lock.taken_over", holder=holder[0].describe(), reason="holder died")
+                return True
             return False
 
         async def timed_out(waited: float) -> Exception:
@@ -240,6 +275,16 @@ class TableLock:
     async def holder(self) -> LockHolder | None:
         found = await self._read()
         return found[0] if found else None
+
+    async def still_held(self, adapter: Adapter) -> bool:
+        if self._token is None:
+            return False
+        row = await adapter.fetch_one(
+            f"SELECT {self._q('token')} FROM {self._t} "
+            f"WHERE {self._q('id')} = {self.dialect.placeholder(1)}",
+            (self.row_id,),
+        )
+        return row is not None and row["token"] == self._token
 
     async def force_release(self, force: bool = False) -> LockHolder | None:
         found = await self._read()

@@ -6,12 +6,11 @@ Public methods return the guide's dicts and objects and never raise for a user's
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import math
 import os
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,10 +36,9 @@ from covet_core.errors import (
     DiscoveryError,
     HistoryError,
     MigrationFailedError,
-    UnknownTargetError,
 )
-from covet_core.history import APPLIED, PARTIAL, HistoryRecord, MigrationHistory
-from covet_core.locking import DEFAULT_LOCK_TIMEOUT, LockHolder, LockStrategy, NoLock
+from covet_core.history import APPLIED, HistoryRecord, MigrationHistory
+from covet_core.locking import DEFAULT_LOCK_TIMEOUT, LockHolder, LockStrategy, NoLock, guard_for
 from covet_core.log import get_logger
 from covet_core.migration import Migration
 from covet_core.planning import (
@@ -48,7 +46,6 @@ from covet_core.planning import (
     MigrationStatus,
     RepairPlan,
     find_migration,
-    mirror_start,
     out_of_order,
     plan_down,
     plan_repair,
@@ -58,8 +55,9 @@ from covet_core.planning import (
     status_of,
 )
 from covet_core.plugins import Plugins
-from covet_core.runner import MigrationResult, MigrationRunner, plan_text, uses_transaction
+from covet_core.runner import MigrationResult, MigrationRunner, uses_transaction
 from covet_core.scaffold import write_migration_file
+from covet_core.steps import plan_text
 
 log = get_logger()
 
@@ -157,6 +155,8 @@ class MigrationManager:
         )
         if enable_locking:
             self.plugins.lock_strategies.get(self.lock_name)  # unknown name: fail at construction
+        self.lock_guard: Callable[[Adapter], Awaitable[None]] | None = None
+        """While the lock is held: the check the runner makes before each commit."""
 
     # -- loading ------------------------------------------------------------------------------
 
@@ -184,9 +184,11 @@ class MigrationManager:
         start = time.monotonic()
         await strategy.acquire(self.lock_timeout)
         log.debug("lock.acquired", lock=self.lock_name, waited=round(time.monotonic() - start, 6))
+        self.lock_guard = guard_for(strategy)
         try:
             yield
         finally:
+            self.lock_guard = None
             await strategy.release()
             log.debug("lock.released", lock=self.lock_name)
 
@@ -323,7 +325,7 @@ class MigrationManager:
         report.plan = [
             {
                 "name": m.name,
-                "transaction": uses_transaction(m, self.dialect),
+                "transaction": uses_transaction(m, self.dialect, direction),
                 "sql": plan_text(m, direction),
             }
             for m in plan
@@ -338,7 +340,9 @@ class MigrationManager:
         report: RunReport,
         records: list[HistoryRecord],
     ) -> None:
-        runner = MigrationRunner(self.adapter, self.dialect, self.plugins, self.history, records)
+        runner = MigrationRunner(
+            self.adapter, self.dialect, self.plugins, self.history, records, self.lock_guard
+        )
         runner.share_commits = True
         try:
             for migration in plan:
@@ -489,48 +493,26 @@ class MigrationManager:
         """
         return await self.lock_strategy().force_release(force=force)
 
-    async def resolve(self, name: str, *, applied: bool, run: bool = False) -> None:
-        """Settle a partial migration: mark it applied or rolled back.
-
-        Without ``run`` the caller repaired the database by hand. With ``run`` covet gets there
-        itself: the rest of the migration in the direction it was going, or, to go back, the
-        counterparts of the statements that ran (when forward and backward statements mirror
-        each other one to one).
-        """
-        async with self.locked():
-            records = await self.history.records()
-            names = [r.name for r in records]
-            if name not in names and names:
-                with contextlib.suppress(UnknownTargetError):
-                    name = names[find_migration(names, name)]
-            record = next((r for r in records if r.name == name), None)
-            if record is None or (record.state == APPLIED and applied):
-                state = "applied" if record else "not applied"
-                raise HistoryError(f"{name} is {state}; there is nothing to resolve")
-            if run:
-                await self._finish_partial(record, applied, records)
-            elif applied:
-                await self.history.record_applied(name)
-            else:
-                await self.history.record_rolled_back(name)
-
-    async def _finish_partial(
-        self, record: HistoryRecord, applied: bool, records: list[HistoryRecord]
+    async def resolve(
+        self,
+        name: str,
+        *,
+        applied: bool,
+        run: bool = False,
+        in_doubt: str | None = None,
+        force: bool = False,
     ) -> None:
-        migration = next((m for m in self.load_migrations() if m.name == record.name), None)
-        if record.state != PARTIAL or migration is None or record.direction is None:
-            raise HistoryError(
-                f"--run needs a partial migration whose file exists; {record.name} is "
-                f"{record.state}{'' if migration else ' and its file is missing'}"
-            )
-        direction = "up" if applied else "down"
-        done = record.statements_done or 0
-        if direction == record.direction:
-            start = done
-        else:
-            start = mirror_start(migration, record.direction, done)
-        runner = MigrationRunner(self.adapter, self.dialect, self.plugins, self.history, records)
-        await runner.run(migration, direction, start_at=start)
+        """Settle a partial migration: mark it applied or rolled back (see ``resolving``).
+
+        Without ``run`` the caller repaired the database by hand; with ``run`` covet runs the
+        rest, or the counterparts of what ran. A statement covet was stopped in the middle of
+        is in doubt: ``run`` then needs ``in_doubt`` (``"completed"`` or ``"not-run"``).
+        Marking a fully applied migration rolled back needs ``force``.
+        """
+        from covet_core.resolving import resolve
+
+        async with self.locked():
+            await resolve(self, name, applied=applied, run=run, in_doubt=in_doubt, force=force)
 
     async def repair_plan(self) -> RepairPlan:
         """What ``repair`` would change now (reads only; takes no lock)."""

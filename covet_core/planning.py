@@ -10,6 +10,10 @@ from pathlib import Path
 from covet_core.errors import HistoryError, IrreversibleMigrationError, UnknownTargetError
 from covet_core.history import APPLIED, PARTIAL, HistoryRecord
 from covet_core.migration import Migration, checksum_matches
+from covet_core.steps import in_doubt
+
+IN_DOUBT_COMPLETED = "completed"
+IN_DOUBT_NOT_RUN = "not-run"
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,9 @@ class MigrationStatus:
     detail: str | None = None
     out_of_order: bool = False
     """Pending, but older than the newest applied migration (see ``out_of_order`` policy)."""
+    in_doubt: str | None = None
+    """For a partial migration whose process died while a step ran: that step's SQL (or label);
+    the server may or may not have finished it."""
 
 
 def status_of(
@@ -46,11 +53,14 @@ def status_of(
         and record.state == APPLIED
         and not checksum_matches(record.checksum, migration)
     )
-    detail = None
+    detail = doubt = None
     if record.state == PARTIAL:
         detail = f"{record.direction}: {record.statements_done} statement(s) done"
+        doubt = doubtful_step(record, migration)
         if record.error:
             detail += f"; {record.error}"
+        elif doubt is not None:
+            detail += f"; statement {(record.statements_done or 0) + 1} in doubt: {doubt}"
     return MigrationStatus(
         name,
         record.state == APPLIED,
@@ -63,7 +73,21 @@ def status_of(
         applied_by=record.applied_by,
         path=migration.path if migration else None,
         detail=detail,
+        in_doubt=doubt,
     )
+
+
+def doubtful_step(record: HistoryRecord, migration: Migration | None) -> str | None:
+    """The SQL (or label) of the step that was running when covet stopped, if it is in doubt.
+
+    Each step's "started" mark commits before the step and a failure records its error, so a
+    partial row without an error means the process died (or lost its connection) while that
+    step ran: the server may have finished a non-transactional statement all the same.
+    """
+    if record.state != PARTIAL or record.error is not None:
+        return None
+    step = in_doubt(migration, record.direction, record.statements_done)
+    return None if step is None else step.label
 
 
 def mirror_start(migration: Migration, direction: str, done: int) -> int:
@@ -83,23 +107,65 @@ def mirror_start(migration: Migration, direction: str, done: int) -> int:
             f"forward_sql and backward_sql do not pair one to one; repair by hand, then run "
             f"`covet migrate resolve {migration.name} --applied` or `--rolled-back`"
         )
-    del direction  # symmetric: k done one way is n-k done the other way
+    if direction == "up" and migration.data_steps and done >= len(forward):
+        raise HistoryError(
+            f"{migration.name} got as far as its data step, whose committed batches covet "
+            f"cannot undo; finish it with `covet migrate resolve {migration.name} --applied "
+            f"--run`, or undo it by hand, then run `covet migrate resolve {migration.name} "
+            f"--rolled-back`"
+        )
+    # symmetric: k done one way is n-k done the other way
     return len(forward) - done
 
 
 def ways_out(record: HistoryRecord, migration: Migration | None) -> str:
     name = record.name
     ways = [f"repair by hand, then `covet migrate resolve {name} --applied` or `--rolled-back`"]
+    doubt = doubtful_step(record, migration)
     if migration is not None:
         finish = "--applied" if record.direction == "up" else "--rolled-back"
         undo = "--rolled-back" if record.direction == "up" else "--applied"
-        ways.append(f"fix the cause and finish it: `covet migrate resolve {name} {finish} --run`")
+        ways.append(f"fix the cause and finish it: {_run_commands(name, finish, doubt)}")
         try:
             mirror_start(migration, record.direction or "up", record.statements_done or 0)
-            ways.append(f"undo what ran: `covet migrate resolve {name} {undo} --run`")
+            ways.append(f"undo what ran: {_run_commands(name, undo, doubt)}")
         except HistoryError:
             pass
-    return "; or ".join(ways)
+    text = "; or ".join(ways)
+    if doubt is not None:
+        step = (record.statements_done or 0) + 1
+        text = (
+            f"covet stopped while statement {step} ran ({doubt}) and the server may have "
+            f"finished it: check whether it took effect, then {text}"
+        )
+    return text
+
+
+def describe_kept(
+    migration: Migration, direction: str, index: int, step_kept: str | None
+) -> tuple[str, str]:
+    """For a migration that failed at step ``index`` outside a transaction: one sentence on
+    what of it stays in the database, and the ways out (the ``covet`` commands)."""
+    parts = [f"the {index} statement(s) before it ran and were kept"] if index else []
+    if step_kept:
+        parts.append(step_kept)
+    kept = "; ".join(parts) or "what an earlier run of it did stays"
+    record = HistoryRecord(
+        migration.name, None, PARTIAL, None, None, None, 0, direction, index, "failed"
+    )
+    return kept[0].upper() + kept[1:] + ".", ways_out(record, migration)
+
+
+def _run_commands(name: str, outcome: str, doubt: str | None) -> str:
+    # With a step in doubt --run must be told whether it completed: each command is complete
+    # as printed, so it can be copied once the user has checked.
+    command = f"covet migrate resolve {name} {outcome} --run"
+    if doubt is None:
+        return f"`{command}`"
+    return (
+        f"`{command} --in-doubt=completed` if it took effect, "
+        f"`{command} --in-doubt=not-run` if it did not"
+    )
 
 
 def problems(migrations: list[Migration], records: list[HistoryRecord]) -> list[str]:
@@ -109,9 +175,10 @@ def problems(migrations: list[Migration], records: list[HistoryRecord]) -> list[
     for record in records:
         migration = by_name.get(record.name)
         if record.state != APPLIED:
+            why = f"; {record.error}" if record.error else ""
             found.append(
                 f"{record.name} is {record.state} ({record.direction}, "
-                f"{record.statements_done} statement(s) done; {record.error}): "
+                f"{record.statements_done} statement(s) done{why}): "
                 f"{ways_out(record, migration)}"
             )
         elif migration is None:
@@ -196,7 +263,8 @@ def plan_down(
             raise IrreversibleMigrationError(
                 f"{migration.name} cannot be rolled back: it has no backward_sql and no "
                 f"backward() method; nothing was rolled back. Write the backward step, or undo "
-                f"it by hand and call history.record_rolled_back({migration.name!r})"
+                f"it by hand and run `covet migrate resolve {migration.name} --rolled-back "
+                f"--force`"
             )
     return plan
 

@@ -9,14 +9,17 @@ crash or an error the row says exactly which statement was running.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from covet_core.errors import CovetError, MigrationFailedError
+from covet_core.errors import CovetError, LockLostError, MigrationFailedError
 from covet_core.history import APPLIED, PARTIAL, HistoryRecord, MigrationHistory
 from covet_core.log import get_logger
 from covet_core.migration import Migration
+from covet_core.planning import describe_kept
+from covet_core.steps import Step as _Step
+from covet_core.steps import steps_for
 
 if TYPE_CHECKING:
     from covet_core.adapter import Adapter
@@ -41,47 +44,22 @@ class MigrationResult:
     sql: list[str] = field(default_factory=list)
 
 
-@dataclass
-class _Step:
-    label: str
-    sql: str | None  # None: the migration's Python method, or a data step
-    data: type | None = None  # a DataMigration subclass to run (going up only)
-
-
 class _StepFailed(Exception):
-    def __init__(self, index: int, step: _Step, cause: BaseException) -> None:
+    def __init__(
+        self, index: int, step: _Step, cause: BaseException, kept: str | None = None
+    ) -> None:
         self.index = index
         self.step = step
         self.cause = cause
+        self.kept = kept  # what the failed step itself committed before failing, if anything
 
 
-def steps_for(migration: Migration, direction: str) -> list[_Step]:
-    """SQL statements and the Python method, in the order they run in ``direction``."""
-    sql = [_Step(s, s) for s in migration.statements(direction)]
-    cls = type(migration).__name__
-    if direction == "up":
-        python = [_Step(f"{cls}.forward()", None)] if migration.has_python_forward else []
-        data = [
-            _Step(f"data: {step.__name__} on {getattr(step, 'table_name', '?')}", None, step)
-            for step in migration.data_steps
-        ]
-        return sql + python + data
-    python = [_Step(f"{cls}.backward()", None)] if migration.has_python_backward else []
-    return python + sql
-
-
-def plan_text(migration: Migration, direction: str) -> list[str]:
-    """What a dry run shows: each statement, and a comment line for Python steps."""
-    return [
-        s.sql if s.sql is not None else f"-- {s.label}" if s.data else f"-- python: {s.label}"
-        for s in steps_for(migration, direction)
-    ]
-
-
-def uses_transaction(migration: Migration, dialect: Dialect) -> bool:
+def uses_transaction(migration: Migration, dialect: Dialect, direction: str = "up") -> bool:
     # Data steps commit batch by batch (that is what makes them resumable), so a migration
-    # holding one runs step by step with its progress recorded, like atomic = False.
-    if migration.data_steps or not (migration.atomic and dialect.capabilities.transactional_ddl):
+    # holding one runs step by step with its progress recorded, like atomic = False. They
+    # run going up only: going down such a migration is as transactional as any other.
+    data = bool(migration.data_steps) and direction == "up"
+    if data or not (migration.atomic and dialect.capabilities.transactional_ddl):
         return False
     detect = dialect.needs_no_transaction
     if migration.atomic_declared or detect is None:
@@ -103,6 +81,7 @@ class MigrationRunner:
         plugins: Plugins,
         history: MigrationHistory,
         records: Iterable[HistoryRecord] = (),
+        guard: Callable[[Adapter], Awaitable[None]] | None = None,
     ) -> None:
         self.adapter = adapter
         self.dialect = dialect
@@ -112,12 +91,20 @@ class MigrationRunner:
         self._next_order = max((r.execution_order for r in self._records.values()), default=0) + 1
         self.share_commits = False
         self._deferred: tuple[str, dict[str, Any]] | None = None
+        # Raises LockLostError once the migration lock was taken away (`unlock --force`):
+        # asked before each commit, so a process that lost the lock commits nothing more.
+        self.guard = guard
+
+    async def check_lock(self, adapter: Adapter | None = None) -> None:
+        if self.guard is not None:
+            await self.guard(adapter or self.adapter)
 
     async def flush(self) -> None:
         """Write a deferred "applied" mark (see ``share_commits``). Call when a run ends."""
         if self._deferred is not None:
             name, fields = self._deferred
             self._deferred = None
+            await self.check_lock()
             await self.history.update(name, **fields)
 
     async def _with_deferred(self, write: Any) -> None:
@@ -129,6 +116,7 @@ class MigrationRunner:
         difference between 2 and 3 commits per migration. Until then the finished migration
         reads "partial, last statement running": conservative, never the reverse.
         """
+        await self.check_lock()
         if self._deferred is None:
             await write()
             return
@@ -136,13 +124,16 @@ class MigrationRunner:
             await self.flush()
             await write()
 
-    async def run(self, migration: Migration, direction: str, start_at: int = 0) -> MigrationResult:
+    async def run(
+        self, migration: Migration, direction: str, start_at: int = 0, *, resume: bool = False
+    ) -> MigrationResult:
         """Run ``migration``; raise ``MigrationFailedError`` (after the after-hook) on failure.
 
-        ``start_at`` skips steps already done (resuming a partial migration); a resumed
-        migration runs statement by statement, since its first part is committed already.
+        ``start_at`` skips steps already done; ``resume`` says this continues a partial
+        migration, whose first part is committed already: it runs step by step, and a data
+        step at ``start_at`` continues from its checkpoint instead of starting over.
         """
-        job = _Job(self, migration, direction, start_at)
+        job = _Job(self, migration, direction, start_at, resume)
         bound = log.bind(migration=migration.name, dialect=self.dialect.name, direction=direction)
         self.plugins.before_migration(migration, direction)
         bound.debug("migration.started", transactional=job.transactional, statements=len(job.steps))
@@ -153,11 +144,18 @@ class MigrationRunner:
                 async with self.adapter.transaction():
                     await job.run_steps(track=False)
                     await job.finish(time.monotonic() - start)
+                    await self.check_lock()  # last thing before the commit
             else:
+                if direction == "up" and not job.resume:
+                    await job.forget_data_progress()
                 await job.run_steps(track=True)
                 await job.finish(time.monotonic() - start)
         except _StepFailed as failed:
-            partial = not job.transactional and failed.index > 0
+            # Outside a transaction, anything committed before the failure stays: earlier
+            # steps, an earlier run's part (resume), or the failed step's own commits.
+            partial = not job.transactional and (
+                failed.index > 0 or job.resume or failed.kept is not None
+            )
             if not job.transactional:
                 await job.record_failure(failed, partial)
             cause = str(failed.cause)
@@ -168,6 +166,7 @@ class MigrationRunner:
             bound.error(
                 "migration.failed", statement=failed.index + 1, error=cause, partial=partial
             )
+            kept, remedy = describe_kept(migration, direction, failed.index, failed.kept)
             raise MigrationFailedError(
                 migration.name,
                 direction=direction,
@@ -175,6 +174,8 @@ class MigrationRunner:
                 statement=failed.step.label,
                 cause=cause,
                 partial=partial,
+                kept=kept if partial else None,
+                remedy=remedy if partial else None,
             ) from failed.cause
         result = job.result(True, time.monotonic() - start, len(job.steps))
         try:
@@ -191,7 +192,12 @@ class _Job:
     """One migration in one direction: its steps and its history row."""
 
     def __init__(
-        self, runner: MigrationRunner, migration: Migration, direction: str, start_at: int = 0
+        self,
+        runner: MigrationRunner,
+        migration: Migration,
+        direction: str,
+        start_at: int = 0,
+        resume: bool = False,
     ) -> None:
         self.runner = runner
         self.history = runner.history
@@ -200,7 +206,11 @@ class _Job:
         self.direction = direction
         self.steps = steps_for(migration, direction)
         self.start_at = start_at
-        self.transactional = uses_transaction(migration, runner.dialect) and start_at == 0
+        self.resume = resume
+        self.transactional = (
+            uses_transaction(migration, runner.dialect, direction) and start_at == 0 and not resume
+        )
+        self._data: Any = None  # the data step running now, to tell what it committed
         self.checksum = migration.checksum()
         self.before = runner._records.get(migration.name)
         self.order = self.before.execution_order if self.before else runner._next_order
@@ -217,18 +227,57 @@ class _Job:
                 if step.sql is not None:
                     await self.adapter.execute(step.sql)
                 elif step.data is not None:
-                    await self._run_data(step.data, resume=index == self.start_at and index > 0)
+                    await self._run_data(step.data, resume=self.resume and index == self.start_at)
                 elif self.direction == "up":
                     await self.migration.forward(self.adapter)
                 else:
                     await self.migration.backward(self.adapter)
+            except LockLostError:
+                raise  # not the step's failure: nothing more may be written, not even that
             except Exception as exc:  # a user's Python step may raise anything
-                raise _StepFailed(index, step, exc) from exc
+                raise _StepFailed(index, step, exc, self._kept_by(step, track)) from exc
+
+    def _kept_by(self, step: _Step, outside_transaction: bool) -> str | None:
+        """What the failed ``step`` committed itself. A SQL statement is atomic on the server;
+        a data step commits batch by batch; a Python step outside a transaction commits each
+        of its statements, and covet cannot tell how many ran."""
+        if not outside_transaction or step.sql is not None:
+            return None
+        if step.data is None:
+            return (
+                f"{step.label} ran outside a transaction, so whatever it did before failing "
+                f"was kept"
+            )
+        progress = getattr(self._data, "progress", None)
+        rows = progress.processed_rows if progress is not None else 0
+        if not rows:
+            return None
+        name = step.data.__name__
+        return f"the data step {name} committed {rows} row(s) before it failed (checkpointed)"
+
+    def _data_step(self, step: type, report: Any = None) -> Any:
+        return step(
+            adapter=self.adapter,
+            table_name=step.table_name,  # type: ignore[attr-defined]
+            batch_size=getattr(step, "batch_size", 1000),
+            name=f"{self.migration.name}:{step.__name__}",
+            progress_callback=report,
+            plugins=self.runner.plugins,
+            resume_hint=f"`covet migrate resolve {self.migration.name} --applied --run`",
+        )
+
+    async def forget_data_progress(self) -> None:
+        """Before a fresh run's first history mark: drop what earlier applications of this
+        migration left (a completed checkpoint survives a rollback). Otherwise a run killed
+        before its data step started would be resumed from that old checkpoint, and the
+        step would be marked applied having transformed nothing. Cleared before the mark is
+        written, never after: a kill in between leaves the migration pending, not partial."""
+        for step in self.migration.data_steps:
+            await self._data_step(step).forget_progress()
 
     async def _run_data(self, step: type, resume: bool) -> None:
         """A data step: checkpointed under the migration's name, so ``resolve --applied --run``
         after a failure continues it exactly where its last batch committed."""
-        name = f"{self.migration.name}:{step.__name__}"
         bound = log.bind(migration=self.migration.name, data_step=step.__name__)
 
         def report(progress: Any) -> None:
@@ -236,14 +285,9 @@ class _Job:
             bound.info("data.progress", processed=progress.processed_rows, total=progress.total_rows,
                        rows_per_second=round(progress.rows_per_second), eta=round(progress.eta_seconds, 1))  # fmt: skip
 
-        migration = step(
-            adapter=self.adapter,
-            table_name=step.table_name,  # type: ignore[attr-defined]
-            batch_size=getattr(step, "batch_size", 1000),
-            name=name,
-            progress_callback=report,
-            plugins=self.runner.plugins,
-        )
+        migration = self._data_step(step, report)
+        migration.commit_guard = self.runner.guard
+        self._data = migration
         await migration.execute(resume=resume)
 
     async def write(self, state: str, **fields: Any) -> None:

@@ -18,6 +18,7 @@ from covet_core.data.changes import Changes, DataMigrationError, bounds, detect,
 from covet_core.data.checkpoints import Checkpoints, decode_key
 from covet_core.data.progress import Progress
 from covet_core.data.walk import Walk
+from covet_core.errors import LockLostError
 from covet_core.log import get_logger
 
 log = get_logger()
@@ -56,6 +57,7 @@ class DataMigration:
         retries: int = 0,
         on_failure: str = "stop",
         plugins: Any = None,
+        resume_hint: str = "execute(resume=True)",
     ) -> None:
         if batch_size < 1:
             raise DataMigrationError("batch_size must be at least 1")
@@ -74,6 +76,21 @@ class DataMigration:
         self.plugins = plugins if isinstance(plugins, Plugins) else Plugins.load(plugins or ())
         self.dialect = self.plugins.dialect(adapter.dialect_name)
         self._q = self.dialect.quote
+        # How the caller continues after a failure: a migration's data step is continued by
+        # a `covet` command, a data migration run from Python by ``execute(resume=True)``.
+        self.resume_hint = resume_hint
+        self.progress: Progress | None = None
+        self.commit_guard: Callable[[Any], Awaitable[None]] | None = None
+        """Called with the connection inside each batch's transaction, before its checkpoint:
+        a migration's data step stops there once the migration lock was taken away."""
+        """The running (or last) execution's progress: what has been committed so far."""
+
+    async def forget_progress(self) -> None:
+        """Drop this data migration's saved progress: the next ``execute`` starts over even
+        with ``resume=True``."""
+        checkpoints = Checkpoints(self.adapter, self.dialect, self.plugins)
+        await checkpoints.ensure()
+        await checkpoints.clear(self.name)
 
     async def transform_batch(self, rows: list[Row], adapter: Any) -> list[Row] | None:
         """Return the rows with their new values (changing them in place is fine)."""
@@ -139,7 +156,7 @@ class DataMigration:
         """Run to the end (or, with ``resume``, from the last committed checkpoint)."""
         keys = await self._keys()
         checkpoints = Checkpoints(self.adapter, self.dialect, self.plugins)
-        progress = await self._start_progress()
+        progress = self.progress = await self._start_progress()
         after: tuple[Any, ...] | None = None
         if self.checkpoint_enabled:
             await checkpoints.ensure()
@@ -204,9 +221,8 @@ class DataMigration:
         with gc_paused():
             return detect(names, before, new_rows, keys)
 
-    @staticmethod
     async def _commit(
-        adapter: Any, steps: list[Callable[[], Awaitable[Any]]],
+        self, adapter: Any, steps: list[Callable[[], Awaitable[Any]]],
         record: Callable[[int], Awaitable[None]], sending: asyncio.Event | None = None,
     ) -> None:  # fmt: skip
         """Run a batch's planned writes and its checkpoint in one transaction. ``sending`` is
@@ -219,6 +235,8 @@ class DataMigration:
                 await step()
             if sending is not None:
                 sending.set()
+            if self.commit_guard is not None:
+                await self.commit_guard(adapter)
             await record(0)
 
     async def _reread(
@@ -266,6 +284,8 @@ class DataMigration:
     ) -> int:  # fmt: skip
         """A batch failed once with ``error``: retry it (fresh rows: the batch rolled back, and
         the transform may have changed them), then skip or stop. Returns the rows failed."""
+        if isinstance(error, LockLostError):
+            raise error  # not the batch's fault: retrying or skipping would commit more
         attempt = 1
         while attempt <= self.retries:
             try:
@@ -274,6 +294,8 @@ class DataMigration:
                 steps = self._plan_write(adapter, writer, keys, changed, batch)
                 await self._commit(adapter, steps, record)
                 return 0
+            except LockLostError:
+                raise
             except Exception as exc:
                 attempt, error = attempt + 1, exc
         names, rows, before = batch
@@ -288,7 +310,7 @@ class DataMigration:
         raise DataMigrationError(
             f"{self.name}: the batch starting at key {first!r} failed after "
             f"{attempt} attempt(s): {type(error).__name__}: {error}; earlier batches are "
-            f"committed; fix it and run execute(resume=True) to continue from there"
+            f"committed; fix it and run {self.resume_hint} to continue from there"
         ) from error
 
     # -- writing ------------------------------------------------------------------------------

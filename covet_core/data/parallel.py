@@ -12,6 +12,7 @@ is older than ``takeover_after`` seconds.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import uuid
@@ -58,6 +59,7 @@ class ParallelDataMigration(BulkDataMigration):
         self.takeover_after = takeover_after
         self.worker_id = f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:8]}"
         self._t = self._q(CHUNK_TABLE)
+        self._stopping = False  # set when a worker fails: the others stop at their next batch
 
     # -- the plan ----------------------------------------------------------------------------
 
@@ -81,6 +83,14 @@ class ParallelDataMigration(BulkDataMigration):
         except Exception:
             if await adapter.fetch_one(stmt.text, stmt.params) is None:
                 raise  # not the harmless race of two processes creating it at once
+
+    async def forget_progress(self) -> None:
+        stmt = self.dialect.table_exists_sql(CHUNK_TABLE)
+        if await self.adapter.fetch_one(stmt.text, stmt.params) is not None:
+            await self.adapter.execute(
+                f"DELETE FROM {self._t} WHERE {self._q('name')} = {self.dialect.placeholder(1)}",
+                (self.name,),
+            )
 
     async def _chunks(self, adapter: Any) -> list[dict[str, Any]]:
         cols = ", ".join(map(self._q, _COLS))
@@ -180,48 +190,69 @@ class ParallelDataMigration(BulkDataMigration):
         me = f"{self.worker_id}-{id(adapter)}"
         writer = await self._open_writer(adapter)
         q, p = self._q, self.dialect.placeholder
-        while (chunk := await self._claim(adapter, me)) is not None:
-            start = chunk["last_key"] or chunk["lo_key"]  # resume inside a taken-over chunk
-            after = decode_key(start) if start else None
-            hi = decode_key(chunk["hi_key"])[0] if chunk["hi_key"] else None
-            processed, failed = int(chunk["processed"]), int(chunk["failed"])
-            while True:
-                sql, params = self._page([key], after, None if hi is None else (hi,))
-                batch = await self._fetch(adapter, writer, sql, params)
-                names, rows, before = batch
-                if not rows:
-                    break
-                last = (before[-1][names.index(key)],)
-                done = processed + len(rows)
-
-                async def record(
-                    lost: int, last: tuple[Any, ...] = last, done: int = done, failed: int = failed
-                ) -> None:
-                    await adapter.execute(
-                        f"UPDATE {self._t} SET {q('last_key')} = {p(1)}, {q('processed')} = {p(2)}, "
-                        f"{q('failed')} = {p(3)}, {q('heartbeat')} = {p(4)} "
-                        f"WHERE {q('name')} = {p(5)} AND {q('chunk_no')} = {p(6)}",
-                        (
-                            encode_key(last),
-                            done,
-                            failed + lost,
-                            datetime.now(UTC),
-                            self.name,
-                            chunk["chunk_no"],
-                        ),
-                    )
-
-                refetch = partial(self._reread, adapter, writer, [key], after, last)
-                lost = await self._run_batch(adapter, batch, [key], writer, refetch, record)
-                processed, failed, after = done, failed + lost, last
-                progress.processed_rows += len(rows)
-                progress.failed_rows += lost
-                progress.batches += 1
-                await self._report(progress)
+        while not self._stopping and (chunk := await self._claim(adapter, me)) is not None:
+            try:
+                finished = await self._work_chunk(adapter, writer, key, chunk, progress)
+            except Exception:
+                self._stopping = True  # the other workers stop at their next batch
+                await self._unclaim(adapter, chunk, me)
+                raise
+            if not finished:
+                await self._unclaim(adapter, chunk, me)
+                return
             await adapter.execute(
                 f"UPDATE {self._t} SET {q('state')} = 'done' WHERE {q('name')} = {p(1)} AND {q('chunk_no')} = {p(2)}",
                 (self.name, chunk["chunk_no"]),
             )
+
+    async def _unclaim(self, adapter: Any, chunk: dict[str, Any], me: str) -> None:
+        """Hand a chunk back (its committed progress stays): a resume in this same process,
+        whose pid is alive, could otherwise not take it over until ``takeover_after``."""
+        q, p = self._q, self.dialect.placeholder
+        with contextlib.suppress(Exception):  # a broken connection: takeover handles it later
+            await adapter.execute(
+                f"UPDATE {self._t} SET {q('state')} = 'pending', {q('worker')} = NULL "
+                f"WHERE {q('name')} = {p(1)} AND {q('chunk_no')} = {p(2)} AND {q('worker')} = {p(3)}",
+                (self.name, chunk["chunk_no"], me),
+            )
+
+    async def _work_chunk(
+        self, adapter: Any, writer: Any, key: str, chunk: dict[str, Any], progress: Progress
+    ) -> bool:
+        """Batches of one claimed chunk; False if the run is stopping before its end."""
+        q, p = self._q, self.dialect.placeholder
+        start = chunk["last_key"] or chunk["lo_key"]  # resume inside a taken-over chunk
+        after = decode_key(start) if start else None
+        hi = decode_key(chunk["hi_key"])[0] if chunk["hi_key"] else None
+        processed, failed = int(chunk["processed"]), int(chunk["failed"])
+        while not self._stopping:
+            sql, params = self._page([key], after, None if hi is None else (hi,))
+            batch = await self._fetch(adapter, writer, sql, params)
+            names, rows, before = batch
+            if not rows:
+                return True
+            last = (before[-1][names.index(key)],)
+            done = processed + len(rows)
+
+            async def record(
+                lost: int, last: tuple[Any, ...] = last, done: int = done, failed: int = failed
+            ) -> None:
+                await adapter.execute(
+                    f"UPDATE {self._t} SET {q('last_key')} = {p(1)}, {q('processed')} = {p(2)}, "
+                    f"{q('failed')} = {p(3)}, {q('heartbeat')} = {p(4)} "
+                    f"WHERE {q('name')} = {p(5)} AND {q('chunk_no')} = {p(6)}",
+                    (encode_key(last), done, failed + lost, datetime.now(UTC), self.name,
+                     chunk["chunk_no"]),
+                )  # fmt: skip
+
+            refetch = partial(self._reread, adapter, writer, [key], after, last)
+            lost = await self._run_batch(adapter, batch, [key], writer, refetch, record)
+            processed, failed, after = done, failed + lost, last
+            progress.processed_rows += len(rows)
+            progress.failed_rows += lost
+            progress.batches += 1
+            await self._report(progress)
+        return False
 
     async def _open_workers(self) -> list[Any]:
         opener = getattr(self.adapter, "open_sibling", None)
@@ -243,12 +274,28 @@ class ParallelDataMigration(BulkDataMigration):
             )
         await self._ensure_table(self.adapter)
         await self._plan(keys[0], fresh=not resume)
-        progress = await self._start_progress()
+        progress = self.progress = await self._start_progress()
         already = sum(int(c["processed"]) for c in await self._chunks(self.adapter))
         progress.processed_rows = progress.resumed_from = already
         workers = await self._open_workers()
+        self._stopping = False
+        delay = 0.05
         try:
-            await asyncio.gather(*(self._work(a, keys[0], progress) for a in workers))
+            while True:
+                results = await asyncio.gather(
+                    *(self._work(a, keys[0], progress) for a in workers), return_exceptions=True
+                )
+                failures = [r for r in results if isinstance(r, BaseException)]
+                if failures:
+                    raise failures[0]
+                left = [c for c in await self._chunks(self.adapter) if c["state"] != "done"]
+                if not left:
+                    break
+                # Chunks another process is still working on: done only when they are (or
+                # when they can be taken over), never "applied" with rows left untransformed.
+                if not any(self._takeable(c) for c in left):
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 1.0)
         finally:
             for sibling in workers[1:]:
                 await sibling.disconnect()

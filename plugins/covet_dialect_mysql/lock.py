@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from covet_core.errors import DatabaseError, LockError
-from covet_core.locking import LockHolder, busy_error
+from covet_core.locking import LockHolder, busy_error, poll_until
 
 DEFAULT_HISTORY_TABLE = "_covet_migrations"
 MAX_LOCK_NAME = 64  # MySQL 5.7+ rejects longer user-lock names
@@ -58,6 +58,7 @@ class MySQLGetLock:
         self._name: str | None = None
         self._lock_conn: Any = None  # the adapter holding the lock while we hold it
         self._own_conn = False  # whether _lock_conn is a sibling we must close
+        self._session: int | None = None  # the server connection id holding the lock
 
     async def _lock_name(self) -> str:
         if self._name is None:
@@ -96,9 +97,10 @@ class MySQLGetLock:
                 raise LockError(f"the MySQL server could not take the migration lock {name!r}")
             if int(got) != 1:
                 raise busy_error(await self.holder(), time.monotonic() - start)
+            self._session = int(await conn.fetch_value("SELECT CONNECTION_ID()"))
             note = self._note(conn)
             if note is not None:
-                await note.record_holder(str(await conn.fetch_value("SELECT CONNECTION_ID()")))
+                await note.record_holder(str(self._session))
         except BaseException as exc:
             await self._close(abort=not isinstance(exc, LockError))
             raise
@@ -110,7 +112,15 @@ class MySQLGetLock:
 
         return TableLock(conn, self.dialect, self.plugins, row_id=2)
 
+    async def still_held(self, adapter: Any) -> bool:
+        """Whether our lock session still holds it (``unlock --force`` kills that session)."""
+        if self._session is None:
+            return False
+        holder = await adapter.fetch_value("SELECT IS_USED_LOCK(%s)", (await self._lock_name(),))
+        return holder is not None and int(holder) == self._session
+
     async def release(self) -> None:
+        self._session = None
         if self._lock_conn is None:
             return
         try:
@@ -174,4 +184,18 @@ class MySQLGetLock:
                     f"cannot kill MySQL connection {session} holding the migration lock "
                     f"({exc}); ask an administrator to run KILL CONNECTION {session}"
                 ) from exc
+        name = await self._lock_name()
+
+        # KILL only marks the session: wait until the server has let the lock go, so that
+        # "released" is true when we say it (and the old holder's check sees it gone).
+        async def gone() -> bool:
+            return await conn.fetch_value("SELECT IS_USED_LOCK(%s)", (name,)) != session
+
+        async def still_there(waited: float) -> Exception:
+            return LockError(
+                f"killed MySQL connection {session}, but it still holds the migration lock "
+                f"after {waited:.0f}s; run `covet migrate unlock --force` again"
+            )
+
+        await poll_until(gone, 10.0, still_there)
         return holder

@@ -33,6 +33,12 @@ WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
   AND l.classid = $1::bigint::oid AND l.objid = $2::bigint::oid
   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
 """
+_HELD_BY = """
+SELECT EXISTS (SELECT 1 FROM pg_locks l
+WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+  AND l.classid = $1::bigint::oid AND l.objid = $2::bigint::oid AND l.pid = $3
+  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()))
+"""
 _APP = re.compile(r"^covet (?P<host>.+)/(?P<pid>\d+)$")
 
 
@@ -50,6 +56,7 @@ class PgAdvisoryLock:
         self._ids = (unsigned >> 32, unsigned & 0xFFFFFFFF)  # how pg_locks shows a bigint key
         self._session: Any = None
         self._owns_session = False
+        self._backend: int | None = None  # the server pid of the session holding the lock
 
     async def acquire(self, timeout: float) -> None:
         if self._session is not None:
@@ -72,9 +79,19 @@ class PgAdvisoryLock:
                 await sibling.disconnect()
             raise
         self._session, self._owns_session = session, sibling is not None
+        self._backend = int(await session.fetch_value("SELECT pg_backend_pid()"))
+
+    async def still_held(self, adapter: Any) -> bool:
+        """Whether our session still holds the lock (``unlock --force`` terminates it)."""
+        if self._backend is None:
+            return False
+        # pg_locks only: pg_stat_activity is a per-transaction snapshot, and this runs inside
+        # the migration's transaction.
+        return bool(await adapter.fetch_value(_HELD_BY, (*self._ids, self._backend)))
 
     async def release(self) -> None:
         session, self._session = self._session, None
+        self._backend = None
         if session is None:
             return
         try:
@@ -113,6 +130,20 @@ class PgAdvisoryLock:
                 f"releases it when that session ends, or `covet migrate unlock --force` "
                 f"terminates it"
             )
-        for row in await self._holders():
-            await self.adapter.execute("SELECT pg_terminate_backend($1)", (row["pid"],))
+        pids = [row["pid"] for row in await self._holders()]
+        for pid in pids:
+            await self.adapter.execute("SELECT pg_terminate_backend($1)", (pid,))
+
+        # pg_terminate_backend only signals: wait until the server has dropped the lock, so
+        # that "released" is true when we say it (and the old holder's check sees it gone).
+        async def gone() -> bool:
+            return not {row["pid"] for row in await self._holders()} & set(pids)
+
+        async def still_there(waited: float) -> Exception:
+            return LockError(
+                f"terminated the session holding the migration lock, but the server still "
+                f"shows it after {waited:.0f}s; run `covet migrate unlock --force` again"
+            )
+
+        await poll_until(gone, 10.0, still_there)
         return holder
