@@ -18,40 +18,30 @@ from typing import Any
 
 from covet_core.adapter import Adapter
 from covet_core.backup import (
-    MANIFEST_SUFFIX,
-    SKIP_HINT,
     BackupInfo,
-    BackupStrategy,
-    apply_retention,
-    list_backups,
-    read_manifest,
-    verify,
 )
 from covet_core.dialect import Dialect
 from covet_core.discovery import discover
 from covet_core.errors import (
-    BackupError,
     ConfigError,
     CovetError,
     DiscoveryError,
     HistoryError,
     MigrationFailedError,
 )
-from covet_core.history import APPLIED, HistoryRecord, MigrationHistory
-from covet_core.locking import DEFAULT_LOCK_TIMEOUT, LockHolder, LockStrategy, NoLock, guard_for
+from covet_core.history import HistoryRecord, MigrationHistory
+from covet_core.locking import DEFAULT_LOCK_TIMEOUT, LockStrategy, NoLock, guard_for
 from covet_core.log import get_logger
+from covet_core.manager_backups import BackupMethods
+from covet_core.manager_history import HistoryMethods
 from covet_core.migration import Migration
 from covet_core.planning import (
     OUT_OF_ORDER_POLICIES,
     MigrationStatus,
-    RepairPlan,
-    find_migration,
     out_of_order,
     plan_down,
-    plan_repair,
     plan_up,
     problems,
-    refuse_on_problems,
     status_of,
 )
 from covet_core.plugins import Plugins
@@ -91,7 +81,7 @@ class RunReport:
         return result
 
 
-class MigrationManager:
+class MigrationManager(BackupMethods, HistoryMethods):
     """Applies, rolls back and reports the migrations in ``migrations_dir``.
 
     ``dialect`` is a registered dialect name (``"sqlite"``, ``"postgresql"``, ...) or a
@@ -358,74 +348,6 @@ class MigrationManager:
         finally:
             await runner.flush()
 
-    def _backup_name(self) -> str:
-        name = self.backup_name or self.dialect.default_backup
-        if name is None:
-            raise BackupError(
-                f"a backup was requested but no backup strategy is installed for dialect "
-                f"{self.dialect.name!r}; {SKIP_HINT}"
-            )
-        self.plugins.backup_strategies.get(name)
-        return name
-
-    def backup_strategy(self, name: str | None = None) -> BackupStrategy:
-        """The configured (or named) backup strategy, bound to this manager's database."""
-        name = name or self._backup_name()
-        factory = self.plugins.backup_strategies.get(name)
-        strategy: BackupStrategy = factory(
-            adapter=self.adapter, dialect=self.dialect, options={"name": name}, plugins=self.plugins
-        )
-        return strategy
-
-    async def backup(self, label: str = "") -> BackupInfo:
-        """Take a backup now (also what ``enable_backup`` does before applying migrations).
-
-        Fails closed: any failure is a ``BackupError`` and leaves no half-written file.
-        Then ``covet_backup_created`` runs, and retention keeps the newest ``backup_keep``.
-        """
-        name = self._backup_name()
-        try:
-            info = await self.backup_strategy(name).create(self.backup_dir, label)
-        except CovetError:
-            raise
-        except Exception as exc:
-            raise BackupError(f"backup with {name!r} failed ({exc}); {SKIP_HINT}") from exc
-        log.info("backup.created", path=str(info.path), size=info.size, strategy=name)
-        self.plugins.backup_created(info)
-        if self.backup_keep:
-            for old in apply_retention(self.backup_dir, self.backup_keep):
-                log.info("backup.removed", path=str(old.path), reason="retention")
-        return info
-
-    def list_backups(self) -> list[BackupInfo]:
-        """Backups in ``backup_dir`` (those with a manifest), newest first."""
-        return list_backups(self.backup_dir)
-
-    async def restore_backup(
-        self, path: str | os.PathLike[str], target: Adapter | None = None
-    ) -> BackupInfo:
-        """Restore a backup file into this database, or into ``target`` (another adapter).
-
-        Uses the strategy recorded in the file's manifest, after checking its sha256. Takes the
-        migration lock when restoring into this database, so no migration runs meanwhile.
-        """
-        path = Path(path)
-        info = read_manifest(path.with_name(path.name + MANIFEST_SUFFIX))
-        if info is None:
-            raise BackupError(
-                f"{path} has no valid manifest ({path.name}.json is missing, unreadable or "
-                f"edited); is it a covet backup?"
-            )
-        verify(info)
-        strategy = self.backup_strategy(info.strategy)
-        if target is not None:
-            await strategy.restore(info.path, target)
-        else:
-            async with self.locked():
-                await strategy.restore(info.path, None)
-        log.info("backup.restored", path=str(info.path), strategy=info.strategy)
-        return info
-
     # -- maintenance --------------------------------------------------------------------------
 
     async def create_migration(
@@ -446,120 +368,6 @@ class MigrationManager:
             known_names=known,
             dialect_name=self.dialect.name,
         )
-
-    async def baseline(
-        self, to: str | None = None, names: Sequence[str] | None = None
-    ) -> list[str]:
-        """Record migrations as applied without running them (the schema is already there).
-
-        All of them, those up to and including ``to``, or exactly ``names``; already applied
-        ones are skipped. Returns the names recorded. Refuses while the history has problems.
-        """
-        async with self.locked():
-            await self.history.ensure()
-            records = self._check_folder(await self.history.records())
-            migrations = self.load_migrations()
-            refuse_on_problems(migrations, records)
-            if names is not None:
-                wanted = set(names)
-                candidates = [m for m in migrations if m.name in wanted]
-            elif to is not None:
-                candidates = migrations[: find_migration(migrations, to) + 1]
-            else:
-                candidates = migrations
-            known = {r.name for r in records}
-            chosen = [m for m in candidates if m.name not in known]
-            async with self.adapter.transaction():
-                for migration in chosen:
-                    await self.history.write(
-                        migration.name, state=APPLIED, checksum=migration.checksum(), direction="up"
-                    )
-        for migration in chosen:
-            log.info("migration.baselined", migration=migration.name, dialect=self.dialect.name)
-        return [m.name for m in chosen]
-
-    async def import_history(self, tool: str) -> list[str]:
-        """Baseline to match another tool's history table (golang-migrate, goose, dbmate,
-        flyway) in this database; refuse if that history is dirty or failed."""
-        from covet_core.adopt import applied_elsewhere
-
-        chosen = await applied_elsewhere(tool, self.adapter, self.dialect, self.load_migrations())
-        return await self.baseline(names=[m.name for m in chosen])
-
-    async def unlock(self, force: bool = False) -> LockHolder | None:
-        """Break a stuck migration lock; return who held it (``None``: it was free).
-
-        A holder that is provably alive is left alone unless ``force``.
-        """
-        return await self.lock_strategy().force_release(force=force)
-
-    async def resolve(
-        self,
-        name: str,
-        *,
-        applied: bool,
-        run: bool = False,
-        in_doubt: str | None = None,
-        force: bool = False,
-    ) -> None:
-        """Settle a partial migration: mark it applied or rolled back (see ``resolving``).
-
-        Without ``run`` the caller repaired the database by hand; with ``run`` covet runs the
-        rest, or the counterparts of what ran. A statement covet was stopped in the middle of
-        is in doubt: ``run`` then needs ``in_doubt`` (``"completed"`` or ``"not-run"``).
-        Marking a fully applied migration rolled back needs ``force``.
-        """
-        from covet_core.resolving import resolve
-
-        async with self.locked():
-            await resolve(self, name, applied=applied, run=run, in_doubt=in_doubt, force=force)
-
-    async def repair_plan(self) -> RepairPlan:
-        """What ``repair`` would change now (reads only; takes no lock)."""
-        return plan_repair(self.load_migrations(), await self._records())
-
-    async def repair(
-        self, *, forget_all: bool = False, expected: RepairPlan | None = None
-    ) -> list[str]:
-        """Accept the history as it is: record current checksums of changed files and forget
-        rows whose files are gone. Returns what it changed.
-
-        Forgetting every applied migration at once is what a wrong ``migrations_dir`` looks
-        like, so it needs ``forget_all=True``. With ``expected`` (a plan shown to a user), a
-        plan that differs under the lock changes nothing.
-        """
-        async with self.locked():
-            records = self._check_folder(await self.history.records())
-            migrations = {m.name: m for m in self.load_migrations()}
-            plan = plan_repair(list(migrations.values()), records)
-            if expected is not None and plan != expected:
-                raise HistoryError(
-                    "the history or the migration files changed since the repair plan was "
-                    "made; nothing was changed: run `covet migrate repair` again"
-                )
-            if plan.forgets_everything and not forget_all:
-                raise HistoryError(
-                    f"repair would forget all {plan.applied} applied migration(s) because none "
-                    f"of their files is in {self.migrations_dir}; check the migrations folder "
-                    f"(--dir / migrations_dir), or pass --forget-all if that is really meant"
-                )
-            by_record = {r.name: r for r in records}
-            async with self.adapter.transaction():
-                for name in plan.forget:
-                    await self.history.delete(name)
-                for name, checksum in plan.accept:
-                    record = by_record[name]
-                    await self.history.write(
-                        name,
-                        state=APPLIED,
-                        checksum=checksum,
-                        duration=record.duration,
-                        direction=record.direction,
-                        applied_at=record.applied_at,
-                    )
-        return [f"forgot {n} (file missing)" for n in plan.forget] + [
-            f"accepted new checksum of {n}" for n, _ in plan.accept
-        ]
 
 
 async def _as_result(direction: str, run: Any, dry_run: bool) -> dict[str, Any]:
