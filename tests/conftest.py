@@ -11,7 +11,7 @@ import asyncio
 import os
 import textwrap
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 import structlog
+from click.testing import CliRunner, Result
 
 from covet_core.dialect import Dialect
 from covet_core.log import set_setup
@@ -154,6 +155,21 @@ async def adapter(target: Target) -> AsyncIterator[Any]:
     await adapter.connect()
     yield adapter
     await adapter.disconnect()
+
+
+@pytest.fixture
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
+    """``run("migrate", "up", env=...)``: the CLI in ``tmp_path`` with no covet variables set."""
+    from covet_core.cli import cli
+
+    monkeypatch.chdir(tmp_path)
+    for var in ("COVET_DATABASE_URL", "COVET_MIGRATIONS_DIR"):
+        monkeypatch.delenv(var, raising=False)
+
+    def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
+        return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+    return invoke
 
 
 @pytest.fixture

@@ -8,26 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-from click.testing import CliRunner
 from conftest import Target, write_migration
-
-from covet_core.cli import cli
 
 A = "2024_01_01_000000_create_a"
 B = "2024_01_02_000000_create_b"
-
-
-@pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.chdir(tmp_path)
-    for var in ("COVET_DATABASE_URL", "COVET_MIGRATIONS_DIR"):
-        monkeypatch.delenv(var, raising=False)
-
-    def invoke(*args: str, env: dict[str, str] | None = None):
-        return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
-
-    return invoke
 
 
 def two(directory: Path) -> None:
