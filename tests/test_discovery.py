@@ -18,8 +18,8 @@ from covet_core.errors import (
     MissingDependencyError,
     UnknownTargetError,
 )
-from covet_core.manager import find_migration
 from covet_core.migration import Migration
+from covet_core.planning import find_migration
 
 IMPORT = "from covet.database.migrations.runner import Migration\n"
 
