@@ -8,34 +8,54 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from covet_core.adapter import Adapter
+    from covet_core.data.bulk import BulkWriter
+    from covet_core.schema.model import Schema
+    from covet_core.schema.operations import Operation
+    from covet_core.schema.reader import DialectSchemaReader
 
 
 @dataclass(frozen=True)
 class Capabilities:
-    """What a database can do, as data the core branches on."""
+    """What a database can do, as data the core branches on. Every flag is read by the core
+    (``tests/test_contract.py`` fails when one is read or tested by nothing)."""
 
     transactional_ddl: bool
-    """DDL runs inside a transaction and rolls back with it (PostgreSQL, SQLite; not MySQL)."""
-    native_lock: bool = False
-    """The server offers a session lock (advisory lock, GET_LOCK) that dies with the session."""
+    """DDL runs inside a transaction and rolls back with it (PostgreSQL, SQLite; not MySQL):
+    a migration runs in one transaction; otherwise statement by statement, recorded
+    ``partial`` as it goes."""
     alter_column: bool = True
+    """``ALTER TABLE ... ALTER/MODIFY COLUMN`` exists; without it the comparator rebuilds."""
     drop_column: bool = True
+    """``ALTER TABLE ... DROP COLUMN`` exists; without it the comparator rebuilds."""
     rename_column: bool = True
+    """``ALTER TABLE ... RENAME COLUMN`` exists; without it a rename rebuilds the table."""
     savepoints: bool = True
+    """Nested ``adapter.transaction()`` blocks are savepoints. Without them a data batch
+    inside a caller's transaction cannot be retried alone, so ``DataMigration`` refuses to
+    run inside one."""
     skip_locked: bool = False
     """``SELECT ... FOR UPDATE SKIP LOCKED`` is available."""
     alter_constraint: bool = True
     """Constraints can be added to and dropped from an existing table (not SQLite: it
     rebuilds the table, see ``RebuildTable``)."""
+    add_column_any_default: bool = True
+    """``ADD COLUMN`` takes any default, NOT NULL with a default, and auto-increment
+    columns. SQLite's takes constant defaults only: other additions rebuild the table."""
     enum_types: bool = False
     """Named enum types (``CREATE TYPE ... AS ENUM``, PostgreSQL)."""
     partial_indexes: bool = False
-    """``CREATE INDEX ... WHERE`` (PostgreSQL, SQLite)."""
+    """``CREATE INDEX ... WHERE``; without it a partial index in the models is an error
+    naming the index, not an index quietly made total."""
+    max_identifier_bytes: int | None = None
+    """Longest identifier the server keeps, in UTF-8 bytes (PostgreSQL: 63, which it would
+    silently truncate to); ``None``: no limit covet needs to know. Names covet generates
+    (``ix_table_column``) are shortened with a stable hash to fit."""
 
 
 @dataclass(frozen=True)
@@ -53,12 +73,36 @@ def quote_ansi(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+class Renderer(Protocol):
+    """Renders schema operations as SQL: ``covet_core.schema.render.DdlRenderer`` and its
+    subclasses (a PostgreSQL-compatible dialect subclasses ``PostgreSQLRenderer``)."""
+
+    def render(self, operation: Operation) -> list[str] | None:
+        """The statements for ``operation``; ``None`` when this renderer does not know it."""
+        ...
+
+
+class Provisioner(Protocol):
+    """Creates and drops scratch databases, for the conformance suite and users' tests."""
+
+    async def create(self, base_url: str, name: str, workdir: Path) -> str:
+        """A new, empty database called ``name`` next to the one ``base_url`` names (same
+        server and credentials; for file databases, a file in ``workdir``); its URL."""
+        ...
+
+    async def drop(self, base_url: str, url: str) -> None:
+        """Drop the database ``create`` returned, with everything in it."""
+        ...
+
+
 @dataclass(frozen=True)
 class Dialect:
     """A database dialect, registered by a plugin through ``covet_register_dialects``.
 
-    ``adapter_factory(**kwargs)`` and ``adapter_from_url(url, base_dir)`` import the driver
-    lazily, so listing or configuring dialects never loads asyncpg or aiomysql.
+    Every worker is a callable the core calls when it needs it, so a plugin's import stays
+    cheap: ``adapter_factory(**kwargs)`` and ``adapter_from_url(url, base_dir)`` import the
+    driver, ``renderer()`` the DDL renderer, only when used. The optional ones (``None``)
+    switch features off with a clear error; docs/writing-a-dialect.md lists what each needs.
     """
 
     name: str
@@ -67,13 +111,19 @@ class Dialect:
     adapter_factory: Callable[..., Adapter]
     adapter_from_url: Callable[[str, Path | None], Adapter]
     quote: Callable[[str], str]
+    """The identifier quoting function: the one place identifiers become SQL text. Raises
+    ``ValueError`` for a name the server cannot hold exactly."""
     placeholder: Callable[[int], str]
     """``placeholder(n)`` is the n-th (1-based) bound parameter marker: ``?``, ``$1``, ``%s``."""
     table_exists_sql: Callable[[str], Statement]
     """A query returning at least one row when the named table exists, none otherwise."""
     default_lock: str = "table"
     default_backup: str | None = None
+    renderer: Callable[[], Renderer] | None = None
+    """Returns the DDL renderer (called once, on first use). ``covet_render_operation``
+    hooks run first and may override any operation; ``None``: schema diffs unavailable."""
     split_statements: Callable[[str], list[str]] | None = None
+    """Splits a ``.sql`` file's text into statements (``covet_core.sqlsplit.splitter``)."""
     primary_key_sql: Callable[[str], Statement] | None = None
     """A query returning the table's primary-key columns in key order, column ``name``."""
     needs_no_transaction: Callable[[str], bool] | None = None
@@ -83,14 +133,18 @@ class Dialect:
     row_estimate_sql: Callable[[str], Statement] | None = None
     """A query returning the catalog's estimate of the table's row count (or NULL when the
     catalog has none): data migrations use it instead of a slow exact ``COUNT(*)``."""
-    schema_reader: Callable[..., Any] | None = None
+    schema_reader: Callable[[Adapter], DialectSchemaReader] | None = None
     """``schema_reader(adapter)`` returns an object with ``async read(schemas) -> Schema``
     that reads the live schema in a constant number of catalog queries."""
-    schema_normaliser: Callable[..., Any] | None = None
+    schema_normaliser: Callable[[Schema], Schema] | None = None
     """``schema_normaliser(schema) -> Schema``: the canonical form of a schema on this
     dialect (types, defaults, actions the server cannot tell apart), applied by the
     comparator to both sides. Idempotent; its output renders and reads back unchanged."""
-    bulk_writer: Callable[..., Any] | None = None
+    bulk_writer: Callable[[Adapter, str], BulkWriter] | None = None
+    """``bulk_writer(adapter, table)`` for ``BulkDataMigration`` (``covet_core.data.bulk``);
+    ``None``: batches are written with ``executemany``."""
+    provisioner: Provisioner | None = None
+    """Creates and drops scratch databases (the conformance suite, users' migration tests)."""
     description: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -99,3 +153,8 @@ class Dialect:
 
     def qualified(self, *parts: str) -> str:
         return ".".join(self.quote(p) for p in parts)
+
+    @cached_property
+    def ddl_renderer(self) -> Renderer | None:
+        """The renderer ``renderer()`` returns, made once."""
+        return self.renderer() if self.renderer is not None else None

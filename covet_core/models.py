@@ -244,15 +244,19 @@ def snake_case(name: str) -> str:
 
 def constraint_name(prefix: str, table: str, *parts: str) -> str:
     """``prefix_table_parts``; past the identifier limit, shortened with a stable hash."""
-    name = "_".join((prefix, table, *parts))
+    return fit_identifier("_".join((prefix, table, *parts)), MAX_NAME)
+
+
+def fit_identifier(name: str, limit: int) -> str:
+    """``name`` when it has at most ``limit`` UTF-8 bytes; else cut, with a stable hash of the
+    whole name appended so that two long names stay distinct."""
     encoded = name.encode("utf-8", "surrogatepass")
-    if len(encoded) <= MAX_NAME:
+    if len(encoded) <= limit:
         return name
     digest = hashlib.sha256(encoded).hexdigest()[:8]
-    # The limit counts bytes (PostgreSQL's NAMEDATALEN): cut whole characters until it fits.
-    head = name[: MAX_NAME - 9]
-    while len(head.encode("utf-8", "surrogatepass")) > MAX_NAME - 9:
-        head = head[:-1]
+    head = name[: limit - 9]
+    while len(head.encode("utf-8", "surrogatepass")) > limit - 9:
+        head = head[:-1]  # whole characters only
     return f"{head}_{digest}"
 
 

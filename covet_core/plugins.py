@@ -200,7 +200,10 @@ class Plugins:
     # -- pure hooks ---------------------------------------------------------------------------
 
     def render_operation(self, operation: Any, dialect: Dialect) -> list[str]:
+        """``covet_render_operation`` overrides first, then the dialect's own renderer."""
         result = self.pm.hook.covet_render_operation(operation=operation, dialect=dialect)
+        if result is None and dialect.ddl_renderer is not None:
+            result = dialect.ddl_renderer.render(operation)
         if result is None:
             raise PluginError(
                 f"no plugin renders {type(operation).__name__} for dialect {dialect.name!r}"

@@ -119,7 +119,7 @@ def test_render_operation_first_result_and_override() -> None:
 
 
 def test_render_operation_with_no_renderer_is_an_error() -> None:
-    other = replace(Plugins.load().dialect("sqlite"), name="nodb")
+    other = replace(Plugins.load().dialect("sqlite"), name="nodb", renderer=None)
     with pytest.raises(PluginError, match="no plugin renders CreateTable for dialect 'nodb'"):
         Plugins.load().render_operation(CreateTable(Table("t", ())), other)
 

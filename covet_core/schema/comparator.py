@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from covet_core.dialect import Capabilities, Dialect
 from covet_core.schema.diff import SchemaDiff
+from covet_core.schema.fitting import fit_to
 from covet_core.schema.matching import (
     check_shape,
     column_is_keyed,
@@ -105,6 +106,8 @@ class SchemaComparator:
     def compare(self, current: Schema, target: Schema) -> SchemaDiff:
         dialect = self.dialect_for(current, target)
         raw = current
+        if dialect is not None:
+            target = fit_to(dialect, target)
         if dialect is not None and dialect.schema_normaliser is not None:
             current = dialect.schema_normaliser(current)
             target = dialect.schema_normaliser(target)
@@ -289,7 +292,9 @@ class _Plan(Pairing):
                 or (not caps.alter_constraint and column_is_keyed(before, op.column.name))
             ):
                 return True
-            if isinstance(op, AddColumn) and not caps.alter_column:
+            if isinstance(op, RenameColumn) and not caps.rename_column:
+                return True
+            if isinstance(op, AddColumn) and not caps.add_column_any_default:
                 col = op.column
                 if (not col.nullable and col.default is None) or col.autoincrement:
                     return True

@@ -191,12 +191,17 @@ def _bulk_writer(adapter: Any, table: str) -> Any:
     return writer(adapter, table)
 
 
+def _renderer() -> Any:
+    from covet_dialect_mysql.render import RENDERER
+
+    return RENDERER
+
+
 DIALECT = Dialect(
     name=NAME,
     url_schemes=("mysql", "mariadb"),
     capabilities=Capabilities(
         transactional_ddl=False,  # every DDL statement commits implicitly
-        native_lock=True,  # GET_LOCK: a named lock that dies with its session
         alter_column=True,
         drop_column=True,
         rename_column=True,  # RENAME COLUMN: MySQL >= 8.0, MariaDB >= 10.5.2
@@ -205,6 +210,7 @@ DIALECT = Dialect(
         alter_constraint=True,
         enum_types=False,  # ENUM('a', 'b') is inline in each column, never a named type
         partial_indexes=False,  # no CREATE INDEX ... WHERE
+        max_identifier_bytes=None,  # 64 characters: the server refuses longer names itself
     ),
     adapter_factory=_adapter,
     adapter_from_url=_adapter_from_url,
@@ -214,6 +220,7 @@ DIALECT = Dialect(
     primary_key_sql=_primary_key,
     row_estimate_sql=_row_estimate,
     bulk_writer=_bulk_writer,
+    renderer=_renderer,
     schema_reader=_schema_reader,
     schema_normaliser=_normalise,
     split_statements=splitter(MYSQL_RULES),
@@ -239,12 +246,3 @@ def covet_register_dialects(register: Callable[[Dialect], None]) -> None:
 @hookimpl
 def covet_register_lock_strategies(register: Callable[[str, Callable[..., Any]], None]) -> None:
     register(LOCK_NAME, _get_lock)
-
-
-@hookimpl
-def covet_render_operation(operation: Any, dialect: Dialect) -> list[str] | None:
-    if dialect.name != NAME:
-        return None
-    from covet_dialect_mysql.render import render
-
-    return render(operation)

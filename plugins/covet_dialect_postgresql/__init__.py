@@ -105,12 +105,17 @@ def _bulk_writer(adapter: Any, table: str) -> Any:
     return writer(adapter, table)
 
 
+def _renderer() -> Any:
+    from covet_dialect_postgresql.render import RENDERER
+
+    return RENDERER
+
+
 DIALECT = Dialect(
     name=NAME,
     url_schemes=("postgresql", "postgres"),
     capabilities=Capabilities(
         transactional_ddl=True,
-        native_lock=True,
         alter_column=True,
         drop_column=True,
         rename_column=True,
@@ -119,6 +124,7 @@ DIALECT = Dialect(
         alter_constraint=True,
         enum_types=True,
         partial_indexes=True,
+        max_identifier_bytes=MAX_IDENTIFIER_BYTES,
     ),
     adapter_factory=_adapter,
     adapter_from_url=_adapter_from_url,
@@ -128,6 +134,7 @@ DIALECT = Dialect(
     primary_key_sql=_primary_key,
     row_estimate_sql=_row_estimate,
     bulk_writer=_bulk_writer,
+    renderer=_renderer,
     schema_reader=_schema_reader,
     schema_normaliser=_schema_normaliser,
     split_statements=splitter(POSTGRESQL_RULES),
@@ -152,12 +159,3 @@ def covet_register_dialects(register: Callable[[Dialect], None]) -> None:
 @hookimpl
 def covet_register_lock_strategies(register: Callable[[str, Callable[..., Any]], None]) -> None:
     register("pg_advisory", _advisory_lock)
-
-
-@hookimpl
-def covet_render_operation(operation: Any, dialect: Dialect) -> list[str] | None:
-    if dialect.name != NAME:
-        return None
-    from covet_dialect_postgresql.render import render
-
-    return render(operation)

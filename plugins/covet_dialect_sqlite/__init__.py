@@ -48,12 +48,17 @@ def _table_exists(name: str) -> Statement:
     return Statement("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
 
 
+def _renderer() -> Any:
+    from covet_dialect_sqlite.render import RENDERER
+
+    return RENDERER
+
+
 DIALECT = Dialect(
     name=NAME,
     url_schemes=("sqlite",),
     capabilities=Capabilities(
         transactional_ddl=True,
-        native_lock=False,
         alter_column=False,  # needs the table rebuild
         # SQLite >= 3.35, and not for key, indexed, unique, FK or CHECK columns: those rebuild.
         drop_column=True,
@@ -61,6 +66,7 @@ DIALECT = Dialect(
         savepoints=True,
         skip_locked=False,
         alter_constraint=False,  # constraints live in CREATE TABLE: adding one rebuilds
+        add_column_any_default=False,  # ADD COLUMN takes constant defaults only
         enum_types=False,
         partial_indexes=True,
     ),
@@ -73,6 +79,7 @@ DIALECT = Dialect(
     split_statements=splitter(SQLITE_RULES),
     default_lock="sqlite_file",
     default_backup="sqlite_backup",
+    renderer=_renderer,
     schema_reader=_schema_reader,
     schema_normaliser=_normalise,
     bulk_writer=lambda a, t: __import__("covet_dialect_sqlite.bulk").bulk.writer(a, t),
@@ -105,12 +112,3 @@ def _online_backup(*, adapter: Any, **_: Any) -> Any:
 @hookimpl
 def covet_register_backup_strategies(register: Callable[[str, Callable[..., Any]], None]) -> None:
     register("sqlite_backup", _online_backup)
-
-
-@hookimpl
-def covet_render_operation(operation: Any, dialect: Dialect) -> list[str] | None:
-    if dialect.name != NAME:
-        return None
-    from covet_dialect_sqlite.render import render
-
-    return render(operation)

@@ -1,0 +1,56 @@
+"""The models fitted to a dialect's limits before comparing (its ``Capabilities``).
+
+Names the models generate are shortened to the dialect's identifier limit, the way the models
+themselves shorten past the portable 63 bytes, so a dialect with a smaller limit gets names it
+keeps exactly. What the dialect cannot express at all (a partial index without
+``partial_indexes``) is refused here, naming it, instead of quietly becoming something else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from covet_core.errors import ConfigError
+from covet_core.escaping import one_line
+from covet_core.models import fit_identifier
+from covet_core.schema.model import Schema, Table
+
+if TYPE_CHECKING:
+    from covet_core.dialect import Dialect
+
+
+def fit_to(dialect: Dialect, target: Schema) -> Schema:
+    caps = dialect.capabilities
+    if not caps.partial_indexes:
+        for table in target.tables.values():
+            for index in table.indexes:
+                if index.where:
+                    raise ConfigError(
+                        f"{dialect.name} has no partial indexes: index {one_line(index.name)} on "
+                        f"{one_line(table.key)} has WHERE {one_line(index.where)}; drop the "
+                        f"condition or index a generated column instead"
+                    )
+    limit = caps.max_identifier_bytes
+    if limit is None:
+        return target
+    tables = {key: _fit_table(table, limit) for key, table in target.tables.items()}
+    return replace(target, tables=tables)
+
+
+def _fit_table(table: Table, limit: int) -> Table:
+    def named(items: tuple[Any, ...]) -> tuple[Any, ...]:
+        return tuple(
+            replace(item, name=fit_identifier(item.name, limit)) if item.name else item
+            for item in items
+        )
+
+    pk = table.primary_key_name
+    return replace(
+        table,
+        indexes=named(table.indexes),
+        unique_constraints=named(table.unique_constraints),
+        check_constraints=named(table.check_constraints),
+        foreign_keys=named(table.foreign_keys),
+        primary_key_name=fit_identifier(pk, limit) if pk else pk,
+    )
