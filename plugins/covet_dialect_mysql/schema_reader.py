@@ -30,7 +30,7 @@ from covet_dialect_mysql.expression import STRING_LITERAL, decode_string
 from covet_dialect_mysql.normalise import is_implicit_fk_index
 
 _TYPE = re.compile(
-    r"^([a-z][a-z0-9 ]*?)\s*(?:\((.*)\))?((?:\s+(?:unsigned|signed|zerofill))*)$", re.S
+    r"^([a-z][a-z0-9 ]*?)\s*(?:\((.*)\))?((?:\s+(?:unsigned|signed|zerofill))*)$", re.S | re.I
 )
 _LABEL = re.compile(r"'((?:[^'\\]|''|\\.)*)'", re.S)
 _NAMES = {
@@ -47,10 +47,11 @@ _CURRENT_TIMESTAMP = re.compile(r"^current_timestamp\(\)$", re.I)
 def parse_type(column_type: str) -> ColumnType:
     """information_schema's ``COLUMN_TYPE`` (``bigint(20) unsigned``, ``enum('a','b')``) as a
     portable ``ColumnType``."""
-    match = _TYPE.match(column_type.strip().lower())
+    # Only the type's words are case-insensitive: ENUM / SET labels are data, kept exactly.
+    match = _TYPE.match(column_type.strip())
     if match is None:
         return ColumnType(column_type.strip().lower())
-    raw, args, flags = match.group(1).strip(), match.group(2), match.group(3)
+    raw, args, flags = match.group(1).strip().lower(), match.group(2), match.group(3).lower()
     unsigned = "unsigned" in flags
     if raw in ("enum", "set"):
         values = tuple(decode_string(f"'{m}'") for m in _LABEL.findall(args or ""))

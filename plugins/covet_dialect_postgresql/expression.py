@@ -82,6 +82,16 @@ def _canon(node: Node, types: Types, type_text: TypeText) -> Node:
     if kind == "cast":
         inner, target = c(node[1]), node[2]
         base = target.split("(")[0]
+        raw = node[1]
+        if (
+            raw[0] == "cast"
+            and raw[2].split("(")[0] in TEXT_TYPES
+            and base not in TEXT_TYPES
+            and _literal(inner)
+        ):
+            # ('now'::text)::date converts text at run time, for every row; without the inner
+            # cast 'now'::date is a constant PostgreSQL folds once, at CREATE TABLE.
+            return ("cast", ("cast", inner, "text"), type_text(target))
         if _literal(inner):
             # A cast of a constant only restates its type; a quoted number becomes a number.
             numeric = base in ("integer", "bigint", "smallint", "numeric")
