@@ -40,8 +40,13 @@ class Adapter(Protocol):
     async def fetch_value(self, sql: str, params: Params = None) -> Any:
         """The first column of the first row, or ``None`` when there is no row."""
 
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a transaction is open on the connection (the caller's or the adapter's)."""
+
     def transaction(self) -> AbstractAsyncContextManager[Any]:
         """``async with adapter.transaction():`` commits on success and rolls back on error.
 
-        Nested use becomes a savepoint.
+        Nested use becomes a savepoint where the dialect declares ``savepoints``; without
+        them a nested block joins the outer transaction, and its failure undoes all of it.
         """

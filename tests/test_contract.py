@@ -286,3 +286,41 @@ def test_skip_locked_decides_how_parallel_workers_claim_chunks(tmp_path: Path) -
     assert asyncio.run(go(flipped("sqlite"))) == 40
     with pytest.raises(Exception, match=r"(?i)syntax|near"):
         asyncio.run(go(flipped("sqlite", skip_locked=True)))
+
+
+def test_savepoints_false_refuses_retries_inside_a_callers_transaction(tmp_path: Path) -> None:
+    """With savepoints a failed batch inside the caller's transaction is undone alone and
+    retried; without them covet refuses rather than retry over an undone outer transaction."""
+    from covet.database.migrations.data_migrations import DataMigration, DataMigrationError
+
+    class FlakyOnce(DataMigration):
+        failed = False
+
+        async def transform_batch(self, rows, adapter):  # type: ignore[no-untyped-def]
+            for row in rows:
+                row["n"] += 1
+            if rows[0]["id"] == 11 and not FlakyOnce.failed:
+                FlakyOnce.failed = True
+                await adapter.execute("INSERT INTO t VALUES (1, 0)")  # duplicate key: fails
+            return rows
+
+    async def go(dialect: Dialect) -> int:
+        FlakyOnce.failed = False
+        adapter = dialect.adapter_from_url(f"sqlite:///{tmp_path / 's.db'}", None)
+        await adapter.connect()
+        try:
+            await adapter.execute("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, n INT)")
+            await adapter.execute("DELETE FROM t")
+            await adapter.executemany("INSERT INTO t VALUES (?, 0)", [(i,) for i in range(1, 31)])
+            async with adapter.transaction():
+                assert adapter.in_transaction
+                migration = FlakyOnce(adapter, "t", batch_size=10, retries=1)
+                migration.dialect = dialect
+                await migration.execute()
+            return int(await adapter.fetch_value("SELECT SUM(n) FROM t"))
+        finally:
+            await adapter.disconnect()
+
+    assert asyncio.run(go(flipped("sqlite"))) == 30  # the failed batch retried once, alone
+    with pytest.raises(DataMigrationError, match="has no savepoints"):
+        asyncio.run(go(flipped("sqlite", savepoints=False)))

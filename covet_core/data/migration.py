@@ -154,6 +154,7 @@ class DataMigration:
 
     async def execute(self, resume: bool = False) -> Progress:
         """Run to the end (or, with ``resume``, from the last committed checkpoint)."""
+        self._check_nesting()
         keys = await self._keys()
         checkpoints = Checkpoints(self.adapter, self.dialect, self.plugins)
         progress = self.progress = await self._start_progress()
@@ -190,6 +191,23 @@ class DataMigration:
         if progress.total_is_estimate:  # the walk counted every row: the total is now known
             progress.total_rows, progress.total_is_estimate = progress.processed_rows, False
         return progress
+
+    def _check_nesting(self) -> None:
+        """Inside a caller's transaction each batch is a savepoint, which is what lets one
+        failed batch be undone alone for a retry or a skip. Without savepoints the failure
+        would undo the caller's whole transaction, earlier batches included, while the
+        retry went on as if they were kept."""
+        if (
+            (self.retries or self.on_failure == "skip")
+            and not self.dialect.capabilities.savepoints
+            and getattr(self.adapter, "in_transaction", False)
+        ):
+            raise DataMigrationError(
+                f"{self.name}: dialect {self.dialect.name} has no savepoints, so a failed batch "
+                f"inside your open transaction cannot be undone alone for retries= or "
+                f'on_failure="skip"; run it outside the transaction, or with retries=0 and '
+                f'on_failure="stop"'
+            )
 
     async def _report(self, progress: Progress) -> None:
         if progress.total_is_estimate and progress.processed_rows > progress.total_rows:

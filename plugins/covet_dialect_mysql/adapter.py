@@ -276,6 +276,10 @@ class MySQLAdapter:
 
     # -- transactions --------------------------------------------------------------------------
 
+    @property
+    def in_transaction(self) -> bool:
+        return self._conn is not None and bool(self._conn.get_transaction_status())
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[MySQLAdapter]:
         # The server's in-transaction flag: false again once DDL committed implicitly.

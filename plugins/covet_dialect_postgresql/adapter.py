@@ -294,6 +294,10 @@ class PostgreSQLAdapter:
 
     # -- transactions --------------------------------------------------------------------------
 
+    @property
+    def in_transaction(self) -> bool:
+        return self._conn is not None and bool(self._conn.is_in_transaction())
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[PostgreSQLAdapter]:
         try:

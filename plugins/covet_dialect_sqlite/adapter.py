@@ -214,6 +214,10 @@ class SQLiteAdapter:
 
     # -- transactions --------------------------------------------------------------------------
 
+    @property
+    def in_transaction(self) -> bool:
+        return self._conn is not None and bool(self._conn.in_transaction)
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SQLiteAdapter]:
         conn = self.connection
