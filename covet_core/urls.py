@@ -8,7 +8,7 @@ messages of our own.
 from __future__ import annotations
 
 import math
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult, quote, urlsplit, urlunsplit
 
 from covet_core.errors import ConfigError
 
@@ -62,3 +62,10 @@ def url_seconds(value: str | None, option: str, default: float) -> float:
             f"URL option {option} must be a finite number of seconds >= 0, not {value!r}"
         )
     return seconds
+
+
+def with_database(url: str, name: str) -> str:
+    """``url`` with its path replaced by the database ``name`` (percent-encoded), keeping the
+    scheme, credentials, host and options: the URL of a sibling database on the same server."""
+    parts = split_url(url)
+    return urlunsplit(parts._replace(path="/" + quote(name, safe="")))
