@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,12 +19,14 @@ from covet_core.schema import (
     AddColumn,
     AddConstraint,
     AlterColumn,
+    CheckConstraint,
     Column,
     ColumnType,
     CreateEnum,
     CreateIndex,
     CreateTable,
     DropColumn,
+    DropIndex,
     DropTable,
     EnumType,
     ForeignKey,
@@ -43,6 +46,7 @@ from covet_core.testing.support import ScratchDatabase, asynctest, requires, req
 __all__ = [
     "test_schema_models_generate_apply_and_read_back_unchanged",
     "test_schema_operation_and_its_reverse",
+    "test_schema_read_costs_the_same_queries_for_3_and_30_tables",
 ]
 
 T = ColumnType
@@ -105,12 +109,19 @@ CASES = [
         schema(RENAMED.replace(indexes=(Index("ix_items_name", ("title",)),))),
         needs="rename_column",
     ),
+    Case(
+        "alter_column_null_and_default",
+        AlterColumn("items", ITEMS.column("qty"), Column("qty", T("integer"), default="7")),
+        schema(columns(ITEMS, lambda c: Column("qty", T("integer"), default="7") if c.name == "qty" else c)),
+        needs="alter_column",
+    ),
     Case("rename_table", RenameTable("items", "goods"), schema(ITEMS.replace(name="goods"))),
     Case(
         "create_unique_index",
         CreateIndex("items", Index("ux_items_qty", ("qty",), unique=True)),
         schema(ITEMS.replace(indexes=(*ITEMS.indexes, Index("ux_items_qty", ("qty",), unique=True)))),
     ),
+    Case("drop_index", DropIndex("items", ITEMS.indexes[0]), schema(ITEMS.replace(indexes=()))),
     Case(
         "create_partial_index",
         CreateIndex("items", Index("ix_items_big", ("qty",), where="qty > 10")),
@@ -129,13 +140,19 @@ CASES = [
         schema(ITEMS.replace(foreign_keys=(ForeignKey("fk_items_owner", ("owner_id",), "owners", ("id",)),))),
         needs="alter_constraint",
     ),
+    Case(
+        "add_check_constraint",
+        AddConstraint("items", CheckConstraint("ck_items_qty", "qty >= 0")),
+        schema(ITEMS.replace(check_constraints=(CheckConstraint("ck_items_qty", "qty >= 0"),))),
+        needs="alter_constraint",
+    ),
     Case("create_enum", CreateEnum(MOOD), schema(ITEMS, enums=(MOOD,)), needs="enum_types"),
     Case("drop_table", DropTable("items", table=ITEMS), schema()),
 ]  # fmt: skip
 
 
 async def read(db: ScratchDatabase, adapter: Adapter) -> Schema:
-    return await SchemaReader(adapter, db.dialect).read_schema()
+    return await SchemaReader(adapter, db.dialect, plugins=db.plugins).read_schema()
 
 
 async def differences(db: ScratchDatabase, adapter: Adapter, model: Schema) -> list[str]:
@@ -245,3 +262,50 @@ async def create_rows_v1(db: ScratchDatabase, adapter: Adapter) -> None:
         f"INSERT INTO {db.q('items')} ({names}) VALUES ({db.p(4)})",
         [(i, f"n{i}", i, 1) for i in range(1, ROWS + 1)],
     )
+
+
+class CountingAdapter:
+    """The adapter with the reader's queries counted."""
+
+    def __init__(self, adapter: Adapter) -> None:
+        self.adapter, self.queries = adapter, 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.adapter, name)
+
+    async def fetch_all(self, sql: str, params: Any = None) -> Any:
+        self.queries += 1
+        return await self.adapter.fetch_all(sql, params)
+
+    async def fetch_one(self, sql: str, params: Any = None) -> Any:
+        self.queries += 1
+        return await self.adapter.fetch_one(sql, params)
+
+    async def fetch_value(self, sql: str, params: Any = None) -> Any:
+        self.queries += 1
+        return await self.adapter.fetch_value(sql, params)
+
+
+@asynctest
+async def test_schema_read_costs_the_same_queries_for_3_and_30_tables(
+    covet_database: ScratchDatabase, covet_adapter: Adapter
+) -> None:
+    """A reader issues a constant number of catalog queries, never one (or more) per table."""
+    db, adapter = covet_database, covet_adapter
+    requires_worker(db.dialect, "schema_reader", "the live schema cannot be read")
+    assert db.dialect.schema_reader is not None
+    await apply(db, adapter, CreateTable(OWNERS))
+    counts = []
+    for total in (3, 30):
+        for i in range(len((await read(db, adapter)).tables), total):
+            await apply(db, adapter, CreateTable(ITEMS.replace(
+                name=f"items{i}",
+                indexes=(Index(f"ix_items{i}_name", ("name",)),),
+                unique_constraints=(UniqueConstraint(f"uq_items{i}_qty", ("qty",)),),
+                foreign_keys=(ForeignKey(f"fk_items{i}_owner", ("owner_id",), "owners", ("id",)),),
+            )))  # fmt: skip
+        counting = CountingAdapter(adapter)
+        read_back = await db.dialect.schema_reader(counting).read(None)
+        assert len(read_back.tables) == total
+        counts.append(counting.queries)
+    assert counts[0] == counts[1], f"queries for 3 and 30 tables: {counts}"
