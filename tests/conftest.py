@@ -232,19 +232,3 @@ def chinook_ddl(dialect: Dialect) -> list[str]:
         if text.upper().startswith(DDL_PREFIXES):
             statements.append(text)
     return statements
-
-
-class CountingAdapter:
-    """A real adapter with the queries issued through it counted (readers must not issue one
-    per table)."""
-
-    def __init__(self, adapter: Any) -> None:
-        self.adapter, self.queries = adapter, 0
-
-    async def fetch_all(self, sql: str, params: Any = None) -> Any:
-        self.queries += 1
-        return await self.adapter.fetch_all(sql, params)
-
-    async def fetch_one(self, sql: str, params: Any = None) -> Any:
-        self.queries += 1
-        return await self.adapter.fetch_one(sql, params)
