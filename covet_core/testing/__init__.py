@@ -21,7 +21,8 @@ from covet_core.testing.support import (
     ScratchDatabase,
     asynctest,
     requires,
+    requires_worker,
     write_migration,
 )
 
-__all__ = ["ScratchDatabase", "asynctest", "requires", "write_migration"]
+__all__ = ["ScratchDatabase", "asynctest", "requires", "requires_worker", "write_migration"]
