@@ -14,7 +14,14 @@ from urllib.parse import urlsplit
 import click
 
 from covet_core.cli import FiniteSeconds, State
-from covet_core.cli_output import Reporter, emit, print_plan, print_status, warn_out_of_order
+from covet_core.cli_output import (
+    Reporter,
+    emit,
+    print_plan,
+    print_status,
+    print_verified,
+    warn_out_of_order,
+)
 from covet_core.errors import ConfigError
 from covet_core.escaping import one_line
 
@@ -105,23 +112,35 @@ def migrate() -> None:
 @migrate.command()
 @click.option("--target", metavar="NAME", help="Apply up to and including this migration.")
 @click.option("--dry-run", is_flag=True, help="Print the SQL that would run; change nothing.")
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="With --dry-run: run the migrations for real in a transaction, then roll it back.",
+)
 @click.option("--lock-timeout", type=SECONDS, metavar="SECONDS", help=LOCK_TIMEOUT_HELP)
 @click.option("--backup/--no-backup", default=None, help="Take a backup first (default: config).")
 @click.pass_obj
 def up(
-    state: State, target: str | None, dry_run: bool, lock_timeout: float | None, backup: bool | None
+    state: State,
+    target: str | None,
+    dry_run: bool,
+    verify: bool,
+    lock_timeout: float | None,
+    backup: bool | None,
 ) -> None:
     """Apply pending migrations."""
+    if verify and not dry_run:
+        raise ConfigError("--verify goes with --dry-run: it runs the migrations and undoes them")
 
-    async def go() -> None:
+    async def go() -> bool:
         async with open_manager(
             state, enable_backup=backup, lock_timeout=lock_timeout, read_only=dry_run
         ) as manager:
-            report = await manager.upgrade(target=target, dry_run=dry_run)
+            report = await manager.upgrade(target=target, dry_run=dry_run, verify=verify)
         warn_out_of_order(state, report.out_of_order, dry_run=dry_run)
         if dry_run:
             print_plan(state, report, "apply")
-            return
+            return print_verified(state, report.verified) if verify else True
         if report.backup is not None:
             state.say(f"Backup: {report.backup.path}")
         if report.names:
@@ -129,8 +148,10 @@ def up(
         else:
             state.say("Nothing to apply: the database is up to date.")
         emit(state, "migrate.up.completed", applied=report.names, duration=report.duration)
+        return True
 
-    run(go())
+    if not run(go()):
+        sys.exit(1)
 
 
 @migrate.command()

@@ -93,6 +93,25 @@ def print_plan(state: State, report: RunReport, verb: str) -> None:
             state.say(sql if sql.startswith("-- ") else sql.rstrip().rstrip(";") + ";")
 
 
+def print_verified(state: State, verified: list[Any] | None) -> bool:
+    """A verified dry run's outcome per migration; whether every migration ran cleanly."""
+    lines = verified or []
+    emit(state, "migrate.verified", verified=[v.as_dict() for v in lines])
+    state.say("\nVerified (run in a transaction, then rolled back; nothing was kept):", bold=True)
+    for line in lines:
+        locks = f"  locks: {', '.join(line.locks)}" if line.locks else ""
+        if line.success:
+            state.say(f"  ✓ {one_line(line.name)}  {line.duration:.3f}s{one_line(locks)}")
+        elif line.success is False:
+            state.say(f"  ✗ {one_line(line.name)}: {one_line(line.error)}", fg="red", bold=True)
+            if line.statement:
+                state.say(f"    at: {one_line(line.statement)}", fg="red")
+        else:
+            why = f": {line.error}" if line.error else " (after the failure above)"
+            state.say(f"  - {one_line(line.name)} not verified{one_line(why)}", fg="yellow")
+    return not any(line.success is False for line in lines)
+
+
 def cell(text: str | None, style: str = "") -> Any:
     """A table cell shown as written: no rich markup read from it, controls escaped."""
     from rich.text import Text

@@ -151,6 +151,10 @@ class Dialect:
     ``errors.LOCK_TIMEOUT``) instead of queueing behind a long transaction while every query
     on the table queues behind them. Inside a transaction it lasts for that transaction; outside,
     the session's previous value is restored on exit. ``None``: covet cannot bound lock waits."""
+    held_locks_sql: Statement | None = None
+    """A query listing the table locks this session holds, columns ``mode`` and
+    ``relation``: a verified dry run (``up --dry-run --verify``) reports what each migration
+    locked. ``None``: not reported."""
     read_only_sql: Statement | None = None
     """A query returning NULL when the server accepts writes, or a short reason when it does
     not (``"a hot standby (pg_is_in_recovery() is true)"``): every command that writes checks

@@ -11,7 +11,7 @@ import math
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,7 @@ from covet_core.retrying import DEFAULT_DDL_LOCK_TIMEOUT, DEFAULT_DDL_RETRIES, r
 from covet_core.runner import MigrationResult, MigrationRunner, uses_transaction
 from covet_core.scaffold import write_migration_file
 from covet_core.steps import plan_text
+from covet_core.verify import Verified, refuse_unverifiable, verify_plan
 
 log = get_logger()
 
@@ -65,6 +66,8 @@ class RunReport:
     backup: BackupInfo | str | None = None
     out_of_order: dict[str, str] = field(default_factory=dict)
     """Migrations of the plan older than the newest applied one (name -> that one)."""
+    verified: list[Verified] | None = None
+    """A verified dry run's report, per migration of the plan."""
 
     def as_dict(self) -> dict[str, Any]:
         key = "applied" if self.direction == "up" else "rolled_back"
@@ -80,6 +83,12 @@ class RunReport:
             "statement": None,
             "backup": str(self.backup.path) if isinstance(self.backup, BackupInfo) else self.backup,
         }
+        if self.verified is not None:
+            result["verified"] = [v.as_dict() for v in self.verified]
+            failed = next((v for v in self.verified if v.success is False), None)
+            if failed is not None:
+                result.update(success=False, error=failed.error, failed=failed.name,
+                              statement=failed.statement)  # fmt: skip
         return result
 
 
@@ -265,19 +274,31 @@ class MigrationManager(BackupMethods, HistoryMethods):
 
     # -- up -----------------------------------------------------------------------------------
 
-    async def migrate_up(self, target: str | None = None, dry_run: bool = False) -> dict[str, Any]:
-        """Apply pending migrations (up to and including ``target``). Never raises."""
-        return await _as_result("up", self.upgrade(target=target, dry_run=dry_run), dry_run)
+    async def migrate_up(
+        self, target: str | None = None, dry_run: bool = False, verify: bool = False
+    ) -> dict[str, Any]:
+        """Apply pending migrations (up to and including ``target``). Never raises.
 
-    async def upgrade(self, target: str | None = None, dry_run: bool = False) -> RunReport:
+        ``dry_run=True, verify=True`` runs them for real in a transaction that is rolled
+        back, and reports per migration under ``"verified"`` (transactional DDL only)."""
+        run = self.upgrade(target=target, dry_run=dry_run, verify=verify)
+        return await _as_result("up", run, dry_run)
+
+    async def upgrade(
+        self, target: str | None = None, dry_run: bool = False, verify: bool = False
+    ) -> RunReport:
         start = time.monotonic()
         migrations = self.load_migrations()
         report = RunReport("up", dry_run=dry_run)
+        if verify and not dry_run:
+            raise ConfigError("verify runs the migrations and undoes them: it needs dry_run")
         if dry_run:
             records = await self._records()
             plan = plan_up(migrations, records, target)
             self._check_order(report, plan, migrations, records)
             self._describe(report, plan, "up")
+            if verify:
+                report.verified = await self._verify(plan)
             if plan and self.enable_backup:
                 report.backup = f"would take a {self._backup_name()} backup"
             report.duration = time.monotonic() - start
@@ -293,6 +314,23 @@ class MigrationManager(BackupMethods, HistoryMethods):
             await self._run(plan, "up", report, records)
         report.duration = time.monotonic() - start
         return report
+
+    async def _verify(self, plan: list[Migration]) -> list[Verified]:
+        refuse_unverifiable(self.dialect)
+        if (missing := self.database_missing()) is not None:
+            raise ConfigError(f"the database {missing} does not exist yet: nothing to verify on")
+
+        def outside(migration: Migration) -> bool:
+            return not migration.data_steps and not uses_transaction(migration, self.dialect)
+
+        timeout = self.dialect.lock_timeout
+        bounded = (
+            timeout(self.adapter, self.ddl_lock_timeout)
+            if timeout is not None and self.ddl_lock_timeout is not None
+            else nullcontext()
+        )
+        async with bounded:
+            return await verify_plan(self.adapter, self.dialect, self.plugins, plan, outside)
 
     def _check_order(
         self,

@@ -149,6 +149,12 @@ DIALECT = Dialect(
     row_estimate_sql=_row_estimate,
     replica_lag=_replica_lag,
     lock_timeout=_lock_timeout,
+    held_locks_sql=Statement(
+        "SELECT l.mode, c.relname AS relation FROM pg_locks l "
+        "JOIN pg_class c ON c.oid = l.relation "
+        "WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.granted "
+        "AND c.relnamespace <> 'pg_catalog'::regnamespace"
+    ),
     read_only_sql=Statement(
         "SELECT CASE WHEN pg_is_in_recovery() THEN 'a hot standby (pg_is_in_recovery() is true)'"
         " WHEN current_setting('transaction_read_only') = 'on'"
