@@ -1,0 +1,80 @@
+"""Fixtures for covet-dialect-duckdb's tests: real DuckDB files in pytest's tmp_path, covet run
+as a user runs it (its console entry point in a subprocess), no mocks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from covet_core.dialect import Dialect
+from covet_core.plugins import Plugins
+
+pytest.importorskip("duckdb")
+
+from covet_dialect_duckdb.adapter import DuckDBAdapter  # noqa: E402
+
+
+@pytest.fixture
+def dialect() -> Dialect:
+    # Found through the entry point, as covet finds it: proves the package is registered.
+    return Plugins.load(()).dialect("duckdb")
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "app.duckdb"
+
+
+@pytest.fixture
+async def adapter(db_path: Path) -> AsyncIterator[DuckDBAdapter]:
+    made = DuckDBAdapter(db_path)
+    await made.connect()
+    yield made
+    await made.disconnect()
+
+
+Covet = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def covet(tmp_path: Path) -> Covet:
+    """``covet(*args)`` runs ``covet --database duckdb:///app.duckdb ARGS`` in ``tmp_path``."""
+
+    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("COVET_")}
+        done = subprocess.run(  # noqa: S603 - our own CLI, arguments from the test
+            [sys.executable, "-m", "covet_core", "--database", "duckdb:///app.duckdb", *args],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if check and done.returncode != 0:
+            raise AssertionError(f"covet {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+        return done
+
+    return run
+
+
+def write_migration(folder: Path, name: str, forward: list[str], backward: list[str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.py"
+    path.write_text(
+        "from covet_core.migration import Migration\n\n\n"
+        "class M(Migration):\n"
+        f"    forward_sql = {forward!r}\n"
+        f"    backward_sql = {backward!r}\n"
+    )
+    return path
+
+
+def rows(result: Any) -> list[tuple[Any, ...]]:
+    return [tuple(r.values()) for r in result]

@@ -1,0 +1,126 @@
+"""``covet --database duckdb:///app.duckdb migrate ...`` as a user runs it, on a real file."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+from conftest import Covet, write_migration
+
+CREATE = "2024_01_01_000000_create_items"
+INDEX = "2024_01_02_000000_index_items"
+BROKEN = "2024_01_03_000000_broken"
+
+
+def _migrations(tmp_path: Path) -> Path:
+    folder = tmp_path / "migrations"
+    write_migration(
+        folder,
+        CREATE,
+        [
+            "CREATE SEQUENCE items_id_seq",
+            "CREATE TABLE items (id BIGINT PRIMARY KEY DEFAULT nextval('items_id_seq'), "
+            "name VARCHAR NOT NULL)",
+            "INSERT INTO items (name) VALUES ('first'); INSERT INTO items (name) VALUES ('2nd')",
+        ],
+        ["DROP TABLE items", "DROP SEQUENCE items_id_seq"],
+    )
+    write_migration(
+        folder, INDEX, ["CREATE INDEX ix_items_name ON items (name)"], ["DROP INDEX ix_items_name"]
+    )
+    return folder
+
+
+def _tables(path: Path) -> set[str]:
+    with duckdb.connect(str(path), read_only=True) as conn:
+        return {r[0] for r in conn.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+
+
+def test_up_status_down_on_a_duckdb_file(tmp_path: Path, covet: Covet) -> None:
+    _migrations(tmp_path)
+    up = covet("migrate", "up")
+    assert f"✓ {CREATE}" in up.stdout and f"✓ {INDEX}" in up.stdout
+    db = tmp_path / "app.duckdb"
+    assert {"items", "_covet_migrations"} <= _tables(db)
+    with duckdb.connect(str(db), read_only=True) as conn:
+        assert conn.execute("SELECT id, name FROM items ORDER BY id").fetchall() == [
+            (1, "first"),
+            (2, "2nd"),
+        ]
+        states = conn.execute("SELECT name, state FROM _covet_migrations ORDER BY name").fetchall()
+    assert states == [(CREATE, "applied"), (INDEX, "applied")]
+
+    status = covet("migrate", "status").stdout
+    assert "2 applied, 0 pending" in status
+
+    covet("migrate", "down")
+    assert "1 applied, 1 pending" in covet("migrate", "status").stdout
+    with duckdb.connect(str(db), read_only=True) as conn:
+        assert conn.execute("SELECT count(*) FROM duckdb_indexes()").fetchone() == (0,)
+    covet("migrate", "down")
+    assert "items" not in _tables(db)
+    assert "0 applied, 2 pending" in covet("migrate", "status").stdout
+
+
+def test_dry_run_changes_nothing_and_shows_the_sql(tmp_path: Path, covet: Covet) -> None:
+    _migrations(tmp_path)
+    dry = covet("migrate", "up", "--dry-run")
+    assert "CREATE INDEX ix_items_name ON items (name)" in dry.stdout
+    # Looking does not create: the file covet would create does not exist yet.
+    assert not (tmp_path / "app.duckdb").exists()
+
+
+def test_a_failed_migration_leaves_no_trace(tmp_path: Path, covet: Covet) -> None:
+    folder = _migrations(tmp_path)
+    covet("migrate", "up")
+    write_migration(
+        folder,
+        BROKEN,
+        ["CREATE TABLE tags (id INTEGER)", "INSERT INTO items (name) VALUES ('x')", "SELEC 1"],
+        ["DROP TABLE tags"],
+    )
+    failed = covet("migrate", "up", check=False)
+    assert failed.returncode == 1
+    assert "Nothing of it was kept" in failed.stdout + failed.stderr
+    db = tmp_path / "app.duckdb"
+    assert "tags" not in _tables(db)  # DuckDB's DDL rolled back with the transaction
+    with duckdb.connect(str(db), read_only=True) as conn:
+        assert conn.execute("SELECT count(*) FROM items").fetchone() == (2,)
+        assert conn.execute(
+            "SELECT count(*) FROM _covet_migrations WHERE name = ?", [BROKEN]
+        ).fetchone() == (0,)
+
+
+def test_a_second_process_gets_one_clear_line_naming_the_holder(
+    tmp_path: Path, covet: Covet
+) -> None:
+    _migrations(tmp_path)
+    covet("migrate", "up")
+    holder = subprocess.Popen(  # noqa: S603 - a process that keeps the file open
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('open', flush=True); "
+            "sys.stdin.read()",
+            str(tmp_path / "app.duckdb"),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "open"  # it holds DuckDB's file lock now
+        refused = covet("migrate", "up", check=False)
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    assert refused.returncode == 2
+    message = (refused.stdout + refused.stderr).strip()
+    assert message.count("\n") == 0, message  # one line, no traceback
+    assert f"is in use by another process (pid {holder.pid})" in message
+    # Once the holder is gone the same command works.
+    assert "0 pending" in covet("migrate", "status").stdout
