@@ -148,8 +148,8 @@ def rebuild_statements(renderer: DuckDBRenderer, operation: RebuildTable) -> lis
     """Copy the rows aside, drop the table, create it as ``after``, copy the rows back, then
     its indexes. All inside the migration's transaction (DuckDB's DDL is transactional), so a
     failure leaves the table as it was. DuckDB refuses to drop a table that another table's
-    foreign key references; such a rebuild fails with DuckDB's "Dependency Error" and
-    nothing changes: drop the referencing foreign keys first (rebuilding those tables)."""
+    foreign key references ("... is main key table of the table ..."): such a rebuild fails
+    and nothing changes; drop the referencing foreign keys first (rebuilding those tables)."""
     q = renderer.quote
     before, after = operation.before, operation.after
     old = renderer.table_name(before.name, before.schema)
