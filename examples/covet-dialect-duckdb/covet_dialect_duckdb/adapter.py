@@ -165,13 +165,16 @@ class DuckDBAdapter:
             await asyncio.get_running_loop().run_in_executor(None, executor.shutdown)
 
     async def open_sibling(self) -> DuckDBAdapter | None:
-        """Another, unconnected adapter on the same database. Within one process DuckDB shares
-        one database instance between connections to a file, so this always works for a file
-        covet opened; ``None`` for an in-memory database or a wrapped connection (covet
-        cannot name their database: a second ``:memory:`` is a different, empty database)."""
-        if self.path is None or self.path == MEMORY or not self._owns_connection:
-            return None
-        return DuckDBAdapter(self.path)
+        """Always ``None``: covet gets no second connection for parallel data workers.
+
+        One could be had within this process (DuckDB shares one database instance between
+        connections to a file; another process cannot open the file at all). But DuckDB's
+        concurrency is optimistic: a second transaction writing a row another open
+        transaction wrote fails with "Conflict on update" instead of waiting for it, and
+        covet's parallel workers claim their chunks by waiting on row locks (or SKIP LOCKED).
+        With no sibling, ``ParallelDataMigration`` runs its chunks on this connection alone.
+        """
+        return None
 
     @property
     def connection(self) -> Any:

@@ -1,0 +1,123 @@
+"""Data migrations on DuckDB: a data step run by the CLI, resume after a failure exactly once,
+the bulk path, and the parallel one (on one connection: see DuckDBAdapter.open_sibling)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from conftest import Covet
+
+from covet_core.data import BulkDataMigration, DataMigration, ParallelDataMigration
+from covet_core.errors import CovetError
+from covet_dialect_duckdb.adapter import DuckDBAdapter
+
+ROWS = 2500
+
+BACKFILL = '''
+from covet.database.migrations.data_migrations import DataMigration
+from covet.database.migrations.runner import Migration
+
+
+class BackfillEmailV2(DataMigration):
+    table_name = "users"
+    batch_size = 1000
+
+    async def transform_batch(self, rows, adapter):
+        for row in rows:
+            row["email_v2"] = row["email"].upper()
+        return rows
+
+
+class AddEmailV2(Migration):
+    forward_sql = ["ALTER TABLE users ADD COLUMN email_v2 VARCHAR"]
+    backward_sql = ["ALTER TABLE users DROP COLUMN email_v2"]
+    data_steps = [BackfillEmailV2]
+'''
+
+
+def _seed(path: Path) -> None:
+    with duckdb.connect(str(path)) as conn:
+        conn.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR NOT NULL)")
+        conn.execute(
+            "INSERT INTO users SELECT i, 'user' || i || '@example.com' FROM range(1, ?) r(i)",
+            [ROWS + 1],
+        )
+
+
+def test_a_data_step_backfills_every_row_through_the_cli(tmp_path: Path, covet: Covet) -> None:
+    db = tmp_path / "app.duckdb"
+    _seed(db)
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "2024_01_01_000000_add_email_v2.py").write_text(BACKFILL)
+    covet("migrate", "up")
+    with duckdb.connect(str(db), read_only=True) as conn:
+        assert conn.execute(
+            "SELECT count(*) FROM users WHERE email_v2 = upper(email)"
+        ).fetchone() == (ROWS,)
+        assert conn.execute("SELECT state FROM _covet_migrations").fetchall() == [("applied",)]
+    assert "1 applied, 0 pending" in covet("migrate", "status").stdout
+
+
+class Doubling(DataMigration):
+    fail_at: int | None = None
+
+    async def transform_batch(self, rows: list[dict[str, Any]], adapter: Any) -> Any:
+        for row in rows:
+            if row["id"] == self.fail_at:
+                raise RuntimeError("boom")
+            row["n"] = row["n"] * 2
+        return rows
+
+
+async def _numbers(adapter: DuckDBAdapter) -> None:
+    await adapter.execute("CREATE TABLE numbers (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)")
+    await adapter.execute(f"INSERT INTO numbers SELECT i, i FROM range(1, {ROWS + 1}) r(i)")
+
+
+async def test_a_failed_run_resumes_after_its_last_batch_exactly_once(
+    adapter: DuckDBAdapter,
+) -> None:
+    await _numbers(adapter)
+    first = Doubling(adapter=adapter, table_name="numbers", batch_size=500)
+    first.fail_at = 1700
+    with pytest.raises(CovetError, match="boom"):
+        await first.execute()
+    # Three whole batches committed with their checkpoint; the failing one left no trace.
+    assert await adapter.fetch_value("SELECT count(*) FROM numbers WHERE n = 2 * id") == 1500
+    resumed = Doubling(adapter=adapter, table_name="numbers", batch_size=500)
+    progress = await resumed.execute(resume=True)
+    assert progress.processed_rows == ROWS
+    assert await adapter.fetch_value("SELECT count(*) FROM numbers WHERE n = 2 * id") == ROWS
+
+
+class Tripling(BulkDataMigration):
+    async def transform_batch(self, rows: list[dict[str, Any]], adapter: Any) -> Any:
+        for row in rows:
+            row["n"] = row["n"] * 3
+        return rows
+
+
+class ParallelTripling(ParallelDataMigration):
+    async def transform_batch(self, rows: list[dict[str, Any]], adapter: Any) -> Any:
+        for row in rows:
+            row["n"] = row["n"] * 3
+        return rows
+
+
+async def test_bulk_and_parallel_migrations_write_every_row_once(
+    adapter: DuckDBAdapter,
+) -> None:
+    await _numbers(adapter)
+    progress = await Tripling(adapter=adapter, table_name="numbers", batch_size=400).execute()
+    assert progress.processed_rows == ROWS
+    assert await adapter.fetch_value("SELECT count(*) FROM numbers WHERE n = 3 * id") == ROWS
+    parallel = ParallelTripling(
+        adapter=adapter, table_name="numbers", batch_size=300, max_workers=3
+    )
+    progress = await parallel.execute()
+    assert progress.processed_rows == ROWS
+    assert await adapter.fetch_value("SELECT count(*) FROM numbers WHERE n = 9 * id") == ROWS
