@@ -132,19 +132,23 @@ class DuckDBAdapter:
             return
         path = self.path
         assert path is not None
-        folder = os.path.dirname(path)
-        if path != MEMORY and folder and not os.path.isdir(folder):
-            raise ConnectionFailedError(
-                f"cannot open DuckDB database {path}: folder {folder} does not exist"
-            )
 
         def open_() -> Any:
+            # On the worker thread: the folder check is file system I/O too.
+            folder = os.path.dirname(path)
+            if path != MEMORY and folder and not os.path.isdir(folder):
+                raise ConnectionFailedError(
+                    f"cannot open DuckDB database {path}: folder {folder} does not exist"
+                )
             import duckdb
 
             return duckdb.connect(path)
 
         try:
             self._conn = await self._run(open_)
+        except ConnectionFailedError:
+            await self._stop_worker()
+            raise
         except Exception as exc:  # duckdb raises IOException, ConnectionException, ...
             await self._stop_worker()
             raise _open_error(path, exc) from exc

@@ -88,7 +88,7 @@ def normalise_table(table: Table) -> Table:
         primary_key_name=None,
         indexes=tuple(sorted(table.indexes, key=lambda i: (i.name, i.columns))),
         unique_constraints=tuple(sorted(uniques, key=lambda u: u.columns)),
-        check_constraints=tuple(sorted(CheckConstraint(None, e) for e in checks)),
+        check_constraints=tuple(CheckConstraint(None, e) for e in sorted(checks)),
         foreign_keys=tuple(sorted(fks, key=_fk_key)),
     )
 

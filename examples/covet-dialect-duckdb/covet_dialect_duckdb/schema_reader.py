@@ -101,7 +101,9 @@ class DuckDBSchemaReader:
             }
             schema.tables[table.key] = table
         for row in views:
-            schema.ignored.append(IgnoredObject("view", row["view_name"], label(row["schema_name"])))
+            schema.ignored.append(
+                IgnoredObject("view", row["view_name"], label(row["schema_name"]))
+            )
         for row in sequences:
             if (row["schema_name"], row["sequence_name"]) not in used_sequences:
                 schema.ignored.append(

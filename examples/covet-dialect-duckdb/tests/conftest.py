@@ -17,7 +17,7 @@ from covet_core.plugins import Plugins
 
 pytest.importorskip("duckdb")
 
-from covet_dialect_duckdb.adapter import DuckDBAdapter  # noqa: E402
+from covet_dialect_duckdb.adapter import DuckDBAdapter
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ def covet(tmp_path: Path) -> Covet:
 
     def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("COVET_")}
-        done = subprocess.run(  # noqa: S603 - our own CLI, arguments from the test
+        done = subprocess.run(
             [sys.executable, "-m", "covet_core", "--database", "duckdb:///app.duckdb", *args],
             cwd=tmp_path,
             env=env,

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from covet_dialect_duckdb.adapter import DuckDBAdapter
 
 from covet_core.adapter import Adapter
 from covet_core.errors import ConfigError, ConnectionFailedError, DatabaseError, IntegrityError
-from covet_dialect_duckdb.adapter import DuckDBAdapter
 
 
 async def test_rows_are_dicts_and_counts_are_rows_changed(adapter: DuckDBAdapter) -> None:
@@ -50,7 +50,7 @@ async def test_queries_run_off_the_event_loop_on_one_worker_thread(
 async def test_errors_are_translated(adapter: DuckDBAdapter) -> None:
     await adapter.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
     await adapter.execute("INSERT INTO t VALUES (1)")
-    with pytest.raises(IntegrityError, match="(?i)primary key"):
+    with pytest.raises(IntegrityError, match=r"(?i)primary key"):
         await adapter.execute("INSERT INTO t VALUES (1)")
     with pytest.raises(DatabaseError, match="nope") as caught:
         await adapter.fetch_all("SELECT * FROM nope")
@@ -144,5 +144,5 @@ def test_urls(tmp_path: Path) -> None:
 async def test_a_missing_folder_is_one_clear_error(tmp_path: Path) -> None:
     missing = DuckDBAdapter(tmp_path / "nope" / "app.duckdb")
     assert missing.missing_database() == str(tmp_path / "nope" / "app.duckdb")
-    with pytest.raises(ConnectionFailedError, match="folder .* does not exist"):
+    with pytest.raises(ConnectionFailedError, match=r"folder .* does not exist"):
         await missing.connect()

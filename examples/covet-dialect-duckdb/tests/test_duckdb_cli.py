@@ -98,7 +98,7 @@ def test_a_second_process_gets_one_clear_line_naming_the_holder(
 ) -> None:
     _migrations(tmp_path)
     covet("migrate", "up")
-    holder = subprocess.Popen(  # noqa: S603 - a process that keeps the file open
+    holder = subprocess.Popen(
         [
             sys.executable,
             "-c",

@@ -9,14 +9,14 @@ from typing import Any
 import duckdb
 import pytest
 from conftest import Covet
+from covet_dialect_duckdb.adapter import DuckDBAdapter
 
 from covet_core.data import BulkDataMigration, DataMigration, ParallelDataMigration
 from covet_core.errors import CovetError
-from covet_dialect_duckdb.adapter import DuckDBAdapter
 
 ROWS = 2500
 
-BACKFILL = '''
+BACKFILL = """
 from covet.database.migrations.data_migrations import DataMigration
 from covet.database.migrations.runner import Migration
 
@@ -35,7 +35,7 @@ class AddEmailV2(Migration):
     forward_sql = ["ALTER TABLE users ADD COLUMN email_v2 VARCHAR"]
     backward_sql = ["ALTER TABLE users DROP COLUMN email_v2"]
     data_steps = [BackfillEmailV2]
-'''
+"""
 
 
 def _seed(path: Path) -> None:

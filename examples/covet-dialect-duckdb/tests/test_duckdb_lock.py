@@ -7,12 +7,12 @@ import os
 import socket
 
 import pytest
+from covet_dialect_duckdb.adapter import DuckDBAdapter
 
 from covet_core.dialect import Dialect
 from covet_core.errors import LockTimeoutError
 from covet_core.locking import TableLock
 from covet_core.plugins import Plugins
-from covet_dialect_duckdb.adapter import DuckDBAdapter
 
 
 async def test_the_table_lock_excludes_a_second_connection_and_names_the_holder(

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from covet_dialect_duckdb.adapter import DuckDBAdapter
 
 from covet_core.dialect import Dialect
 from covet_core.errors import ConfigError, IntegrityError
@@ -17,7 +18,6 @@ from covet_core.schema import Schema
 from covet_core.schema.comparator import SchemaComparator
 from covet_core.schema.generator import MigrationGenerator
 from covet_core.schema.reader import SchemaReader
-from covet_dialect_duckdb.adapter import DuckDBAdapter
 
 V1 = """
 from covet_core.models import *
@@ -142,7 +142,7 @@ async def test_models_to_duckdb_and_back_is_no_change(
     # The sequence behind the auto-increment key numbers rows, and the FK is enforced.
     await adapter.execute("INSERT INTO accounts (email) VALUES ('a@x'), ('b@x')")
     assert await adapter.fetch_value("SELECT max(id) FROM accounts") == 2
-    with pytest.raises(IntegrityError, match="(?i)foreign key"):
+    with pytest.raises(IntegrityError, match=r"(?i)foreign key"):
         await adapter.execute("INSERT INTO purchases (account_id, total) VALUES (99, 1)")
     await adapter.execute("DELETE FROM accounts")
     down = await manager.migrate_down()
@@ -179,7 +179,7 @@ async def test_every_kind_of_change_rebuilds_keeps_rows_and_reads_back_clean(
     # The key's sequence survived the rebuild: new rows do not reuse ids.
     await adapter.execute("INSERT INTO purchases (account_id, amount) VALUES (1, 2)")
     assert await adapter.fetch_value("SELECT max(id) FROM purchases") == 51
-    with pytest.raises(IntegrityError, match="(?i)check"):
+    with pytest.raises(IntegrityError, match=r"(?i)check"):
         await adapter.execute("INSERT INTO purchases (account_id, amount) VALUES (1, -2)")
     # Narrowing amount back and NOT NULL again could lose data: the generator says so.
     refused = await manager.migrate_down()
@@ -201,7 +201,7 @@ async def test_rebuilding_a_referenced_table_fails_whole_and_changes_nothing(
     result = await manager.migrate_up()
     # DuckDB will not drop a table another table's foreign key references.
     assert not result["success"]
-    assert "DROP TABLE \"accounts\"" in result["error"]
+    assert 'DROP TABLE "accounts"' in result["error"]
     assert "Nothing of it was kept" in result["error"]
     assert await adapter.fetch_value("SELECT legacy FROM accounts") == 1
     assert changes(await read(adapter, dialect), v1, dialect) == []
@@ -210,7 +210,9 @@ async def test_rebuilding_a_referenced_table_fails_whole_and_changes_nothing(
 async def test_what_duckdb_cannot_express_is_refused_by_name(
     adapter: DuckDBAdapter, dialect: Dialect, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cascade = V1.replace('ForeignKey("accounts.id")', 'ForeignKey("accounts.id", on_delete="CASCADE")')
+    cascade = V1.replace(
+        'ForeignKey("accounts.id")', 'ForeignKey("accounts.id", on_delete="CASCADE")'
+    )
     models = load_models(tmp_path, cascade, monkeypatch)
     diff = SchemaComparator(dialect).compare(await read(adapter, dialect), models)
     with pytest.raises(ConfigError, match="DuckDB foreign keys take no ON DELETE CASCADE"):
