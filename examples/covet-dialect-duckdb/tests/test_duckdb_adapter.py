@@ -13,6 +13,8 @@ from covet_dialect_duckdb.adapter import DuckDBAdapter
 from covet_core.adapter import Adapter
 from covet_core.errors import ConfigError, ConnectionFailedError, DatabaseError, IntegrityError
 
+pytest_plugins = ["duckdb_support"]
+
 
 async def test_rows_are_dicts_and_counts_are_rows_changed(adapter: DuckDBAdapter) -> None:
     assert isinstance(adapter, Adapter)

@@ -7,7 +7,9 @@ import sys
 from pathlib import Path
 
 import duckdb
-from conftest import Covet, write_migration
+from duckdb_support import Covet, write_migration
+
+pytest_plugins = ["duckdb_support"]
 
 CREATE = "2024_01_01_000000_create_items"
 INDEX = "2024_01_02_000000_index_items"

@@ -8,11 +8,13 @@ from typing import Any
 
 import duckdb
 import pytest
-from conftest import Covet
 from covet_dialect_duckdb.adapter import DuckDBAdapter
+from duckdb_support import Covet
 
 from covet_core.data import BulkDataMigration, DataMigration, ParallelDataMigration
 from covet_core.errors import CovetError
+
+pytest_plugins = ["duckdb_support"]
 
 ROWS = 2500
 

@@ -14,6 +14,8 @@ from covet_core.errors import LockTimeoutError
 from covet_core.locking import TableLock
 from covet_core.plugins import Plugins
 
+pytest_plugins = ["duckdb_support"]
+
 
 async def test_the_table_lock_excludes_a_second_connection_and_names_the_holder(
     adapter: DuckDBAdapter, dialect: Dialect

@@ -19,6 +19,8 @@ from covet_core.schema.comparator import SchemaComparator
 from covet_core.schema.generator import MigrationGenerator
 from covet_core.schema.reader import SchemaReader
 
+pytest_plugins = ["duckdb_support"]
+
 V1 = """
 from covet_core.models import *
 

@@ -1,5 +1,9 @@
-"""Fixtures for covet-dialect-duckdb's tests: real DuckDB files in pytest's tmp_path, covet run
-as a user runs it (its console entry point in a subprocess), no mocks."""
+"""Fixtures and helpers for covet-dialect-duckdb's tests: real DuckDB files in pytest's
+tmp_path, covet run as a user runs it (in a subprocess), no mocks.
+
+A pytest plugin that each test module requires (``pytest_plugins``), not a conftest.py: the
+repository's own tests import helpers with ``from conftest import ...``, and a second
+conftest module collected in the same run would take that name from them."""
 
 from __future__ import annotations
 
