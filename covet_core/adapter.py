@@ -50,3 +50,18 @@ class Adapter(Protocol):
         Nested use becomes a savepoint where the dialect declares ``savepoints``; without
         them a nested block joins the outer transaction, and its failure undoes all of it.
         """
+
+
+@runtime_checkable
+class SiblingAdapter(Adapter, Protocol):
+    """An adapter that can open a second connection to the same database. Optional: the
+    native locks, parallel data-migration workers and client-tool backups use it where it is
+    offered (``covet_core.driver.DriverAdapter`` offers it; return ``None`` when it cannot)."""
+
+    async def open_sibling(self, application_name: str | None = None) -> Adapter | None:
+        """A new, not yet connected adapter to the same database, or ``None``.
+        ``application_name`` names the session to other sessions where the server can."""
+
+    def connection_parameters(self) -> dict[str, Any] | None:
+        """Host, port, user, password, database for client tools, or ``None`` when unknown.
+        Holds the password: never log it or put it on a command line."""

@@ -30,6 +30,7 @@ def repair(state: State, yes: bool, forget_all: bool) -> None:
     async def go() -> None:
         # read_only: with no database there is nothing to repair, and nothing to create.
         async with open_manager(state, read_only=True) as manager:
+            await manager.require_writable()  # a replica's history is repaired on the primary
             plan = await manager.repair_plan()
             emit(state, "migrate.repair.plan", forget=list(plan.forget),
                  accept=[name for name, _ in plan.accept])  # fmt: skip

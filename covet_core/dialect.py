@@ -143,6 +143,10 @@ class Dialect:
     bulk_writer: Callable[[Adapter, str], BulkWriter] | None = None
     """``bulk_writer(adapter, table)`` for ``BulkDataMigration`` (``covet_core.data.bulk``);
     ``None``: batches are written with ``executemany``."""
+    read_only_sql: Statement | None = None
+    """A query returning NULL when the server accepts writes, or a short reason when it does
+    not (``"a hot standby (pg_is_in_recovery() is true)"``): every command that writes checks
+    it first and stops, so a deploy aimed at a replica fails even with nothing pending."""
     provisioner: Provisioner | None = None
     """Creates and drops scratch databases (the conformance suite, users' migration tests)."""
     description: str = ""

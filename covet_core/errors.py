@@ -19,6 +19,10 @@ class CovetError(Exception):
         super().__init__(" ".join(message.split()))
 
 
+class ReadOnlyDatabaseError(CovetError):
+    """The server accepts no writes: a hot standby or a read-only replica."""
+
+
 class ConfigError(CovetError):
     """Missing or invalid configuration (no database, bad URL, unknown key)."""
 

@@ -8,9 +8,19 @@ keyword arguments; an implementation may accept any subset of them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
+
+if TYPE_CHECKING:
+    from covet_core.backup import BackupStrategy
+    from covet_core.dialect import Dialect
+    from covet_core.locking import LockStrategy
+
+    LockFactory = Callable[..., LockStrategy]
+    """``factory(adapter=, dialect=, options=, plugins=, **kwargs) -> LockStrategy``."""
+    BackupFactory = Callable[..., BackupStrategy]
+    """``factory(adapter=, dialect=, options=, plugins=, **kwargs) -> BackupStrategy``."""
 
 PROJECT_NAME = "covet"
 ENTRY_POINT_GROUP = "covet.plugins"
@@ -20,7 +30,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 
 @hookspec
-def covet_register_dialects(register: Callable[[Any], None]) -> None:
+def covet_register_dialects(register: Callable[[Dialect], None]) -> None:
     """Register database dialects: call ``register(dialect)`` once per ``Dialect``.
 
     Collected from every plugin. Two dialects with one name are a start-up error naming both
@@ -29,7 +39,7 @@ def covet_register_dialects(register: Callable[[Any], None]) -> None:
 
 
 @hookspec
-def covet_register_lock_strategies(register: Callable[[str, Callable[..., Any]], None]) -> None:
+def covet_register_lock_strategies(register: Callable[[str, LockFactory], None]) -> None:
     """Register migration lock strategies: ``register(name, factory)``.
 
     ``factory(adapter=, dialect=, options=, plugins=)`` returns an object with async ``acquire(timeout)``,
@@ -40,7 +50,7 @@ def covet_register_lock_strategies(register: Callable[[str, Callable[..., Any]],
 
 
 @hookspec
-def covet_register_backup_strategies(register: Callable[[str, Callable[..., Any]], None]) -> None:
+def covet_register_backup_strategies(register: Callable[[str, BackupFactory], None]) -> None:
     """Register backup strategies: ``register(name, factory)``.
 
     ``factory(adapter=, dialect=, options=, plugins=)`` returns an object with an async

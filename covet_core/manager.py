@@ -28,6 +28,7 @@ from covet_core.errors import (
     DiscoveryError,
     HistoryError,
     MigrationFailedError,
+    ReadOnlyDatabaseError,
 )
 from covet_core.history import HistoryRecord, MigrationHistory
 from covet_core.locking import DEFAULT_LOCK_TIMEOUT, LockStrategy, NoLock, guard_for
@@ -168,8 +169,21 @@ class MigrationManager(BackupMethods, HistoryMethods):
         )
         return strategy
 
+    async def require_writable(self) -> None:
+        """Stop before anything is written to a server that accepts no writes: a deploy
+        aimed at a replica must fail, even with nothing pending, not pass silently."""
+        stmt = self.dialect.read_only_sql
+        if stmt is None or self.database_missing() is not None:
+            return
+        reason = await self.adapter.fetch_value(stmt.text, stmt.params)
+        if reason:
+            raise ReadOnlyDatabaseError(
+                f"this is a read-only replica ({reason}); point covet at the primary"
+            )
+
     @asynccontextmanager
     async def locked(self) -> AsyncIterator[None]:
+        await self.require_writable()
         strategy = self.lock_strategy()
         start = time.monotonic()
         await strategy.acquire(self.lock_timeout)

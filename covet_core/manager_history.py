@@ -37,6 +37,8 @@ class HistoryMethods:
 
         def lock_strategy(self) -> LockStrategy: ...
 
+        async def require_writable(self) -> None: ...
+
         async def _records(self) -> list[HistoryRecord]: ...
 
         def _check_folder(self, records: list[HistoryRecord]) -> list[HistoryRecord]: ...
@@ -85,6 +87,7 @@ class HistoryMethods:
 
         A holder that is provably alive is left alone unless ``force``.
         """
+        await self.require_writable()
         return await self.lock_strategy().force_release(force=force)
 
     async def resolve(

@@ -8,7 +8,8 @@ messages of our own.
 from __future__ import annotations
 
 import math
-from urllib.parse import SplitResult, urlsplit
+from collections.abc import Iterable
+from urllib.parse import SplitResult, parse_qsl, urlsplit
 
 from covet_core.errors import ConfigError
 
@@ -62,3 +63,16 @@ def url_seconds(value: str | None, option: str, default: float) -> float:
             f"URL option {option} must be a finite number of seconds >= 0, not {value!r}"
         )
     return seconds
+
+
+def url_options(query: str, known: Iterable[str], label: str) -> dict[str, str]:
+    """A URL's ``?name=value`` options, checked against the ones the dialect knows: an unknown
+    option is an error (a typo would otherwise be ignored, e.g. a lock timeout never set)."""
+    options = dict(parse_qsl(query, keep_blank_values=True))
+    allowed = sorted(known)
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise ConfigError(
+            f"unknown {label} URL option(s): {', '.join(unknown)}; known: {', '.join(allowed)}"
+        )
+    return options

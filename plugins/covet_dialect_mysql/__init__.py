@@ -219,6 +219,10 @@ DIALECT = Dialect(
     table_exists_sql=_table_exists,
     primary_key_sql=_primary_key,
     row_estimate_sql=_row_estimate,
+    # super_read_only (MySQL 8) sets read_only too; MariaDB has only read_only.
+    read_only_sql=Statement(
+        "SELECT CASE WHEN @@global.read_only THEN 'a read-only server (read_only is ON)' END"
+    ),
     bulk_writer=_bulk_writer,
     renderer=_renderer,
     schema_reader=_schema_reader,

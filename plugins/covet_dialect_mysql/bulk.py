@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from itertools import repeat
 from typing import Any
 
-from covet_core.data.changes import gc_paused
+from covet_core.data.bulk import gc_paused
 from covet_dialect_mysql import quote as q
 from covet_dialect_mysql.adapter import _params, translate
 

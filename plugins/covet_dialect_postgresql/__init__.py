@@ -133,6 +133,11 @@ DIALECT = Dialect(
     table_exists_sql=_table_exists,
     primary_key_sql=_primary_key,
     row_estimate_sql=_row_estimate,
+    read_only_sql=Statement(
+        "SELECT CASE WHEN pg_is_in_recovery() THEN 'a hot standby (pg_is_in_recovery() is true)'"
+        " WHEN current_setting('transaction_read_only') = 'on'"
+        " THEN 'read-only (default_transaction_read_only is on)' END"
+    ),
     bulk_writer=_bulk_writer,
     renderer=_renderer,
     schema_reader=_schema_reader,

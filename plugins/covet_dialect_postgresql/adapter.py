@@ -7,14 +7,14 @@ Statements without parameters go through the simple query protocol, exactly as p
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import unquote
 
+from covet_core.driver import DriverAdapter
 from covet_core.errors import ConfigError, ConnectionFailedError, DatabaseError, IntegrityError
-from covet_core.urls import split_url, url_seconds
+from covet_core.urls import split_url, url_options, url_seconds
 
 Row = dict[str, Any]
 
@@ -28,15 +28,6 @@ _URL_OPTIONS = {
 }
 
 
-def _translate(exc: Exception) -> DatabaseError:
-    import asyncpg
-
-    if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
-        return IntegrityError(str(exc), sqlstate=exc.sqlstate)
-    sqlstate = getattr(exc, "sqlstate", None)
-    return DatabaseError(" ".join(str(exc).split()) or type(exc).__name__, sqlstate=sqlstate)
-
-
 def _timeout_setting(value: str | float | int | None) -> str | None:
     """``5`` (seconds), ``"5s"``, ``"500ms"``: PostgreSQL's own units pass through."""
     if value is None:
@@ -46,7 +37,7 @@ def _timeout_setting(value: str | float | int | None) -> str | None:
     return str(value)
 
 
-class PostgreSQLAdapter:
+class PostgreSQLAdapter(DriverAdapter):
     """One asyncpg connection to a PostgreSQL database.
 
     Build it from keywords (``host``, ``port``, ``database``, ``user``, ``password``, ``ssl``,
@@ -58,6 +49,8 @@ class PostgreSQLAdapter:
     """
 
     dialect_name = "postgresql"
+    # asyncpg's errors: server errors, client-side ones (bad argument types) and a lost link.
+    driver_errors = (Exception,)
 
     def __init__(
         self,
@@ -75,15 +68,17 @@ class PostgreSQLAdapter:
         connection: Any = None,
         pool: Any = None,
     ) -> None:
-        if connection is not None and pool is not None:
-            raise ConfigError("pass either connection= or pool=, not both")
+        super().__init__(
+            connection=connection,
+            pool=pool,
+            connect_timeout=url_seconds(str(connect_timeout), "connect_timeout", 10.0),
+        )
         self.host = host
         self.port = int(port)
         self.database = database
         self.user = user
         self._password = password
         self.ssl = ssl
-        self.connect_timeout = url_seconds(str(connect_timeout), "connect_timeout", 10.0)
         settings = dict(server_settings or {})
         for name, value in (
             ("lock_timeout", lock_timeout),
@@ -92,9 +87,6 @@ class PostgreSQLAdapter:
             if (setting := _timeout_setting(value)) is not None:
                 settings[name] = setting
         self.server_settings = settings
-        self._conn = connection
-        self._pool = pool
-        self._mode = "wrapped" if connection is not None else "pool" if pool is not None else "own"
 
     @classmethod
     def from_url(cls, url: str, base_dir: Path | None = None) -> PostgreSQLAdapter:
@@ -102,61 +94,53 @@ class PostgreSQLAdapter:
         parts = split_url(url, "postgresql://user@host:5432/database")
         if parts.scheme not in ("postgresql", "postgres"):
             raise ConfigError("PostgreSQL URLs look like postgresql://user@host:5432/database")
-        port = parts.port or 5432
-        options = dict(parse_qsl(parts.query))
-        unknown = set(options) - _URL_OPTIONS
-        if unknown:
-            raise ConfigError(
-                f"unknown PostgreSQL URL option(s): {', '.join(sorted(unknown))}; "
-                f"known: {', '.join(sorted(_URL_OPTIONS))}"
-            )
-        timeout = url_seconds(options.get("connect_timeout"), "connect_timeout", 10.0)
+        options = url_options(parts.query, _URL_OPTIONS, "PostgreSQL")
         sslmode = options.get("sslmode")
         if sslmode is not None and sslmode not in SSLMODES:
             raise ConfigError(
                 f"URL option sslmode must be one of {', '.join(SSLMODES)}, not {sslmode!r}"
             )
-        settings = (
-            {"application_name": options["application_name"]}
-            if "application_name" in options
-            else {}
-        )
+        settings = {k: options[k] for k in ("application_name",) if k in options}
         return cls(
             host=unquote(parts.hostname or "localhost"),
-            port=port,
+            port=parts.port or 5432,
             database=unquote(parts.path.lstrip("/")) or None,
             user=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
             ssl=sslmode,
-            connect_timeout=timeout,
+            connect_timeout=url_seconds(options.get("connect_timeout"), "connect_timeout", 10.0),
             lock_timeout=options.get("lock_timeout"),
             statement_timeout=options.get("statement_timeout"),
             server_settings=settings,
         )
+
+    def translate(self, exc: BaseException) -> DatabaseError:
+        import asyncpg
+
+        if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
+            return IntegrityError(str(exc), sqlstate=exc.sqlstate)
+        sqlstate = getattr(exc, "sqlstate", None)
+        return DatabaseError(" ".join(str(exc).split()) or type(exc).__name__, sqlstate=sqlstate)
 
     # -- connection ----------------------------------------------------------------------------
 
     def _where(self) -> str:
         return f"{self.host}:{self.port}" + (f"/{self.database}" if self.database else "")
 
-    async def connect(self) -> None:
-        if self._conn is not None:
-            return
-        if self._mode == "pool":
-            # A pool with every connection in use would make acquire() wait forever (a lock
-            # session or a data step's second connection asked of a pool of one).
-            try:
-                self._conn = await self._pool.acquire(timeout=self.connect_timeout)
-            except TimeoutError:
-                raise ConnectionFailedError(
-                    f"no free connection in the pool after {self.connect_timeout:g}s; "
-                    "give the pool one more connection than the application uses"
-                ) from None
-            return
+    async def _acquire(self) -> Any:
+        try:
+            return await self._pool.acquire(timeout=self.connect_timeout)
+        except TimeoutError:
+            raise ConnectionFailedError(
+                f"no free connection in the pool after {self.connect_timeout:g}s; "
+                "give the pool one more connection than the application uses"
+            ) from None
+
+    async def _open(self) -> Any:
         import asyncpg
 
         try:
-            self._conn = await asyncpg.connect(
+            conn = await asyncpg.connect(
                 host=self.host,
                 port=self.port,
                 user=self.user,
@@ -193,33 +177,24 @@ class PostgreSQLAdapter:
             ) from None
         except asyncpg.PostgresError as exc:
             raise ConnectionFailedError(f"PostgreSQL at {self._where()} refused: {exc}") from None
-        await self._watch_client()
-
-    async def _watch_client(self) -> None:
         # If covet dies mid-statement, PostgreSQL would keep running that statement (and hold
         # its locks) until it next writes to the client. From 14 on it can poll the socket
         # instead, so a killed migration rolls back within a second and the retry is not stuck.
-        version = self._conn.get_server_version()
-        if version.major >= 14 and "client_connection_check_interval" not in self.server_settings:
-            await self.execute("SET client_connection_check_interval = 1000")
+        if (
+            conn.get_server_version().major >= 14
+            and "client_connection_check_interval" not in self.server_settings
+        ):
+            await conn.execute("SET client_connection_check_interval = 1000")
+        return conn
 
-    async def disconnect(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is None:
-            return
-        if self._mode == "own":
-            if not conn.is_closed():
-                await conn.close()
-        elif self._mode == "pool":
-            await self._pool.release(conn)
-        else:
-            self._conn = conn  # the caller's connection stays theirs and open
+    async def _close(self, conn: Any) -> None:
+        if not conn.is_closed():
+            await conn.close()
 
-    def connection_parameters(self) -> dict[str, Any] | None:
-        """Host, port, user, password, database and ssl for client tools (pg_dump), or
-        ``None`` for a wrapped connection or pool whose parameters covet does not know."""
-        if self._mode != "own":
-            return None
+    async def _discard(self, conn: Any) -> None:
+        conn.terminate()
+
+    def _parameters(self) -> dict[str, Any] | None:
         return {
             "host": self.host,
             "port": self.port,
@@ -229,15 +204,7 @@ class PostgreSQLAdapter:
             "ssl": self.ssl,
         }
 
-    async def open_sibling(self, application_name: str | None = None) -> PostgreSQLAdapter | None:
-        """A second, unconnected adapter to the same database (the lock's dedicated session).
-
-        ``None`` when this adapter wraps a bare connection whose parameters it does not know.
-        """
-        if self._mode == "wrapped":
-            return None
-        if self._mode == "pool":
-            return PostgreSQLAdapter(pool=self._pool)
+    def _sibling(self, application_name: str | None) -> PostgreSQLAdapter:
         settings = dict(self.server_settings)
         if application_name:
             settings["application_name"] = application_name[:63]
@@ -248,49 +215,25 @@ class PostgreSQLAdapter:
             connect_timeout=self.connect_timeout, server_settings=settings,
         )  # fmt: skip
 
-    @property
-    def connection(self) -> Any:
-        if self._conn is None:
-            raise ConnectionFailedError(
-                "PostgreSQL adapter is not connected; await adapter.connect()"
-            )
-        return self._conn
-
     # -- statements ----------------------------------------------------------------------------
 
-    async def execute(self, sql: str, params: Sequence[Any] | None = None) -> int:
-        try:
-            status = await self.connection.execute(sql, *(params or ()))
-        except Exception as exc:
-            raise _translate(exc) from exc
+    async def _execute(self, sql: str, params: Sequence[Any] | None) -> int:
+        status = await self.connection.execute(sql, *(params or ()))
         last = str(status).rsplit(" ", 1)[-1]
         return int(last) if last.isdigit() else -1
 
-    async def executemany(self, sql: str, seq_of_params: Iterable[Sequence[Any]]) -> None:
-        try:
-            await self.connection.executemany(sql, [tuple(p) for p in seq_of_params])
-        except Exception as exc:
-            raise _translate(exc) from exc
+    async def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        await self.connection.executemany(sql, rows)
 
-    async def fetch_all(self, sql: str, params: Sequence[Any] | None = None) -> list[Row]:
-        try:
-            records = await self.connection.fetch(sql, *(params or ()))
-        except Exception as exc:
-            raise _translate(exc) from exc
-        return [dict(r) for r in records]
+    async def _fetch_all(self, sql: str, params: Sequence[Any] | None) -> list[dict[str, Any]]:
+        return [dict(r) for r in await self.connection.fetch(sql, *(params or ()))]
 
-    async def fetch_one(self, sql: str, params: Sequence[Any] | None = None) -> Row | None:
-        try:
-            record = await self.connection.fetchrow(sql, *(params or ()))
-        except Exception as exc:
-            raise _translate(exc) from exc
+    async def _fetch_one(self, sql: str, params: Sequence[Any] | None) -> dict[str, Any] | None:
+        record = await self.connection.fetchrow(sql, *(params or ()))
         return None if record is None else dict(record)
 
     async def fetch_value(self, sql: str, params: Sequence[Any] | None = None) -> Any:
-        try:
-            return await self.connection.fetchval(sql, *(params or ()))
-        except Exception as exc:
-            raise _translate(exc) from exc
+        return await self._guard(self.connection.fetchval(sql, *(params or ())))
 
     # -- transactions --------------------------------------------------------------------------
 
@@ -298,23 +241,16 @@ class PostgreSQLAdapter:
     def in_transaction(self) -> bool:
         return self._conn is not None and bool(self._conn.is_in_transaction())
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[PostgreSQLAdapter]:
-        try:
-            tx = self.connection.transaction()
-            await tx.start()
-        except Exception as exc:
-            raise _translate(exc) from exc
-        try:
-            yield self
-        except BaseException:
-            await tx.rollback()
-            raise
-        else:
-            try:
-                await tx.commit()
-            except Exception as exc:
-                raise _translate(exc) from exc
+    async def _end(self, command: str) -> None:
+        status = await self._guard(self.connection.execute(command))
+        if command == "COMMIT" and status == "ROLLBACK":
+            # PostgreSQL answers COMMIT of a transaction that an error aborted (and the block
+            # caught) with ROLLBACK and no error: nothing of it was kept, and that is news.
+            raise DatabaseError(
+                "the transaction was rolled back, not committed: a statement in it failed "
+                "and the error was caught inside the transaction block",
+                sqlstate="25P02",
+            )
 
     def __repr__(self) -> str:
         return f"PostgreSQLAdapter({self.user or ''}@{self._where()})"

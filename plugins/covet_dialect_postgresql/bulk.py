@@ -21,9 +21,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from covet_core.data.changes import gc_paused
+from covet_core.data.bulk import gc_paused
 from covet_core.dialect import quote_ansi as q
-from covet_dialect_postgresql.adapter import _translate
 
 
 class UnnestWriter:
@@ -60,7 +59,7 @@ class UnnestWriter:
                     await conn.execute(_WALK_INDEX.replace("SET ", "SET LOCAL "))
                     records = await conn.fetch(sql, *params)
         except Exception as exc:
-            raise _translate(exc) from exc
+            raise self.adapter.translate(exc) from exc
         if not records:
             return (), [], []
         with gc_paused():
@@ -76,7 +75,7 @@ class UnnestWriter:
             self._saved = await conn.fetchrow(_SETTINGS_NOW)
             await conn.execute(_WALK_INDEX)
         except Exception as exc:
-            raise _translate(exc) from exc
+            raise self.adapter.translate(exc) from exc
         self._own_reader = True
 
     async def release_reader(self) -> None:

@@ -13,14 +13,14 @@ import datetime as _dt
 import math
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import unquote
 
+from covet_core.driver import DriverAdapter
 from covet_core.errors import ConfigError, ConnectionFailedError, DatabaseError, IntegrityError
-from covet_core.urls import split_url, url_seconds
+from covet_core.urls import split_url, url_options, url_seconds
 
 Row = dict[str, Any]
 
@@ -53,12 +53,7 @@ def _missing_folder(path: str) -> str | None:
     return folder if path != ":memory:" and folder and not os.path.isdir(folder) else None
 
 
-def _translate(exc: sqlite3.Error) -> DatabaseError:
-    cls = IntegrityError if isinstance(exc, sqlite3.IntegrityError) else DatabaseError
-    return cls(f"{exc}", sqlstate=getattr(exc, "sqlite_errorname", None))
-
-
-class SQLiteAdapter:
+class SQLiteAdapter(DriverAdapter):
     """An aiosqlite connection to one database file (or ``":memory:"``).
 
     ``SQLiteAdapter("app.db")`` opens its own connection; ``SQLiteAdapter(connection=conn)``
@@ -66,6 +61,7 @@ class SQLiteAdapter:
     """
 
     dialect_name = "sqlite"
+    driver_errors = (sqlite3.Error,)
 
     def __init__(
         self,
@@ -95,11 +91,9 @@ class SQLiteAdapter:
             raise ConfigError(
                 f"SQLite timeout must be a finite number of seconds >= 0, not {timeout}"
             )
+        super().__init__(connection=connection)
         self.timeout = timeout
         self.foreign_keys = foreign_keys
-        self._conn = connection
-        self._owns_connection = connection is None
-        self._depth = 0
 
     @classmethod
     def from_url(cls, url: str, base_dir: Path | None = None) -> SQLiteAdapter:
@@ -117,12 +111,13 @@ class SQLiteAdapter:
             raise ConfigError("SQLite URL has no path; use sqlite:///app.db or sqlite:///:memory:")
         if path != ":memory:" and not os.path.isabs(path) and base_dir is not None:
             path = str(base_dir / path)
-        options = dict(parse_qsl(parts.query))
-        unknown = set(options) - {"timeout", "foreign_keys"}
-        if unknown:
-            raise ConfigError(f"unknown SQLite URL option(s): {', '.join(sorted(unknown))}")
+        options = url_options(parts.query, ("timeout", "foreign_keys"), "SQLite")
         timeout = url_seconds(options.get("timeout"), "timeout", 30.0)
         return cls(path, timeout=timeout, foreign_keys=options.get("foreign_keys") in ("1", "true"))
+
+    def translate(self, exc: BaseException) -> DatabaseError:
+        cls = IntegrityError if isinstance(exc, sqlite3.IntegrityError) else DatabaseError
+        return cls(f"{exc}", sqlstate=getattr(exc, "sqlite_errorname", None))
 
     # -- connection ----------------------------------------------------------------------------
 
@@ -132,9 +127,7 @@ class SQLiteAdapter:
             return None
         return None if os.path.lexists(self.path) else self.path
 
-    async def connect(self) -> None:
-        if self._conn is not None:
-            return
+    async def _open(self) -> Any:
         import aiosqlite
 
         assert self.path is not None
@@ -155,62 +148,38 @@ class SQLiteAdapter:
         conn.row_factory = _dict_row  # type: ignore[assignment]
         if self.foreign_keys:
             await conn.execute("PRAGMA foreign_keys = ON")
-        self._conn = conn
+        return conn
 
-    async def disconnect(self) -> None:
-        if self._conn is not None and self._owns_connection:
-            conn, self._conn = self._conn, None
-            await conn.close()
+    async def _close(self, conn: Any) -> None:
+        await conn.close()
 
-    async def open_sibling(self) -> SQLiteAdapter | None:
-        """Another, unconnected adapter on the same file (``None`` for in-memory databases or a
-        wrapped connection whose file covet does not know)."""
+    _discard = _close  # no server session to drop: closing the file is all there is
+
+    def _sibling(self, application_name: str | None) -> SQLiteAdapter | None:
+        # In-memory databases are private to their connection: no second one sees them.
         if self.path is None or self.path == ":memory:":
             return None
         return SQLiteAdapter(self.path, timeout=self.timeout, foreign_keys=self.foreign_keys)
 
-    @property
-    def connection(self) -> Any:
-        if self._conn is None:
-            raise ConnectionFailedError("SQLite adapter is not connected; await adapter.connect()")
-        return self._conn
-
     # -- statements ----------------------------------------------------------------------------
 
-    async def execute(self, sql: str, params: Sequence[Any] | None = None) -> int:
+    async def _execute(self, sql: str, params: Sequence[Any] | None) -> int:
         # Every aiosqlite call is a hop to its thread; an unclosed cursor costs nothing (sqlite3
         # finalises it when it is dropped), a close() would cost one more hop per statement.
-        try:
-            cursor = await self.connection.execute(sql, _params(params))
-        except sqlite3.Error as exc:
-            raise _translate(exc) from exc
+        cursor = await self.connection.execute(sql, _params(params))
         return int(cursor.rowcount)
 
-    async def executemany(self, sql: str, seq_of_params: Iterable[Sequence[Any]]) -> None:
-        try:
-            await self.connection.executemany(sql, [_params(p) for p in seq_of_params])
-        except sqlite3.Error as exc:
-            raise _translate(exc) from exc
+    async def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        await self.connection.executemany(sql, [_params(p) for p in rows])
 
-    async def fetch_all(self, sql: str, params: Sequence[Any] | None = None) -> list[Row]:
-        try:
-            cursor = await self.connection.execute(sql, _params(params))
-            rows = await cursor.fetchall()
-        except sqlite3.Error as exc:
-            raise _translate(exc) from exc
-        return [_as_dict(cursor, r) for r in rows]
+    async def _fetch_all(self, sql: str, params: Sequence[Any] | None) -> list[dict[str, Any]]:
+        cursor = await self.connection.execute(sql, _params(params))
+        return [_as_dict(cursor, r) for r in await cursor.fetchall()]
 
-    async def fetch_one(self, sql: str, params: Sequence[Any] | None = None) -> Row | None:
-        try:
-            cursor = await self.connection.execute(sql, _params(params))
-            row = await cursor.fetchone()
-        except sqlite3.Error as exc:
-            raise _translate(exc) from exc
+    async def _fetch_one(self, sql: str, params: Sequence[Any] | None) -> dict[str, Any] | None:
+        cursor = await self.connection.execute(sql, _params(params))
+        row = await cursor.fetchone()
         return None if row is None else _as_dict(cursor, row)
-
-    async def fetch_value(self, sql: str, params: Sequence[Any] | None = None) -> Any:
-        row = await self.fetch_one(sql, params)
-        return next(iter(row.values())) if row else None
 
     # -- transactions --------------------------------------------------------------------------
 
@@ -218,40 +187,14 @@ class SQLiteAdapter:
     def in_transaction(self) -> bool:
         return self._conn is not None and bool(self._conn.in_transaction)
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[SQLiteAdapter]:
-        conn = self.connection
-        if self._depth == 0 and not conn.in_transaction:
-            await self.execute("BEGIN IMMEDIATE")
-            self._depth = 1
-            try:
-                yield self
-            except BaseException:
-                await self._finish("ROLLBACK")
-                raise
-            else:
-                await self._finish("COMMIT")
-            return
-        self._depth += 1
-        savepoint = f"covet_sp_{self._depth}"
-        await self.execute(f"SAVEPOINT {savepoint}")
-        try:
-            yield self
-        except BaseException:
-            await self.execute(f"ROLLBACK TO SAVEPOINT {savepoint}")
-            await self.execute(f"RELEASE SAVEPOINT {savepoint}")
-            raise
-        else:
-            await self.execute(f"RELEASE SAVEPOINT {savepoint}")
-        finally:
-            self._depth -= 1
+    async def _begin(self) -> None:
+        await self.execute("BEGIN IMMEDIATE")
 
-    async def _finish(self, command: str) -> None:
-        try:
-            if self.connection.in_transaction:
-                await self.execute(command)
-        finally:
-            self._depth = 0
+    async def _end(self, command: str) -> None:
+        # SQLite itself rolls back on some errors (a full disk, an interrupt): there is then
+        # nothing left to end.
+        if self.connection.in_transaction:
+            await self.execute(command)
 
     def __repr__(self) -> str:
         return f"SQLiteAdapter({self.path!r})"

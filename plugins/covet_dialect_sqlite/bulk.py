@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from itertools import repeat
 from typing import Any
 
-from covet_core.data.changes import gc_paused
+from covet_core.data.bulk import gc_paused
 from covet_core.dialect import quote_ansi as q
-from covet_dialect_sqlite.adapter import _param, _params, _translate
+from covet_dialect_sqlite.adapter import _param, _params
 
 _DATES = (_dt.datetime, _dt.date, _dt.time)
 
@@ -39,7 +39,7 @@ class ExecutemanyWriter:
             await cursor.execute(sql, _params(params))
             rows = list(await cursor.fetchall())
         except sqlite3.Error as exc:
-            raise _translate(exc) from exc
+            raise self.adapter.translate(exc) from exc
         if not rows:
             return (), [], []
         names = tuple(d[0] for d in cursor.description)
@@ -60,7 +60,7 @@ class ExecutemanyWriter:
                 f"UPDATE {q(self.table)} SET {sets} WHERE {match}", list(zip(*ordered, strict=True))
             )
         except sqlite3.Error as exc:
-            raise _translate(exc) from exc
+            raise self.adapter.translate(exc) from exc
 
 
 def _bindable(values: Sequence[Any]) -> Sequence[Any]:

@@ -1,0 +1,109 @@
+"""A deploy aimed at a hot standby fails, even with nothing pending; reading works there.
+
+Runs against a real PostgreSQL primary with a streaming hot standby, started on loopback by
+``../shared/tools/topologies.sh up standby`` (about 3 s) and removed afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from click.testing import Result
+from conftest import IN_CI, write_migration
+
+SCRIPT = Path(__file__).resolve().parents[1].parent / "shared" / "tools" / "topologies.sh"
+PRIMARY = "postgresql://postgres@127.0.0.1:5433/covet"
+STANDBY = "postgresql://postgres@127.0.0.1:5434/covet"
+
+
+def _topology(action: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", str(SCRIPT), action, "standby"], capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.fixture(scope="module")
+def standby() -> Iterator[None]:
+    reason = None
+    if not SCRIPT.exists():
+        reason = f"{SCRIPT} is missing (shared/tools is not beside this checkout)"
+    elif os.geteuid() != 0:
+        reason = "topologies.sh runs the servers as the postgres user: it needs root"
+    if reason:
+        if IN_CI:
+            pytest.fail(reason + "; CI=true requires the standby topology")
+        pytest.skip(reason)
+    _topology("down")  # a run killed earlier may have left one behind
+    started = _topology("up")
+    if started.returncode != 0:
+        pytest.fail(f"could not start the standby: {started.stderr[-2000:]}")
+    try:
+        yield
+    finally:
+        _topology("down")
+
+
+async def _wait_replayed(table: str) -> None:
+    """Poll the standby (bounded) until the primary's table has been replayed there."""
+    deadline = time.monotonic() + 30
+    conn = await asyncpg.connect(STANDBY)
+    try:
+        while await conn.fetchval("SELECT to_regclass($1)", table) is None:
+            assert time.monotonic() < deadline, f"{table} never reached the standby"
+            await asyncio.sleep(0.05)
+    finally:
+        await conn.close()
+
+
+def test_every_writing_command_refuses_a_standby_and_reading_works(
+    standby: None, run: Callable[..., Result], migrations_dir: Path
+) -> None:
+    write_migration(migrations_dir, "2024_01_01_000000_first", ["CREATE TABLE a (id int)"])
+    on_primary = {"COVET_DATABASE_URL": PRIMARY}
+    on_standby = {"COVET_DATABASE_URL": STANDBY}
+    dirs = ("--dir", str(migrations_dir))
+
+    # Something pending: refused before anything runs, not blamed on the migration.
+    pending = run(*dirs, "migrate", "up", env=on_standby)
+    assert pending.exit_code == 2, pending.output
+    assert "this is a read-only replica (a hot standby" in pending.output
+    assert "point covet at the primary" in pending.output
+    assert "Nothing of it was kept" not in pending.output
+
+    assert run(*dirs, "migrate", "up", env=on_primary).exit_code == 0
+    asyncio.run(_wait_replayed("public.a"))
+    write_migration(migrations_dir, "2024_01_02_000000_second", ["CREATE TABLE b (id int)"])
+    assert run(*dirs, "migrate", "up", "--target", "2024_01_01_000000_first", env=on_primary)
+
+    # Reading works on the replica.
+    status = run(*dirs, "migrate", "status", env=on_standby)
+    assert status.exit_code == 0 and "2024_01_01_000000_first" in status.output
+    assert run(*dirs, "migrate", "validate", env=on_standby).exit_code == 0
+    assert run(*dirs, "migrate", "up", "--dry-run", env=on_standby).exit_code == 0
+
+    # Every command that writes stops with the same one line, pending or not.
+    writers = [
+        ("migrate", "up"),
+        ("migrate", "down"),
+        ("migrate", "baseline"),
+        ("migrate", "repair", "--yes"),
+        ("migrate", "resolve", "2024_01_01_000000_first", "--rolled-back", "--force"),
+        ("migrate", "unlock", "--force"),
+    ]
+    for command in writers:
+        result = run(*dirs, *command, env=on_standby)
+        assert result.exit_code == 2, (command, result.output)
+        assert "this is a read-only replica" in result.output, (command, result.output)
+
+    # Nothing pending any more: still refused (a deploy aimed at a replica must not pass).
+    assert run(*dirs, "migrate", "up", env=on_primary).exit_code == 0
+    asyncio.run(_wait_replayed("public.b"))
+    nothing = run(*dirs, "migrate", "up", env=on_standby)
+    assert nothing.exit_code == 2 and "read-only replica" in nothing.output
