@@ -12,13 +12,13 @@ from typing import Any
 
 from covet_core import hookimpl
 from covet_core.dialect import Capabilities, Dialect, Statement, quote_ansi
-from covet_core.sqlsplit import SplitRules, splitter
+from covet_core.sqlsplit import POSTGRESQL_RULES, splitter
 
 NAME = "duckdb"
 
-# DuckDB's lexer follows PostgreSQL's: $$ / $tag$ strings and E'...' escape strings; its
-# macros have no BEGIN ... END bodies and it has no COPY FROM stdin.
-DUCKDB_RULES = SplitRules(dollar_quotes=True, escape_strings=True)
+# DuckDB's lexer follows PostgreSQL's ($$ / $tag$ strings, E'...' escape strings), so
+# PostgreSQL's rules split its scripts; the two rules DuckDB has no use for (BEGIN ... END
+# routine bodies, COPY FROM stdin data) never match a DuckDB statement.
 
 
 def _adapter(*args: Any, **kwargs: Any) -> Any:
@@ -106,7 +106,7 @@ DIALECT = Dialect(
     placeholder=lambda n: "?",
     table_exists_sql=_table_exists,
     primary_key_sql=_primary_key,
-    split_statements=splitter(DUCKDB_RULES),
+    split_statements=splitter(POSTGRESQL_RULES),
     default_lock="table",
     renderer=_renderer,
     schema_reader=_schema_reader,

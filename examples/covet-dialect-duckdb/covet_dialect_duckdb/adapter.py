@@ -1,13 +1,15 @@
 """DuckDBAdapter: DuckDB's synchronous Python API, run off the event loop.
 
-Every call on a connection goes to one worker thread owned by that adapter (a one-thread
+A ``covet_core.driver.DriverAdapter`` (own or wrapped connection, error translation, nested
+transactions) whose driver calls go to one worker thread owned by the adapter (a one-thread
 executor), as aiosqlite does for sqlite3: the event loop never blocks on a query, and the
 connection is only ever used by one thread at a time.
 
-DuckDB has no SAVEPOINT, so nested ``transaction()`` blocks join the outer transaction (the
-dialect declares ``savepoints=False``). A nested block that fails dooms the whole
-transaction: DuckDB refuses every statement after an error until ROLLBACK, so the outer block
-rolls back and raises even if the caller swallowed the inner error.
+DuckDB has no SAVEPOINT, so nested ``transaction()`` blocks join the outer transaction
+(``savepoints = False`` here and in the dialect's capabilities). A failure inside the
+transaction dooms all of it, even when the caller caught it: after an error DuckDB accepts
+only ROLLBACK, and it answers COMMIT of such a transaction by rolling back *silently*, so the
+adapter keeps count and turns that COMMIT into a ROLLBACK and an error.
 """
 
 from __future__ import annotations
@@ -15,12 +17,15 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+import duckdb
+
+from covet_core.driver import DriverAdapter
 from covet_core.errors import ConfigError, ConnectionFailedError, DatabaseError, IntegrityError
 from covet_core.urls import split_url
 
@@ -33,15 +38,13 @@ MEMORY = ":memory:"
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in .*?\(PID (\d+)\)", re.S)
 
 
-def translate(exc: Exception) -> DatabaseError:
+def translate(exc: BaseException) -> DatabaseError:
     """A covet error for a duckdb exception: constraint violations are ``IntegrityError``.
 
     A unique-key clash between two open transactions surfaces at COMMIT as a
     TransactionException ("Failed to commit: PRIMARY KEY or UNIQUE constraint violation"); it
     is a constraint violation all the same, and the portable table lock relies on that.
     """
-    import duckdb
-
     message = " ".join(str(exc).split())
     if isinstance(exc, duckdb.ConstraintException) or (
         isinstance(exc, duckdb.TransactionException) and "constraint violation" in message
@@ -50,7 +53,7 @@ def translate(exc: Exception) -> DatabaseError:
     return DatabaseError(message, sqlstate=type(exc).__name__)
 
 
-def _open_error(path: str, exc: Exception) -> ConnectionFailedError:
+def _open_error(path: str, exc: BaseException) -> ConnectionFailedError:
     held = _LOCK_HOLDER.search(str(exc))
     if held is not None:
         return ConnectionFailedError(
@@ -62,12 +65,14 @@ def _open_error(path: str, exc: Exception) -> ConnectionFailedError:
     return ConnectionFailedError(f"cannot open DuckDB database {path}: {first}")
 
 
-class DuckDBAdapter:
+class DuckDBAdapter(DriverAdapter):
     """One DuckDB connection. ``DuckDBAdapter("app.duckdb")`` opens (and closes) its own;
     ``DuckDBAdapter(connection=conn)`` wraps a ``duckdb.DuckDBPyConnection`` the caller owns
     and leaves it open on ``disconnect()``."""
 
     dialect_name = "duckdb"
+    driver_errors = (duckdb.Error,)
+    savepoints = False
 
     def __init__(
         self,
@@ -84,10 +89,8 @@ class DuckDBAdapter:
         self.path = str(target) if target is not None else None
         if self.path is not None and "\x00" in self.path:
             raise ConfigError("the DuckDB database path contains a NUL character (%00 in a URL)")
-        self._conn = connection
-        self._owns_connection = connection is None
+        super().__init__(connection=connection)
         self._executor: ThreadPoolExecutor | None = None
-        self._depth = 0
         self._doomed = False
 
     @classmethod
@@ -112,12 +115,26 @@ class DuckDBAdapter:
             path = str(base_dir / path)
         return cls(path)
 
+    def translate(self, exc: BaseException) -> DatabaseError:
+        return translate(exc)
+
     # -- the worker thread ---------------------------------------------------------------------
 
     async def _run(self, call: Callable[[], T]) -> T:
         if self._executor is None:
             self._executor = ThreadPoolExecutor(1, thread_name_prefix="covet-duckdb")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+        except duckdb.Error:
+            if self._depth:
+                self._doomed = True  # DuckDB refuses everything after an error until ROLLBACK
+            raise
+
+    async def _stop_worker(self) -> None:
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            # Waits for the thread to end, off the loop, so none outlives the adapter.
+            await asyncio.get_running_loop().run_in_executor(None, executor.shutdown)
 
     # -- connection ----------------------------------------------------------------------------
 
@@ -127,9 +144,7 @@ class DuckDBAdapter:
             return None
         return None if os.path.lexists(self.path) else self.path
 
-    async def connect(self) -> None:
-        if self._conn is not None:
-            return
+    async def _open(self) -> Any:
         path = self.path
         assert path is not None
 
@@ -140,12 +155,10 @@ class DuckDBAdapter:
                 raise ConnectionFailedError(
                     f"cannot open DuckDB database {path}: folder {folder} does not exist"
                 )
-            import duckdb
-
             return duckdb.connect(path)
 
         try:
-            self._conn = await self._run(open_)
+            return await self._run(open_)
         except ConnectionFailedError:
             await self._stop_worker()
             raise
@@ -153,22 +166,17 @@ class DuckDBAdapter:
             await self._stop_worker()
             raise _open_error(path, exc) from exc
 
+    async def _close(self, conn: Any) -> None:
+        await self._run(conn.close)
+
+    _discard = _close  # no server session to drop: closing the file is all there is
+
     async def disconnect(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None and self._owns_connection:
-            await self._run(conn.close)
-        elif conn is not None:
-            self._conn = conn  # a wrapped connection stays usable by its owner and by us
-        await self._stop_worker()
-        self._depth, self._doomed = 0, False
+        await super().disconnect()
+        await self._stop_worker()  # a wrapped connection's next call starts a new one
+        self._doomed = False
 
-    async def _stop_worker(self) -> None:
-        executor, self._executor = self._executor, None
-        if executor is not None:
-            # Waits for the thread to end, off the loop, so none outlives the adapter.
-            await asyncio.get_running_loop().run_in_executor(None, executor.shutdown)
-
-    async def open_sibling(self) -> DuckDBAdapter | None:
+    async def open_sibling(self, application_name: str | None = None) -> DuckDBAdapter | None:
         """Always ``None``: covet gets no second connection for parallel data workers.
 
         One could be had within this process (DuckDB shares one database instance between
@@ -180,34 +188,12 @@ class DuckDBAdapter:
         """
         return None
 
-    @property
-    def connection(self) -> Any:
-        if self._conn is None:
-            raise ConnectionFailedError("DuckDB adapter is not connected; await adapter.connect()")
-        return self._conn
-
     # -- statements ----------------------------------------------------------------------------
 
-    async def _call(self, call: Callable[[Any], T]) -> T:
+    async def _execute(self, sql: str, params: Sequence[Any] | None) -> int:
         conn = self.connection
 
-        def guarded() -> T:
-            import duckdb
-
-            try:
-                return call(conn)
-            except duckdb.Error as exc:
-                raise translate(exc) from exc
-
-        try:
-            return await self._run(guarded)
-        except DatabaseError:
-            if self._depth:
-                self._doomed = True  # DuckDB refuses everything after an error until ROLLBACK
-            raise
-
-    async def execute(self, sql: str, params: Sequence[Any] | None = None) -> int:
-        def run(conn: Any) -> int:
+        def run() -> int:
             cursor = conn.execute(sql, list(params) if params else None)
             # INSERT / UPDATE / DELETE return one row with one "Count" column.
             description = cursor.description or []
@@ -216,82 +202,68 @@ class DuckDBAdapter:
                 return int(row[0]) if row and row[0] is not None else -1
             return -1
 
-        return await self._call(run)
+        return await self._run(run)
 
-    async def executemany(self, sql: str, seq_of_params: Iterable[Sequence[Any]]) -> None:
-        batch = [list(p) for p in seq_of_params]
-        if batch:
-            await self._call(lambda conn: conn.executemany(sql, batch))
+    async def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        conn = self.connection
+        batch = [list(r) for r in rows]
+        await self._run(lambda: conn.executemany(sql, batch))
 
-    async def fetch_all(self, sql: str, params: Sequence[Any] | None = None) -> list[Row]:
-        def run(conn: Any) -> list[Row]:
+    async def _fetch_all(self, sql: str, params: Sequence[Any] | None) -> list[Row]:
+        conn = self.connection
+
+        def run() -> list[Row]:
             cursor = conn.execute(sql, list(params) if params else None)
             names = [d[0] for d in cursor.description or []]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
-        return await self._call(run)
+        return await self._run(run)
 
-    async def fetch_one(self, sql: str, params: Sequence[Any] | None = None) -> Row | None:
-        def run(conn: Any) -> Row | None:
+    async def _fetch_one(self, sql: str, params: Sequence[Any] | None) -> Row | None:
+        conn = self.connection
+
+        def run() -> Row | None:
             cursor = conn.execute(sql, list(params) if params else None)
             row = cursor.fetchone()
             if row is None:
                 return None
             return dict(zip([d[0] for d in cursor.description], row, strict=True))
 
-        return await self._call(run)
-
-    async def fetch_value(self, sql: str, params: Sequence[Any] | None = None) -> Any:
-        row = await self.fetch_one(sql, params)
-        return next(iter(row.values())) if row else None
+        return await self._run(run)
 
     # -- transactions --------------------------------------------------------------------------
 
-    @property
-    def in_transaction(self) -> bool:
-        """Whether a transaction opened through this adapter is open. DuckDB's Python API does
-        not report a transaction a caller began with ``conn.begin()`` on a wrapped connection."""
-        return self._conn is not None and self._depth > 0
-
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[DuckDBAdapter]:
-        if self._depth > 0:
-            # No savepoints: join the outer transaction; an error here dooms all of it.
-            self._depth += 1
+        nested = self._depth > 0
+        async with super().transaction():
             try:
                 yield self
             except BaseException:
-                self._doomed = True
+                if nested:
+                    self._doomed = True  # joined, so the outer transaction goes with it
                 raise
-            finally:
-                self._depth -= 1
-            return
+
+    async def _begin(self) -> None:
+        self._doomed = False
         await self.execute("BEGIN TRANSACTION")
-        self._depth, self._doomed = 1, False
-        try:
-            yield self
-        except BaseException:
-            await self._end("ROLLBACK")
-            raise
-        if self._doomed:
+
+    async def _end(self, command: str) -> None:
+        doomed, self._doomed = self._doomed, False
+        if command == "COMMIT" and doomed:
+            # DuckDB would roll back silently and report success.
             await self._end("ROLLBACK")
             raise DatabaseError(
                 "a statement or nested block inside the transaction failed and its error was "
                 "caught, so the whole transaction was rolled back (DuckDB has no savepoints: "
                 "after an error it accepts nothing but ROLLBACK)"
             )
-        await self._end("COMMIT")
-
-    async def _end(self, command: str) -> None:
         try:
-            await self._call(lambda conn: conn.execute(command))
+            await self.execute(command)
         except DatabaseError:
             if command == "COMMIT":
-                # A failed COMMIT has already rolled the transaction back; say why it failed.
-                raise
+                raise  # a failed COMMIT has rolled back already; say why it failed
             # ROLLBACK after a failed COMMIT finds no transaction: nothing left to undo.
-        finally:
-            self._depth, self._doomed = 0, False
 
     def __repr__(self) -> str:
         return f"DuckDBAdapter({self.path!r})"

@@ -12,7 +12,6 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -66,19 +65,3 @@ def covet(tmp_path: Path) -> Covet:
         return done
 
     return run
-
-
-def write_migration(folder: Path, name: str, forward: list[str], backward: list[str]) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.py"
-    path.write_text(
-        "from covet_core.migration import Migration\n\n\n"
-        "class M(Migration):\n"
-        f"    forward_sql = {forward!r}\n"
-        f"    backward_sql = {backward!r}\n"
-    )
-    return path
-
-
-def rows(result: Any) -> list[tuple[Any, ...]]:
-    return [tuple(r.values()) for r in result]

@@ -4,16 +4,30 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
-from duckdb_support import Covet, write_migration
 
-pytest_plugins = ["duckdb_support"]
+pytest_plugins = ["duckdb_support"]  # fixtures: covet, adapter, dialect
+
+Covet = Callable[..., subprocess.CompletedProcess[str]]
 
 CREATE = "2024_01_01_000000_create_items"
 INDEX = "2024_01_02_000000_index_items"
 BROKEN = "2024_01_03_000000_broken"
+
+
+def write_migration(folder: Path, name: str, forward: list[str], backward: list[str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.py"
+    path.write_text(
+        "from covet_core.migration import Migration\n\n\n"
+        "class M(Migration):\n"
+        f"    forward_sql = {forward!r}\n"
+        f"    backward_sql = {backward!r}\n"
+    )
+    return path
 
 
 def _migrations(tmp_path: Path) -> Path:
@@ -126,3 +140,28 @@ def test_a_second_process_gets_one_clear_line_naming_the_holder(
     assert f"is in use by another process (pid {holder.pid})" in message
     # Once the holder is gone the same command works.
     assert "0 pending" in covet("migrate", "status").stdout
+
+
+def test_a_sql_migration_is_split_by_duckdb_rules(tmp_path: Path, covet: Covet) -> None:
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "2024_01_01_000000_notes.sql").write_text(
+        "-- covet:up\n"
+        "CREATE TABLE notes (id INTEGER PRIMARY KEY, body VARCHAR);\n"
+        "INSERT INTO notes VALUES (1, 'a; b'), (2, $$c; 'd'$$), (3, E'e\\'; f');\n"
+        "CREATE MACRO twice(x) AS x * 2;\n"
+        "-- covet:down\n"
+        "DROP MACRO twice;\n"
+        "DROP TABLE notes;\n"
+    )
+    covet("migrate", "up")
+    db = tmp_path / "app.duckdb"
+    with duckdb.connect(str(db), read_only=True) as conn:
+        assert conn.execute("SELECT body FROM notes ORDER BY id").fetchall() == [
+            ("a; b",),
+            ("c; 'd'",),
+            ("e'; f",),
+        ]
+        assert conn.execute("SELECT twice(21)").fetchone() == (42,)
+    covet("migrate", "down")
+    assert "notes" not in _tables(db)

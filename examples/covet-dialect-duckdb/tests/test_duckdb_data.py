@@ -3,18 +3,21 @@ the bulk path, and the parallel one (on one connection: see DuckDBAdapter.open_s
 
 from __future__ import annotations
 
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 from covet_dialect_duckdb.adapter import DuckDBAdapter
-from duckdb_support import Covet
 
 from covet_core.data import BulkDataMigration, DataMigration, ParallelDataMigration
 from covet_core.errors import CovetError
 
 pytest_plugins = ["duckdb_support"]
+
+Covet = Callable[..., subprocess.CompletedProcess[str]]
 
 ROWS = 2500
 
