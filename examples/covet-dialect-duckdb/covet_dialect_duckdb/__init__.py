@@ -84,7 +84,7 @@ class FileProvisioner:
 DIALECT = Dialect(
     name=NAME,
     url_schemes=("duckdb",),
-    # Each flag was checked against DuckDB 1.x / 2.0 (tests/test_duckdb_capabilities.py keeps them
+    # Each flag was checked against DuckDB 2.0 (tests/test_duckdb_capabilities.py keeps them
     # honest). ALTER TABLE exists, but DuckDB refuses most of it ("Cannot alter entry ...
     # because there are entries that depend on it") once the table has an index or another
     # table references it, so covet rebuilds the table for those changes instead.

@@ -219,3 +219,52 @@ async def test_what_duckdb_cannot_express_is_refused_by_name(
     diff = SchemaComparator(dialect).compare(await read(adapter, dialect), models)
     with pytest.raises(ConfigError, match="DuckDB foreign keys take no ON DELETE CASCADE"):
         MigrationGenerator(dialect, tmp_path / "migrations").generate_from_diff(diff, "x")
+
+
+async def test_the_reader_sees_every_kind_of_object_in_six_queries(
+    adapter: DuckDBAdapter, dialect: Dialect
+) -> None:
+    for statement in [
+        "CREATE SCHEMA sales",
+        "CREATE SEQUENCE sales.orders_id_seq",
+        "CREATE SEQUENCE sales.invoice_numbers",
+        "CREATE TABLE sales.orders (id INTEGER PRIMARY KEY DEFAULT nextval('sales.orders_id_seq'), "
+        "num BIGINT DEFAULT nextval('sales.invoice_numbers'), ref UUID UNIQUE, raw BLOB, due TIME, ratio REAL, big HUGEINT, tags VARCHAR[], "
+        "note VARCHAR DEFAULT 'it''s', CHECK (ratio > 0 AND ratio < 1))",
+        "CREATE INDEX ix_orders_expr ON sales.orders (lower(note))",
+        "CREATE VIEW sales.recent AS SELECT id FROM sales.orders",
+        "COMMENT ON TABLE sales.orders IS 'all orders'",
+        "COMMENT ON COLUMN sales.orders.note IS 'free text'",
+    ]:
+        await adapter.execute(statement)
+    queries: list[str] = []
+    fetch_all = adapter.fetch_all
+
+    async def counting(sql: str, params: Any = None) -> Any:
+        queries.append(sql)
+        return await fetch_all(sql, params)
+
+    adapter.fetch_all = counting  # type: ignore[method-assign]
+    schema = await SchemaReader(adapter, dialect, schemas=["sales"]).read_schema()
+    assert len(queries) == 6
+    orders = schema.table("orders", "sales")
+    assert orders.comment == "all orders"
+    assert orders.column("note").comment == "free text"
+    assert orders.column("note").default == "'it''s'"
+    assert orders.column("id").autoincrement  # <table>_<column>_seq: this plugin's naming
+    assert orders.column("id").default is None
+    assert not orders.column("num").autoincrement  # any other sequence is a plain default
+    assert orders.column("num").default == "nextval('sales.invoice_numbers')"
+    assert [str(c.type) for c in orders.columns] == [
+        "integer", "bigint", "uuid", "binary", "time", "real", "hugeint", "varchar[]", "text",
+    ]  # fmt: skip
+    assert [u.columns for u in orders.unique_constraints] == [("ref",)]
+    assert [c.expression for c in orders.check_constraints] == ["(ratio > 0) AND (ratio < 1)"]
+    assert [(i.name, i.expression) for i in orders.indexes] == [("ix_orders_expr", "(lower(note))")]
+    assert sorted(map(str, schema.ignored)) == [
+        "sequence sales.invoice_numbers",
+        "view sales.recent",
+    ]
+    # The normaliser is idempotent on what the reader returns.
+    once = dialect.schema_normaliser(schema)  # type: ignore[misc]
+    assert dialect.schema_normaliser(once) == once  # type: ignore[misc]
