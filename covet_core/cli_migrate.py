@@ -9,6 +9,7 @@ import sys
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import click
 
@@ -28,6 +29,9 @@ def database_adapter(state: State, plugins: Any) -> tuple[Any, Any]:
     """The configured database's dialect and a (not yet connected) adapter for it."""
     settings = state.settings()
     url = settings.require_database()
+    if settings.pooler is not None and "pooler=" not in urlsplit(url).query:
+        # The URL's own option wins; the config's is handed over as that same option.
+        url += ("&" if urlsplit(url).query else "?") + f"pooler={settings.pooler}"
     dialect = plugins.dialect_for_url(url)
     return dialect, dialect.adapter_from_url(url, settings.database_base_dir)
 

@@ -34,8 +34,10 @@ KEYS: dict[str, type | tuple[type, ...]] = {
     "backup_keep": int,
     "history_table": str,
     "out_of_order": str,
+    "pooler": str,
 }
 OUT_OF_ORDER = ("allow", "warn", "refuse")
+POOLERS = ("none", "session", "transaction")
 
 _SECRET_PARAMS = {"password", "passwd", "pwd", "sslpassword", "secret", "token"}
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -53,6 +55,9 @@ class Settings:
     backup_keep: int | None = None
     history_table: str | None = None
     out_of_order: str = "warn"
+    pooler: str | None = None
+    """``transaction`` / ``session``: the database is reached through a connection pooler
+    (PgBouncer); passed to the dialect as the URL option ``pooler`` (docs/topologies.md)."""
     """A pending migration older than the newest applied one: ``allow``, ``warn``, ``refuse``."""
     database_base_dir: Path | None = None
     """Folder a relative SQLite path in ``database`` is relative to."""
@@ -242,6 +247,10 @@ def load_settings(
                         f"{origin}: out_of_order must be one of {', '.join(OUT_OF_ORDER)}"
                     )
                 settings.out_of_order = value
+            elif key == "pooler":
+                if value not in POOLERS:
+                    raise ConfigError(f"{origin}: pooler must be one of {', '.join(POOLERS)}")
+                settings.pooler = value
             elif key == "lock_timeout":
                 if not math.isfinite(value) or value < 0:
                     raise ConfigError(f"{origin}: lock_timeout must be a finite number >= 0")

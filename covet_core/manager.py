@@ -134,7 +134,10 @@ class MigrationManager(BackupMethods, HistoryMethods):
         self.migrations_dir = Path(migrations_dir)
         self.enable_locking = enable_locking
         self.enable_backup = enable_backup
-        self.lock_name = lock or self.dialect.default_lock
+        # Session-held locks do not hold through a transaction pooler (each statement may run
+        # on another server session): the table lock, a row in a committed table, does.
+        pooled = getattr(adapter, "pooler", None) == "transaction"
+        self.lock_name = lock or ("table" if pooled else self.dialect.default_lock)
         self.lock_timeout = lock_timeout
         self.lock_options = dict(lock_options or {})
         self.backup_name = backup

@@ -19,7 +19,9 @@ from covet_core.urls import split_url, url_options, url_seconds
 Row = dict[str, Any]
 
 SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+POOLERS = ("none", "session", "transaction")
 _URL_OPTIONS = {
+    "pooler",
     "connect_timeout",
     "sslmode",
     "lock_timeout",
@@ -65,9 +67,15 @@ class PostgreSQLAdapter(DriverAdapter):
         lock_timeout: str | float | None = None,
         statement_timeout: str | float | None = None,
         server_settings: Mapping[str, str] | None = None,
+        pooler: str = "none",
         connection: Any = None,
         pool: Any = None,
     ) -> None:
+        if pooler not in POOLERS:
+            raise ConfigError(f"pooler must be one of {', '.join(POOLERS)}, not {pooler!r}")
+        self.pooler = pooler
+        """``transaction`` / ``session``: the server is reached through a pooler such as
+        PgBouncer (see docs/topologies.md)."""
         super().__init__(
             connection=connection,
             pool=pool,
@@ -87,6 +95,7 @@ class PostgreSQLAdapter(DriverAdapter):
             if (setting := _timeout_setting(value)) is not None:
                 settings[name] = setting
         self.server_settings = settings
+        self._session_settings: dict[str, str] = {}
 
     @classmethod
     def from_url(cls, url: str, base_dir: Path | None = None) -> PostgreSQLAdapter:
@@ -112,6 +121,7 @@ class PostgreSQLAdapter(DriverAdapter):
             lock_timeout=options.get("lock_timeout"),
             statement_timeout=options.get("statement_timeout"),
             server_settings=settings,
+            pooler=options.get("pooler", "none"),
         )
 
     def translate(self, exc: BaseException) -> DatabaseError:
@@ -119,6 +129,14 @@ class PostgreSQLAdapter(DriverAdapter):
 
         if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
             return IntegrityError(str(exc), sqlstate=exc.sqlstate)
+        if isinstance(exc, asyncpg.DuplicatePreparedStatementError) and self.pooler == "none":
+            # Named statements of another process's session, met on a pooled server
+            # connection: only a transaction pooler hands one session's statements to another.
+            return DatabaseError(
+                "the server connection is shared through a transaction pooler (PgBouncer?): "
+                "add ?pooler=transaction to the database URL",
+                sqlstate=exc.sqlstate,
+            )
         sqlstate = getattr(exc, "sqlstate", None)
         return DatabaseError(" ".join(str(exc).split()) or type(exc).__name__, sqlstate=sqlstate)
 
@@ -139,6 +157,15 @@ class PostgreSQLAdapter(DriverAdapter):
     async def _open(self) -> Any:
         import asyncpg
 
+        # A pooler refuses most parameters in the startup packet: they are sent with SET
+        # (session pooling) or SET LOCAL in each transaction (transaction pooling) instead.
+        startup, self._session_settings = self.server_settings, {}
+        if self.pooler != "none":
+            keep = {"application_name"}
+            startup = {k: v for k, v in self.server_settings.items() if k in keep}
+            self._session_settings = {
+                k: v for k, v in self.server_settings.items() if k not in keep
+            }
         try:
             conn = await asyncpg.connect(
                 host=self.host,
@@ -148,7 +175,10 @@ class PostgreSQLAdapter(DriverAdapter):
                 database=self.database,
                 ssl=self.ssl,
                 timeout=self.connect_timeout,
-                server_settings=self.server_settings or None,
+                server_settings=startup or None,
+                # Named prepared statements live on a server connection that a transaction
+                # pooler hands to other clients; asyncpg's cache would clash with theirs.
+                statement_cache_size=0 if self.pooler == "transaction" else 100,
             )
         except asyncpg.InvalidPasswordError:
             raise ConnectionFailedError(
@@ -176,7 +206,17 @@ class PostgreSQLAdapter(DriverAdapter):
                 f"is the server running and the host/port right?"
             ) from None
         except asyncpg.PostgresError as exc:
-            raise ConnectionFailedError(f"PostgreSQL at {self._where()} refused: {exc}") from None
+            hint = ""
+            if "unsupported startup parameter" in str(exc):
+                hint = "; behind a pooler (PgBouncer), add ?pooler=transaction or ?pooler=session"
+            raise ConnectionFailedError(
+                f"PostgreSQL at {self._where()} refused: {exc}{hint}"
+            ) from None
+        if self.pooler == "session":
+            for name, value in self._session_settings.items():
+                await conn.execute("SELECT set_config($1, $2, false)", name, value)
+        if self.pooler != "none":
+            return conn  # a session setting would outlive us on a pooled server connection
         # If covet dies mid-statement, PostgreSQL would keep running that statement (and hold
         # its locks) until it next writes to the client. From 14 on it can poll the socket
         # instead, so a killed migration rolls back within a second and the retry is not stuck.
@@ -204,7 +244,11 @@ class PostgreSQLAdapter(DriverAdapter):
             "ssl": self.ssl,
         }
 
-    def _sibling(self, application_name: str | None) -> PostgreSQLAdapter:
+    def _sibling(self, application_name: str | None) -> PostgreSQLAdapter | None:
+        if self.pooler != "none":
+            # One server connection per process: in session pooling a second one per
+            # process let six concurrent runs exhaust the pool and wait on each other.
+            return None
         settings = dict(self.server_settings)
         if application_name:
             settings["application_name"] = application_name[:63]
@@ -240,6 +284,13 @@ class PostgreSQLAdapter(DriverAdapter):
     @property
     def in_transaction(self) -> bool:
         return self._conn is not None and bool(self._conn.is_in_transaction())
+
+    async def _begin(self) -> None:
+        await self.execute("BEGIN")
+        if self.pooler == "transaction":
+            # The one place a setting holds through a transaction pooler: this transaction.
+            for name, value in self._session_settings.items():
+                await self.execute("SELECT set_config($1, $2, true)", (name, value))
 
     async def _end(self, command: str) -> None:
         status = await self._guard(self.connection.execute(command))
