@@ -51,6 +51,14 @@ def _primary_key(table: str) -> Statement:
     )
 
 
+# A caller's connection opened with read_only=True accepts no writes: say so before the lock.
+READ_ONLY = Statement(
+    "SELECT CASE WHEN readonly THEN 'a DuckDB connection opened with read_only=True; "
+    "open the file read-write' END AS reason FROM duckdb_databases() "
+    "WHERE database_name = current_database()"
+)
+
+
 def _renderer() -> Any:
     from covet_dialect_duckdb.render import RENDERER
 
@@ -108,6 +116,7 @@ DIALECT = Dialect(
     primary_key_sql=_primary_key,
     split_statements=splitter(POSTGRESQL_RULES),
     default_lock="table",
+    read_only_sql=READ_ONLY,
     renderer=_renderer,
     schema_reader=_schema_reader,
     schema_normaliser=_normalise,

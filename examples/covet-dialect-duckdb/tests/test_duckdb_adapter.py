@@ -11,7 +11,14 @@ import pytest
 from covet_dialect_duckdb.adapter import DuckDBAdapter
 
 from covet_core.adapter import Adapter
-from covet_core.errors import ConfigError, ConnectionFailedError, DatabaseError, IntegrityError
+from covet_core.errors import (
+    ConfigError,
+    ConnectionFailedError,
+    DatabaseError,
+    IntegrityError,
+    ReadOnlyDatabaseError,
+)
+from covet_core.manager import MigrationManager
 
 pytest_plugins = ["duckdb_support"]
 
@@ -148,3 +155,15 @@ async def test_a_missing_folder_is_one_clear_error(tmp_path: Path) -> None:
     assert missing.missing_database() == str(tmp_path / "nope" / "app.duckdb")
     with pytest.raises(ConnectionFailedError, match=r"folder .* does not exist"):
         await missing.connect()
+
+
+async def test_a_read_only_connection_is_refused_before_any_write(tmp_path: Path) -> None:
+    path = tmp_path / "ro.duckdb"
+    duckdb.connect(str(path)).close()
+    own = duckdb.connect(str(path), read_only=True)
+    adapter = DuckDBAdapter(connection=own)
+    await adapter.connect()
+    manager = MigrationManager(adapter, "duckdb", tmp_path / "migrations")
+    with pytest.raises(ReadOnlyDatabaseError, match="opened with read_only=True"):
+        await manager.require_writable()
+    own.close()
