@@ -71,6 +71,12 @@ def _schema_reader(adapter: Any) -> Any:
     return DuckDBSchemaReader(adapter)
 
 
+def _bulk_writer(adapter: Any, table: str) -> Any:
+    from covet_dialect_duckdb.bulk import writer
+
+    return writer(adapter, table)
+
+
 def _normalise(schema: Any) -> Any:
     from covet_dialect_duckdb.normalise import normalise
 
@@ -120,6 +126,7 @@ DIALECT = Dialect(
     renderer=_renderer,
     schema_reader=_schema_reader,
     schema_normaliser=_normalise,
+    bulk_writer=_bulk_writer,
     provisioner=FileProvisioner(),
     description="DuckDB through the duckdb package (run on a worker thread)",
 )

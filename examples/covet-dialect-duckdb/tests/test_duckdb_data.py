@@ -3,6 +3,8 @@ the bulk path, and the parallel one (on one connection: see DuckDBAdapter.open_s
 
 from __future__ import annotations
 
+import datetime
+import decimal
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -126,3 +128,43 @@ async def test_bulk_and_parallel_migrations_write_every_row_once(
     progress = await parallel.execute()
     assert progress.processed_rows == ROWS
     assert await adapter.fetch_value("SELECT count(*) FROM numbers WHERE n = 9 * id") == ROWS
+
+
+class Relabel(BulkDataMigration):
+    async def transform_batch(self, rows: list[dict[str, Any]], adapter: Any) -> Any:
+        for row in rows:
+            row["label"] = None if row["k"] % 3 == 0 else f"it's {row['k']}"
+            row["due"] = datetime.date(2024, 1, 1) + datetime.timedelta(days=row["k"])
+            row["amount"] = decimal.Decimal(row["k"]) / 4
+        return rows
+
+
+async def test_the_bulk_writer_writes_each_batch_in_one_statement_with_every_type(
+    adapter: DuckDBAdapter,
+) -> None:
+    await adapter.execute(
+        'CREATE TABLE "odd name" (k INTEGER, part VARCHAR, label VARCHAR, due DATE, '
+        "amount DECIMAL(10, 2), PRIMARY KEY (k, part))"
+    )
+    await adapter.execute(
+        "INSERT INTO \"odd name\" SELECT i, 'p', 'old', NULL, 0 FROM range(1, 1001) r(i)"
+    )
+    writes: list[str] = []
+    execute = adapter.execute
+
+    async def counting(sql: str, params: Any = None) -> int:
+        if sql.startswith('UPDATE "odd name"'):
+            writes.append(sql)
+        return await execute(sql, params)
+
+    adapter.execute = counting  # type: ignore[method-assign]
+    progress = await Relabel(adapter=adapter, table_name="odd name", batch_size=250).execute()
+    assert progress.processed_rows == 1000
+    assert len(writes) == 4  # one UPDATE per batch, not one per row
+    rows = await adapter.fetch_all('SELECT * FROM "odd name" WHERE k IN (3, 7) ORDER BY k')
+    assert rows == [
+        {"k": 3, "part": "p", "label": None, "due": datetime.date(2024, 1, 4),
+         "amount": decimal.Decimal("0.75")},
+        {"k": 7, "part": "p", "label": "it's 7", "due": datetime.date(2024, 1, 8),
+         "amount": decimal.Decimal("1.75")},
+    ]  # fmt: skip
