@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from covet_core.data.bulk import Span, WriteStatement
+from covet_core.data.bulk import BulkWriter
 from covet_core.dialect import quote_ansi as q
 
 _ROWS = "_covet_rows"
@@ -29,8 +29,8 @@ class UnnestWriter:
         keys: Sequence[str],
         columns: Sequence[str],
         arrays: Sequence[Sequence[Any]],
-        span: Span,
-    ) -> list[WriteStatement] | None:
+        span: tuple[tuple[Any, ...], tuple[Any, ...]],
+    ) -> list[tuple[str, Any, bool]] | None:
         """``arrays``: one per key column, then one per column in ``columns``."""
         names = [*keys, *columns]
         # Positional aliases: a key column and a written column could share no name, but a
@@ -47,5 +47,5 @@ class UnnestWriter:
         return [(sql, [list(a) for a in arrays], False)]
 
 
-def writer(adapter: Any, table: str) -> UnnestWriter:
+def writer(adapter: Any, table: str) -> BulkWriter:
     return UnnestWriter(adapter, table)
