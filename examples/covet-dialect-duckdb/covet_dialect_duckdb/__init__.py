@@ -122,6 +122,7 @@ DIALECT = Dialect(
     primary_key_sql=_primary_key,
     split_statements=splitter(POSTGRESQL_RULES),
     default_lock="table",
+    default_backup="duckdb_copy",
     read_only_sql=READ_ONLY,
     renderer=_renderer,
     schema_reader=_schema_reader,
@@ -135,3 +136,14 @@ DIALECT = Dialect(
 @hookimpl
 def covet_register_dialects(register: Callable[[Dialect], None]) -> None:
     register(DIALECT)
+
+
+def _copy_backup(*, adapter: Any, **_: Any) -> Any:
+    from covet_dialect_duckdb.backup import DuckDBCopyBackup
+
+    return DuckDBCopyBackup(adapter)
+
+
+@hookimpl
+def covet_register_backup_strategies(register: Callable[[str, Callable[..., Any]], None]) -> None:
+    register("duckdb_copy", _copy_backup)
