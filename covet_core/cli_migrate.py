@@ -80,6 +80,7 @@ async def open_manager(
         backup_keep=settings.backup_keep,
         history_table=settings.history_table,
         out_of_order=settings.out_of_order,
+        max_replica_lag=settings.max_replica_lag,
     )
     if read_only and (missing := manager.database_missing()) is not None:
         state.say(f"The database {missing} does not exist yet (`covet migrate up` creates it).")

@@ -35,6 +35,7 @@ KEYS: dict[str, type | tuple[type, ...]] = {
     "history_table": str,
     "out_of_order": str,
     "pooler": str,
+    "max_replica_lag": (int, float),
 }
 OUT_OF_ORDER = ("allow", "warn", "refuse")
 POOLERS = ("none", "session", "transaction")
@@ -55,6 +56,8 @@ class Settings:
     backup_keep: int | None = None
     history_table: str | None = None
     out_of_order: str = "warn"
+    max_replica_lag: float | None = None
+    """Seconds replicas may fall behind before data steps wait for them."""
     pooler: str | None = None
     """``transaction`` / ``session``: the database is reached through a connection pooler
     (PgBouncer); passed to the dialect as the URL option ``pooler`` (docs/topologies.md)."""
@@ -251,6 +254,10 @@ def load_settings(
                 if value not in POOLERS:
                     raise ConfigError(f"{origin}: pooler must be one of {', '.join(POOLERS)}")
                 settings.pooler = value
+            elif key == "max_replica_lag":
+                if not math.isfinite(value) or value < 0:
+                    raise ConfigError(f"{origin}: max_replica_lag must be a finite number >= 0")
+                settings.max_replica_lag = float(value)
             elif key == "lock_timeout":
                 if not math.isfinite(value) or value < 0:
                     raise ConfigError(f"{origin}: lock_timeout must be a finite number >= 0")

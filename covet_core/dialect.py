@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from covet_core.adapter import Adapter
     from covet_core.data.bulk import BulkWriter
+    from covet_core.data.throttle import ReplicaLag
     from covet_core.schema.model import Schema
     from covet_core.schema.operations import Operation
     from covet_core.schema.reader import DialectSchemaReader
@@ -147,6 +148,9 @@ class Dialect:
     """A query returning NULL when the server accepts writes, or a short reason when it does
     not (``"a hot standby (pg_is_in_recovery() is true)"``): every command that writes checks
     it first and stops, so a deploy aimed at a replica fails even with nothing pending."""
+    replica_lag: Callable[[Adapter], ReplicaLag] | None = None
+    """``replica_lag(adapter)``: the primary's write position and each replica's applied one
+    (``covet_core.data.throttle.ReplicaLag``), for data migrations' ``max_replica_lag``."""
     provisioner: Provisioner | None = None
     """Creates and drops scratch databases (the conformance suite, users' migration tests)."""
     description: str = ""

@@ -37,6 +37,9 @@ if TYPE_CHECKING:
 log = get_logger()
 
 LOCK_TABLE = "_covet_migration_lock"
+RETRY_SQLSTATES = ("40001", "40P01")
+"""Serialization failure and deadlock (MySQL 1213, a Galera certification conflict): the
+transaction lost a race and may simply be tried again."""
 DEFAULT_LOCK_TIMEOUT = 60.0
 
 
@@ -217,6 +220,10 @@ class TableLock:
                 )
         except IntegrityError:
             return False
+        except DatabaseError as exc:
+            if exc.sqlstate in RETRY_SQLSTATES:
+                return False  # lost a race with another writer of the row: contention
+            raise
         self._token = token
         return True
 
@@ -264,8 +271,15 @@ class TableLock:
         params: tuple[Any, ...] = (self.row_id,)
         if token is not None:
             where, params = f"{where} AND {self._q('token')} = {p(2)}", (self.row_id, token)
-        async with self.adapter.transaction():
-            await self.adapter.execute(f"DELETE FROM {self._t}{where}", params)
+        for attempt in range(5):
+            try:
+                async with self.adapter.transaction():
+                    await self.adapter.execute(f"DELETE FROM {self._t}{where}", params)
+                return
+            except DatabaseError as exc:
+                # A waiter's insert on another cluster node can conflict with this delete.
+                if exc.sqlstate not in RETRY_SQLSTATES or attempt == 4:
+                    raise
 
     async def release(self) -> None:
         if self._token is not None:

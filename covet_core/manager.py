@@ -108,6 +108,7 @@ class MigrationManager(BackupMethods, HistoryMethods):
         history_table: str | None = None,
         autoload_plugins: bool | None = None,
         out_of_order: str = "warn",
+        max_replica_lag: float | None = None,
     ) -> None:
         if not isinstance(lock_timeout, int | float) or not 0 <= lock_timeout < math.inf:
             raise ConfigError(
@@ -118,6 +119,12 @@ class MigrationManager(BackupMethods, HistoryMethods):
                 f"out_of_order must be one of {', '.join(OUT_OF_ORDER_POLICIES)}, not {out_of_order!r}"
             )
         self.out_of_order = out_of_order
+        if max_replica_lag is not None and not 0 <= max_replica_lag < math.inf:
+            raise ConfigError(
+                f"max_replica_lag must be a finite number of seconds >= 0, not {max_replica_lag!r}"
+            )
+        self.max_replica_lag = max_replica_lag
+        """The default ``max_replica_lag`` of data steps that do not set their own."""
         self.adapter = adapter
         self.plugins = (
             plugins
@@ -351,6 +358,7 @@ class MigrationManager(BackupMethods, HistoryMethods):
             self.adapter, self.dialect, self.plugins, self.history, records, self.lock_guard
         )
         runner.share_commits = True
+        runner.max_replica_lag = self.max_replica_lag
         try:
             for migration in plan:
                 try:

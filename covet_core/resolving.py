@@ -97,4 +97,5 @@ async def _finish_partial(
         manager.adapter, manager.dialect, manager.plugins, manager.history, records,
         manager.lock_guard,
     )  # fmt: skip
+    runner.max_replica_lag = manager.max_replica_lag
     await runner.run(migration, direction, start_at=start, resume=True)

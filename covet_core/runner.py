@@ -90,6 +90,7 @@ class MigrationRunner:
         self._records = {r.name: r for r in records}
         self._next_order = max((r.execution_order for r in self._records.values()), default=0) + 1
         self.share_commits = False
+        self.max_replica_lag: float | None = None
         self._deferred: tuple[str, dict[str, Any]] | None = None
         # Raises LockLostError once the migration lock was taken away (`unlock --force`):
         # asked before each commit, so a process that lost the lock commits nothing more.
@@ -264,6 +265,11 @@ class _Job:
             progress_callback=report,
             plugins=self.runner.plugins,
             resume_hint=f"`covet migrate resolve {self.migration.name} --applied --run`",
+            max_replica_lag=(
+                self.runner.max_replica_lag
+                if getattr(step, "max_replica_lag", None) is None
+                else step.max_replica_lag  # type: ignore[attr-defined]
+            ),
         )
 
     async def forget_data_progress(self) -> None:

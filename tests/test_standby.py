@@ -12,6 +12,7 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -107,3 +108,56 @@ def test_every_writing_command_refuses_a_standby_and_reading_works(
     asyncio.run(_wait_replayed("public.b"))
     nothing = run(*dirs, "migrate", "up", env=on_standby)
     assert nothing.exit_code == 2 and "read-only replica" in nothing.output
+
+
+async def test_a_data_migration_waits_while_a_replica_is_behind_and_finishes_after(
+    standby: None,
+) -> None:
+    """Replay paused on the standby: with ``max_replica_lag=0`` (every batch replayed before
+    the next) the migration stops advancing, and says so in its progress, until replay
+    resumes; then it finishes, every row once."""
+    from covet.database.migrations.data_migrations import BulkDataMigration
+    from covet_core.plugins import Plugins
+
+    class Bump(BulkDataMigration):
+        async def transform_batch(self, rows, adapter):  # type: ignore[no-untyped-def]
+            for row in rows:
+                row["n"] += 1
+            return rows
+
+    primary = Plugins.load().dialect("postgresql").adapter_from_url(PRIMARY, None)
+    await primary.connect()
+    replica = await asyncpg.connect(STANDBY)
+    try:
+        await primary.execute("DROP TABLE IF EXISTS lagged")
+        await primary.execute("CREATE TABLE lagged (id bigint PRIMARY KEY, n int NOT NULL)")
+        await primary.execute("INSERT INTO lagged SELECT g, 0 FROM generate_series(1, 400) g")
+        await _wait_replayed("public.lagged")
+        await replica.execute("SELECT pg_wal_replay_pause()")
+        waited, still = asyncio.Event(), asyncio.Event()
+        seen: list[int] = []
+
+        def watch(progress: Any) -> None:
+            if progress.throttled_seconds > 0.5 and not waited.is_set():
+                seen.append(progress.processed_rows)
+                waited.set()
+            elif progress.throttled_seconds > 1.5 and waited.is_set() and not still.is_set():
+                seen.append(progress.processed_rows)
+                still.set()
+
+        migration = Bump(primary, "lagged", batch_size=50, max_replica_lag=0,
+                         progress_callback=watch, checkpoint_enabled=False)  # fmt: skip
+        running = asyncio.create_task(migration.execute())
+        await asyncio.wait_for(still.wait(), 60)
+        assert seen[0] == seen[1] < 400, seen  # no batch while the replica is behind
+        await replica.execute("SELECT pg_wal_replay_resume()")
+        progress = await asyncio.wait_for(running, 60)
+        assert progress.processed_rows == 400 and progress.throttled_seconds > 1.5
+        assert await primary.fetch_all("SELECT n, count(*) AS c FROM lagged GROUP BY n") == [
+            {"n": 1, "c": 400}
+        ]
+    finally:
+        await replica.execute("SELECT pg_wal_replay_resume()")
+        await replica.close()
+        await primary.execute("DROP TABLE IF EXISTS lagged")
+        await primary.disconnect()

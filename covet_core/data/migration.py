@@ -17,6 +17,7 @@ from typing import Any, cast
 from covet_core.data.changes import Changes, DataMigrationError, bounds, detect, gc_paused
 from covet_core.data.checkpoints import Checkpoints, decode_key
 from covet_core.data.progress import Progress
+from covet_core.data.throttle import ReplicaThrottle, check_max_lag
 from covet_core.data.walk import Walk
 from covet_core.errors import LockLostError
 from covet_core.log import get_logger
@@ -38,6 +39,10 @@ class DataMigration:
     moves on.
     """
 
+    max_replica_lag: float | None = None
+    """Seconds replicas may fall behind before batches wait for them (``None``: never
+    wait). Set it on the class, pass it, or set ``max_replica_lag`` in covet.toml."""
+
     estimate_above: int | None = 500_000
     """An unfiltered table the catalog estimates at this many rows or more gets its
     ``total_rows`` from the estimate (``progress.total_is_estimate``); ``None``: always count."""
@@ -58,6 +63,7 @@ class DataMigration:
         on_failure: str = "stop",
         plugins: Any = None,
         resume_hint: str = "execute(resume=True)",
+        max_replica_lag: float | None = None,
     ) -> None:
         if batch_size < 1:
             raise DataMigrationError("batch_size must be at least 1")
@@ -76,6 +82,10 @@ class DataMigration:
         self.plugins = plugins if isinstance(plugins, Plugins) else Plugins.load(plugins or ())
         self.dialect = self.plugins.dialect(adapter.dialect_name)
         self._q = self.dialect.quote
+        if max_replica_lag is not None:
+            self.max_replica_lag = max_replica_lag
+        check_max_lag(self.max_replica_lag)
+        self._throttle: ReplicaThrottle | None = None
         # How the caller continues after a failure: a migration's data step is continued by
         # a `covet` command, a data migration run from Python by ``execute(resume=True)``.
         self.resume_hint = resume_hint
@@ -155,6 +165,7 @@ class DataMigration:
     async def execute(self, resume: bool = False) -> Progress:
         """Run to the end (or, with ``resume``, from the last committed checkpoint)."""
         self._check_nesting()
+        self._throttle = self._open_throttle()
         keys = await self._keys()
         checkpoints = Checkpoints(self.adapter, self.dialect, self.plugins)
         progress = self.progress = await self._start_progress()
@@ -209,15 +220,31 @@ class DataMigration:
                 f'on_failure="stop"'
             )
 
-    async def _report(self, progress: Progress) -> None:
-        if progress.total_is_estimate and progress.processed_rows > progress.total_rows:
-            progress.total_rows = progress.processed_rows  # never report more than 100%
+    def _open_throttle(self) -> ReplicaThrottle | None:
+        if self.max_replica_lag is None:
+            return None
+        if self.dialect.replica_lag is None:
+            raise DataMigrationError(
+                f"max_replica_lag is set, but dialect {self.dialect.name} cannot read its "
+                f"replicas' positions; unset it (or use pause= to slow down)"
+            )
+        return ReplicaThrottle(self.dialect.replica_lag(self.adapter), self.max_replica_lag)
+
+    async def _call_back(self, progress: Progress) -> None:
         if self.progress_callback is not None:
             outcome = self.progress_callback(progress)
             if asyncio.iscoroutine(outcome):
                 await outcome
+
+    async def _report(self, progress: Progress) -> None:
+        if progress.total_is_estimate and progress.processed_rows > progress.total_rows:
+            progress.total_rows = progress.processed_rows  # never report more than 100%
+        await self._call_back(progress)
         if self.pause:
             await asyncio.sleep(self.pause)
+        if self._throttle is not None:
+            await self._throttle.mark()
+            await self._throttle.wait(progress, partial(self._call_back, progress))
 
     async def _fetch(self, adapter: Any, writer: Any, sql: str, params: Sequence[Any]) -> Batch:
         """One page: column names, the rows as dicts (for the transform), and each row's values

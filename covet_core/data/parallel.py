@@ -266,6 +266,12 @@ class ParallelDataMigration(BulkDataMigration):
         return [self.adapter, *extra]
 
     async def execute(self, resume: bool = False) -> Progress:
+        if self.max_replica_lag is not None:
+            # Parallel workers would race for the primary's position on shared connections.
+            raise DataMigrationError(
+                "ParallelDataMigration does not throttle on replica lag yet; use "
+                "BulkDataMigration with max_replica_lag, or run it without"
+            )
         keys = await self._keys()
         if len(keys) != 1:
             raise DataMigrationError(

@@ -19,6 +19,10 @@ class Progress:
     resumed_from: int = 0
     """Rows already processed by an earlier run when this one resumed."""
     started_at: float = field(default_factory=time.monotonic)
+    throttled_seconds: float = 0.0
+    """Time spent waiting for replicas to catch up (``max_replica_lag``)."""
+    replica_lag: float = 0.0
+    """How far behind the slowest replica was when last measured, in seconds."""
 
     @property
     def elapsed(self) -> float:

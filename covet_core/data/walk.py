@@ -36,7 +36,7 @@ class Walk:
         self.writer = await m._open_writer(self.adapter)
         if m._prefetch:
             self.prefetch = await Prefetcher.open(m, self.writer)
-        if self.prefetch is not None and m._overlap and not m.pause:
+        if self.prefetch is not None and m._overlap and not m.pause and m._throttle is None:
             self.guard = AdapterGuard(self.adapter)
 
     async def close(self) -> None:

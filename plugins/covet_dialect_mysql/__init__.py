@@ -237,9 +237,9 @@ DIALECT = Dialect(
 def _get_lock(
     *, adapter: Any, options: Mapping[str, Any], dialect: Any = None, plugins: Any = None, **_: Any
 ) -> Any:
-    from covet_dialect_mysql.lock import MySQLGetLock
+    from covet_dialect_mysql.galera import ClusterAwareLock
 
-    return MySQLGetLock(adapter, options, dialect=dialect, plugins=plugins)
+    return ClusterAwareLock(adapter, options, dialect=dialect, plugins=plugins)
 
 
 @hookimpl

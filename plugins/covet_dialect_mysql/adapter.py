@@ -30,7 +30,9 @@ def translate(exc: pymysql.err.MySQLError) -> DatabaseError:
         message = "the connection to the MySQL server is closed"
     text = f"{message or type(exc).__name__} (MySQL error {code})" if code else message
     cls = IntegrityError if isinstance(exc, pymysql.err.IntegrityError) else DatabaseError
-    return cls(text or type(exc).__name__)
+    # 1213: a deadlock, or on Galera a certification conflict with another node's commit;
+    # both mean "retry the transaction", which SQLSTATE 40001 says to the core.
+    return cls(text or type(exc).__name__, sqlstate="40001" if code == 1213 else None)
 
 
 def _param(value: Any) -> Any:

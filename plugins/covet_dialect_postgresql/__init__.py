@@ -112,6 +112,12 @@ def _renderer() -> Any:
     return RENDERER
 
 
+def _replica_lag(adapter: Any) -> Any:
+    from covet_dialect_postgresql.replicas import PgReplicaLag
+
+    return PgReplicaLag(adapter)
+
+
 DIALECT = Dialect(
     name=NAME,
     url_schemes=("postgresql", "postgres"),
@@ -134,6 +140,7 @@ DIALECT = Dialect(
     table_exists_sql=_table_exists,
     primary_key_sql=_primary_key,
     row_estimate_sql=_row_estimate,
+    replica_lag=_replica_lag,
     read_only_sql=Statement(
         "SELECT CASE WHEN pg_is_in_recovery() THEN 'a hot standby (pg_is_in_recovery() is true)'"
         " WHEN current_setting('transaction_read_only') = 'on'"

@@ -1,0 +1,132 @@
+"""covet on a 3-node MariaDB Galera cluster, one process per node, at once.
+
+GET_LOCK is node-local: three processes on three nodes all "held" it, and the losers stopped
+with a false "partial, repair by hand". Runs against a real cluster started on loopback by
+``../shared/tools/topologies.sh up galera`` (about 15 s) and removed afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import IN_CI, mysql_admin, write_migration
+
+SCRIPT = Path(__file__).resolve().parents[1].parent / "shared" / "tools" / "topologies.sh"
+NODES = [f"mysql://root@127.0.0.1:{port}/covet" for port in (4306, 4307, 4308)]
+ROUNDS = int(os.environ.get("COVET_GALERA_ROUNDS", "3"))
+
+
+def _topology(action: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", str(SCRIPT), action, "galera"], capture_output=True, text=True, timeout=180
+    )
+
+
+@pytest.fixture(scope="module")
+def galera() -> Iterator[None]:
+    reason = None
+    if not SCRIPT.exists():
+        reason = f"{SCRIPT} is missing (shared/tools is not beside this checkout)"
+    elif not Path("/usr/lib/galera/libgalera_smm.so").exists():
+        reason = "the Galera provider (package galera-4) is not installed"
+    elif os.geteuid() != 0:
+        reason = "topologies.sh runs the nodes as the mysql user: it needs root"
+    if reason:
+        if IN_CI:
+            pytest.fail(reason + "; CI=true requires the Galera topology")
+        pytest.skip(reason)
+    _topology("down")  # a run killed earlier may have left one behind
+    started = _topology("up")
+    if started.returncode != 0:
+        pytest.fail(f"could not start the Galera cluster: {started.stderr[-2000:]}")
+    try:
+        yield
+    finally:
+        _topology("down")
+
+
+def _covet(cwd: Path, url: str, *args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "COVET_DATABASE_URL": url, "COVET_MIGRATIONS_DIR": str(cwd / "m")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "covet_core", *args],
+        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def _history(url: str) -> tuple[tuple[object, ...], ...]:
+    sql = (
+        "SELECT name, checksum FROM _covet_migrations ORDER BY name"
+        if asyncio.run(mysql_admin("SHOW TABLES LIKE '_covet_migrations'", url=url))
+        else "SELECT 1 WHERE FALSE"
+    )
+    # wsrep_sync_wait: read only once this node has applied everything certified before.
+    asyncio.run(mysql_admin("SET GLOBAL wsrep_sync_wait = 1", url=url))
+    return asyncio.run(mysql_admin(sql, url=url))
+
+
+def test_one_process_per_node_applies_each_migration_once_per_round(
+    galera: None, tmp_path: Path
+) -> None:
+    folder = tmp_path / "m"
+    folder.mkdir()
+    names = [f"2024_01_0{i}_000000_g{i}" for i in range(1, 5)]
+    for i, name in enumerate(names, 1):
+        write_migration(
+            folder,
+            name,
+            [f"CREATE TABLE g{i} (id int PRIMARY KEY)", f"INSERT INTO g{i} VALUES (1)"],
+            [f"DROP TABLE g{i}"],
+        )
+    for round_ in range(ROUNDS):
+        procs = [_covet(tmp_path, url, "migrate", "up", "--lock-timeout", "120") for url in NODES]
+        outputs = []
+        for proc in procs:
+            out, err = proc.communicate(timeout=180)
+            assert proc.returncode == 0, f"round {round_}: {out}{err}"
+            outputs.append(out)
+        applied = sorted(
+            line.split()[1] for out in outputs for line in out.splitlines() if "✓" in line
+        )
+        assert applied == names, f"round {round_}: each migration once, not {applied}"
+        histories = {url: _history(url) for url in NODES}
+        assert len(set(histories.values())) == 1, histories  # identical on every node
+        assert [row[0] for row in histories[NODES[0]]] == names
+        down = _covet(tmp_path, NODES[round_ % 3], "migrate", "down", "--steps", "4")
+        out, err = down.communicate(timeout=180)
+        assert down.returncode == 0, out + err
+
+
+def test_the_lock_on_a_cluster_names_its_holder_across_nodes(galera: None, tmp_path: Path) -> None:
+    """``unlock`` on another node sees the holder: the lock is one row, cluster-wide."""
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "2024_01_01_000000_wait.py").write_text(
+        "import sys\n"
+        "from covet.database.migrations.runner import Migration\n\n\n"
+        "class Wait(Migration):\n"
+        "    async def forward(self, adapter):\n"
+        "        print('holding', flush=True)\n"
+        "        sys.stdin.readline()\n"
+    )
+    env = {**os.environ, "COVET_DATABASE_URL": NODES[0], "COVET_MIGRATIONS_DIR": str(folder)}
+    holder = subprocess.Popen(
+        [sys.executable, "-m", "covet_core", "migrate", "up"],
+        cwd=tmp_path, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        other = _covet(tmp_path, NODES[2], "migrate", "unlock")
+        out, err = other.communicate(timeout=60)
+        assert other.returncode == 2, out + err
+        assert f"/{holder.pid}" in out + err  # the holder's pid, seen from node 3
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.write("\n")
+        holder.stdin.close()
+        assert holder.wait(timeout=60) == 0
