@@ -12,6 +12,7 @@ ALTER on any table). The ANSI base already renders what DuckDB shares with Postg
   as the anonymous one anyway.
 - Foreign keys take no ON DELETE / ON UPDATE action: asking for one is an error naming it.
 - No partial indexes (refused before rendering, by the ``partial_indexes`` capability).
+- Table and column comments are ``COMMENT ON`` statements, as on PostgreSQL.
 - Changes DuckDB cannot make in place arrive as ``RebuildTable`` (see ``rebuild_statements``).
 """
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 from covet_core.dialect import quote_ansi
 from covet_core.schema.model import Column, ColumnType, ForeignKey, Table
 from covet_core.schema.operations import (
+    AddColumn,
     AddEnumValue,
     CreateEnum,
     CreateTable,
@@ -128,6 +130,28 @@ class DuckDBRenderer(DdlRenderer):
                 for c in table.columns
                 if c.autoincrement
             ]
+        return statements
+
+    # Comments: COMMENT ON works on any table, indexed or referenced, unlike most ALTERs.
+    def comment_on_column(self, table: str, schema: str | None, column: Column) -> str:
+        text = sql_string(column.comment) if column.comment else "NULL"
+        name = f"{self.table_name(table, schema)}.{self.quote(column.name)}"
+        return f"COMMENT ON COLUMN {name} IS {text}"
+
+    def table_comments(self, table: Table) -> list[str]:
+        statements = []
+        if table.comment:
+            name = self.table_name(table.name, table.schema)
+            statements.append(f"COMMENT ON TABLE {name} IS {sql_string(table.comment)}")
+        return statements + [
+            self.comment_on_column(table.name, table.schema, c) for c in table.columns if c.comment
+        ]
+
+    def add_column(self, operation: AddColumn) -> list[str]:
+        statements = super().add_column(operation)
+        if operation.column.comment:
+            column = operation.column
+            statements.append(self.comment_on_column(operation.table, operation.schema, column))
         return statements
 
     # Enum labels live in the column types: a named type has nothing to create.

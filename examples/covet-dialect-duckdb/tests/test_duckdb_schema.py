@@ -27,9 +27,10 @@ from covet_core.models import *
 
 class Account(Model):
     __tablename__ = "accounts"
+    __comment__ = "who pays"
     id = Column(BigInteger, primary_key=True, autoincrement=True)
     email = Column(String(255), nullable=False, unique=True)
-    name = Column(String(100))
+    name = Column(String(100), comment="as they write it")
     balance = Column(Numeric(12, 2), nullable=False, default=0)
     active = Column(Boolean, nullable=False, default=True)
     created_at = Column(DateTime, nullable=False, server_default="CURRENT_TIMESTAMP")
@@ -64,9 +65,10 @@ from covet_core.models import *
 
 class Account(Model):
     __tablename__ = "accounts"
+    __comment__ = "who pays"
     id = Column(BigInteger, primary_key=True, autoincrement=True)
     email = Column(String(255), nullable=False, unique=True)
-    name = Column(String(100))
+    name = Column(String(100), comment="as they write it")
     balance = Column(Numeric(12, 2), nullable=False, default=0)
     active = Column(Boolean, nullable=False, default=True)
     created_at = Column(DateTime, nullable=False, server_default="CURRENT_TIMESTAMP")
@@ -92,7 +94,7 @@ class Purchase(Model):
     __tablename__ = "purchases"
     id = Column(BigInteger, primary_key=True, autoincrement=True)
     account_id = Column(BigInteger, ForeignKey("accounts.id"), nullable=False)
-    amount = Column(Numeric(14, 2))
+    amount = Column(Numeric(14, 2), comment="paid, in euro")
     status = Column(String(20), nullable=False, default="open")
     country = Column(String(2), nullable=False, default="NL")
     referrer = Column(String(50), index=True)
@@ -141,6 +143,8 @@ async def test_models_to_duckdb_and_back_is_no_change(
     assert accounts.column("id").autoincrement
     assert accounts.column("mood").type.values == ("happy", "it's fine")
     assert [i.name for i in accounts.indexes] == ["ix_accounts_name_active"]
+    assert accounts.comment == "who pays"
+    assert accounts.column("name").comment == "as they write it"
     # The sequence behind the auto-increment key numbers rows, and the FK is enforced.
     await adapter.execute("INSERT INTO accounts (email) VALUES ('a@x'), ('b@x')")
     assert await adapter.fetch_value("SELECT max(id) FROM accounts") == 2
@@ -174,7 +178,9 @@ async def test_every_kind_of_change_rebuilds_keeps_rows_and_reads_back_clean(
     assert "rebuild table purchases" in planned
     assert "rename column purchases.total to amount" in planned
     await generate_and_apply(adapter, dialect, manager, v2, "evolve", renames=renames)
-    assert changes(await read(adapter, dialect), v2, dialect) == []
+    live = await read(adapter, dialect)
+    assert changes(live, v2, dialect) == []
+    assert live.table("purchases").column("amount").comment == "paid, in euro"  # rebuilt with it
     assert await adapter.fetch_value("SELECT count(*) FROM purchases") == 50
     assert await adapter.fetch_value("SELECT amount FROM purchases WHERE id = 4") == 6
     assert await adapter.fetch_value("SELECT count(*) FROM purchases WHERE country = 'NL'") == 50
