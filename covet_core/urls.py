@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from urllib.parse import SplitResult, parse_qsl, urlsplit
+from urllib.parse import SplitResult, parse_qsl, quote, urlsplit, urlunsplit
 
 from covet_core.errors import ConfigError
 
@@ -76,3 +76,10 @@ def url_options(query: str, known: Iterable[str], label: str) -> dict[str, str]:
             f"unknown {label} URL option(s): {', '.join(unknown)}; known: {', '.join(allowed)}"
         )
     return options
+
+
+def with_database(url: str, name: str) -> str:
+    """``url`` with its path replaced by the database ``name`` (percent-encoded), keeping the
+    scheme, credentials, host and options: the URL of a sibling database on the same server."""
+    parts = split_url(url)
+    return urlunsplit(parts._replace(path="/" + quote(name, safe="")))

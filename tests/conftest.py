@@ -27,8 +27,10 @@ from covet_core.plugins import Plugins
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 DIALECTS = ["sqlite", "postgresql", "mysql"]
-# Admin connections used only to create and drop each test's own database.
+# The base (admin) URL of each dialect: its provisioner makes each test's own database there.
+# SQLite's provisioner needs no server; its base is only connected to check it can be opened.
 SERVERS = {
+    "sqlite": "sqlite:///:memory:",
     "postgresql": os.environ.get(
         "COVET_TEST_POSTGRESQL", "postgresql://postgres@127.0.0.1:5432/test"
     ),
@@ -80,51 +82,41 @@ def mysql(tmp_path: Path) -> Iterator[Target]:
 
 @contextmanager
 def database_target(name: str, tmp_path: Path) -> Iterator[Target]:
-    """A fresh database of dialect ``name``, dropped afterwards (skips/fails when unreachable)."""
+    """A fresh database of dialect ``name`` made by the dialect's own provisioner, dropped
+    afterwards (skips when the server is unreachable; fails under CI)."""
     dialect = Plugins.load().dialect(name)
+    assert dialect.provisioner is not None, f"{name} declares no provisioner"
     workdir = tmp_path / "work"
     workdir.mkdir(parents=True)
-    if name == "sqlite":
-        yield Target(name, f"sqlite:///{tmp_path / 'test.db'}", dialect, workdir)
-        return
-    admin = SERVERS[name]
+    base = SERVERS[name]
+    _server_or_skip(dialect, base)
     database = f"covet_t_{uuid.uuid4().hex[:12]}"
-    _server_or_skip(name, admin)
-    asyncio.run(_admin(name, admin, f"CREATE DATABASE {database}"))
-    base = admin.rsplit("/", 1)[0]
+    url = asyncio.run(dialect.provisioner.create(base, database, tmp_path))
     try:
-        yield Target(name, f"{base}/{database}", dialect, workdir)
+        yield Target(name, url, dialect, workdir)
     finally:
-        drop = f"DROP DATABASE IF EXISTS {database}"
-        asyncio.run(_admin(name, admin, drop + (" WITH (FORCE)" if name == "postgresql" else "")))
+        asyncio.run(dialect.provisioner.drop(base, url))
 
 
-def _server_or_skip(name: str, admin: str) -> None:
+def _server_or_skip(dialect: Dialect, base: str) -> None:
+    name = dialect.name
     if name not in _unreachable:
         try:
-            asyncio.run(_admin(name, admin, "SELECT 1"))
+            asyncio.run(_ping(dialect, base))
             _unreachable[name] = ""
         except Exception as exc:  # any failure to reach the server means the same here
             _unreachable[name] = f"{type(exc).__name__}: {exc}"
     if _unreachable[name]:
-        message = f"{name} server at {admin} is unreachable ({_unreachable[name]})"
+        message = f"{name} server at {base} is unreachable ({_unreachable[name]})"
         if IN_CI:
             pytest.fail(message + "; CI=true requires every database server")
         pytest.skip(message)
 
 
-async def _admin(name: str, url: str, sql: str) -> None:
-    """Run one statement with the raw driver (covet's own adapters are what is under test)."""
-    if name == "postgresql":
-        import asyncpg
-
-        conn = await asyncpg.connect(url, timeout=5)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-    else:
-        await mysql_admin(sql, url=url)
+async def _ping(dialect: Dialect, url: str) -> None:
+    adapter = dialect.adapter_from_url(url, None)
+    await adapter.connect()
+    await adapter.disconnect()
 
 
 async def mysql_admin(
@@ -240,19 +232,3 @@ def chinook_ddl(dialect: Dialect) -> list[str]:
         if text.upper().startswith(DDL_PREFIXES):
             statements.append(text)
     return statements
-
-
-class CountingAdapter:
-    """A real adapter with the queries issued through it counted (readers must not issue one
-    per table)."""
-
-    def __init__(self, adapter: Any) -> None:
-        self.adapter, self.queries = adapter, 0
-
-    async def fetch_all(self, sql: str, params: Any = None) -> Any:
-        self.queries += 1
-        return await self.adapter.fetch_all(sql, params)
-
-    async def fetch_one(self, sql: str, params: Any = None) -> Any:
-        self.queries += 1
-        return await self.adapter.fetch_one(sql, params)

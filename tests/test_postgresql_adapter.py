@@ -196,7 +196,9 @@ async def test_advisory_lock_holder_timeout_and_force(pg, migrations_dir):
             await waiter.unlock()
         # The lock is on its own session, not on the migration connection.
         sessions = await second.fetch_value(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'covet %'"
+            # This database only: other test runs share the server.
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE application_name LIKE 'covet %' AND datname = current_database()"
         )
         assert sessions == 1
         old = await waiter.unlock(force=True)

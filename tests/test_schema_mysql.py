@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CountingAdapter, Target, chinook_ddl, database_target
+from conftest import Target, chinook_ddl, database_target
 from covet_dialect_mysql import DIALECT
 from covet_dialect_mysql.expression import canonical_expression
 from covet_dialect_mysql.normalise import normalise, normalise_table
@@ -21,7 +20,6 @@ from covet_dialect_mysql.render import render
 from covet_dialect_mysql.schema_reader import MySQLSchemaReader, parse_type
 
 from covet_core.schema import (
-    AddColumn,
     AddConstraint,
     AddEnumValue,
     AlterColumn,
@@ -34,15 +32,11 @@ from covet_core.schema import (
     DropColumn,
     DropConstraint,
     DropEnum,
-    DropIndex,
-    DropTable,
     EnumType,
     ForeignKey,
     Index,
     Operation,
     RebuildTable,
-    RenameColumn,
-    RenameTable,
     Schema,
     Table,
     UniqueConstraint,
@@ -229,23 +223,10 @@ def test_normaliser_folds_what_mysql_cannot_tell_apart() -> None:
 
 
 def _expected_after(table: Table, op: Operation) -> Table:
-    if isinstance(op, AddColumn):
-        return table.replace(columns=(*table.columns, op.column))
-    if isinstance(op, DropColumn):
-        return table.replace(columns=tuple(c for c in table.columns if c.name != op.column.name))
     if isinstance(op, AlterColumn):
         return table.replace(
             columns=tuple(op.after if c.name == op.after.name else c for c in table.columns)
         )
-    if isinstance(op, RenameColumn):
-        cols = tuple(replace(c, name=op.new) if c.name == op.old else c for c in table.columns)
-        return table.replace(columns=cols)
-    if isinstance(op, RenameTable):
-        return table.replace(name=op.new)
-    if isinstance(op, CreateIndex):
-        return table.replace(indexes=(*table.indexes, op.index))
-    if isinstance(op, DropIndex):
-        return table.replace(indexes=tuple(i for i in table.indexes if i != op.index))
     field = {
         UniqueConstraint: "unique_constraints",
         CheckConstraint: "check_constraints",
@@ -274,36 +255,29 @@ ORDERS = Table(
     check_constraints=(CheckConstraint("ck_orders_qty", "qty >= 0"),),
     foreign_keys=(ForeignKey("fk_orders_author_id_authors", ("author_id",), "authors", ("id",)),),
 )
+# The operations every dialect runs are the conformance suite's
+# (tests/dialects/test_suite_mysql.py). These are where MySQL differs: MODIFY COLUMN restates
+# the whole column (comment, default, type), and a foreign key leaves its index behind.
 OPERATIONS = [
-    AddColumn("orders", Column("extra", ColumnType("decimal", precision=8, scale=3), default="1")),
-    DropColumn("orders", ORDERS.column("note")),
     AlterColumn(
         "orders",
         ORDERS.column("qty"),
         Column("qty", ColumnType("bigint"), nullable=False, default="5", comment="how many"),
     ),
     AlterColumn("orders", ORDERS.column("note"), Column("note", ColumnType("text"))),
-    RenameColumn("orders", "note", "remark"),
-    RenameTable("orders", "purchases"),
-    CreateIndex("orders", Index("ix_orders_note_qty", ("note", "qty"))),
-    CreateIndex("orders", Index("ux_orders_note", ("note",), unique=True)),
-    DropIndex("orders", ORDERS.indexes[0]),
-    AddConstraint("orders", UniqueConstraint("uq_orders_note_qty", ("note", "qty"))),
-    AddConstraint("orders", CheckConstraint("ck_orders_note", "note <> ''")),
     AddConstraint(
         "orders",
         ForeignKey(
             "fk_orders_ref_id_authors", ("ref_id",), "authors", ("id",), on_delete="SET NULL"
         ),
     ),
-    DropConstraint("orders", ORDERS.unique_constraints[0]),
     DropConstraint("orders", ORDERS.check_constraints[0]),
     DropConstraint("orders", ORDERS.foreign_keys[0]),
 ]
 
 
 @pytest.mark.parametrize("op", OPERATIONS, ids=lambda op: op.describe())
-async def test_every_operation_and_its_reverse_on_a_table_with_rows(db: Any, op: Any) -> None:
+async def test_mysql_operations_and_their_reverse_on_a_table_with_rows(db: Any, op: Any) -> None:
     await apply(db, CreateTable(AUTHORS), CreateTable(ORDERS))
     await db.execute("INSERT INTO authors (id, code) VALUES (1, 'a'), (2, 'b')")
     await db.execute("INSERT INTO orders (qty, note, author_id, code) VALUES (1, 'x', 1, 'c1')")
@@ -318,14 +292,6 @@ async def test_every_operation_and_its_reverse_on_a_table_with_rows(db: Any, op:
     assert restored == canon(_expected_after(expected, op.reverse()))
     if not isinstance(op, DropColumn):  # a re-added column comes back last, and empty
         assert restored == canon(before) == canon(ORDERS)
-
-
-async def test_create_and_drop_table_round_trip(db: Any) -> None:
-    await apply(db, CreateTable(AUTHORS))
-    await apply(db, DropTable("authors", table=AUTHORS))
-    assert (await read(db)).tables == {}
-    await apply(db, DropTable("authors", table=AUTHORS).reverse())
-    assert canon((await read(db)).table("authors")) == canon(AUTHORS)
 
 
 HAND_WRITTEN = [
@@ -444,22 +410,6 @@ async def _chinook(target: Target, other: Target, ddl: list[str]) -> None:
     finally:
         await fresh.disconnect()
     assert normalise(second).tables == normalise(first).tables
-
-
-async def test_a_read_costs_the_same_queries_for_3_and_30_tables(db: Any) -> None:
-    async def count() -> tuple[int, int]:
-        counting = CountingAdapter(db)
-        schema = await MySQLSchemaReader(counting).read()
-        return counting.queries, len(schema.tables)
-
-    for i in range(3):
-        await apply(db, CreateTable(ORDERS.replace(name=f"o{i}", foreign_keys=())))
-    small = await count()
-    for i in range(3, 30):
-        await apply(db, CreateTable(ORDERS.replace(name=f"o{i}", foreign_keys=())))
-    large = await count()
-    assert small[1] == 3 and large[1] == 30
-    assert small[0] == large[0] <= 10
 
 
 async def test_other_schemas_are_read_with_their_name(db: Any) -> None:

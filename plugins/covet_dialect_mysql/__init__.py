@@ -15,6 +15,7 @@ from covet_core.dialect import Capabilities, Dialect, Statement
 from covet_core.errors import ConfigError, ConnectionFailedError
 from covet_core.sqlsplit import MYSQL_RULES, splitter
 from covet_core.urls import split_url, url_seconds
+from covet_dialect_mysql.provision import PROVISIONER
 
 NAME = "mysql"
 LOCK_NAME = "mysql_get_lock"
@@ -230,6 +231,7 @@ DIALECT = Dialect(
     split_statements=splitter(MYSQL_RULES),
     default_lock=LOCK_NAME,
     default_backup="mysqldump",
+    provisioner=PROVISIONER,
     description="MySQL 8 / MariaDB 10.6+ through aiomysql",
 )
 

@@ -14,6 +14,7 @@ from covet_core import hookimpl
 from covet_core.dialect import Capabilities, Dialect, Statement, quote_ansi
 from covet_core.errors import ConfigError
 from covet_core.sqlsplit import POSTGRESQL_RULES, splitter
+from covet_dialect_postgresql.provision import PROVISIONER
 
 NAME = "postgresql"
 MAX_IDENTIFIER_BYTES = 63  # NAMEDATALEN - 1
@@ -154,6 +155,7 @@ DIALECT = Dialect(
     needs_no_transaction=needs_no_transaction,
     default_lock="pg_advisory",
     default_backup="pg_dump",
+    provisioner=PROVISIONER,
     description="PostgreSQL through asyncpg",
 )
 

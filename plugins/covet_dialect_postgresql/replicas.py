@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from covet_core.data.changes import DataMigrationError
+from covet_core.data import DataMigrationError
 
 _REPLICAS = """
 SELECT coalesce(nullif(application_name, ''), client_addr::text, 'local') AS name,

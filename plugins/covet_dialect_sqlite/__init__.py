@@ -12,6 +12,7 @@ from typing import Any
 from covet_core import hookimpl
 from covet_core.dialect import Capabilities, Dialect, Statement, quote_ansi
 from covet_core.sqlsplit import SQLITE_RULES, splitter
+from covet_dialect_sqlite.provision import PROVISIONER
 
 NAME = "sqlite"
 
@@ -83,6 +84,7 @@ DIALECT = Dialect(
     schema_reader=_schema_reader,
     schema_normaliser=_normalise,
     bulk_writer=lambda a, t: __import__("covet_dialect_sqlite.bulk").bulk.writer(a, t),
+    provisioner=PROVISIONER,
     description="SQLite 3 through aiosqlite",
 )
 

@@ -1,0 +1,12 @@
+"""covet's PostgreSQL dialect runs the conformance suite exactly as a third-party dialect would."""
+
+import os
+
+import pytest
+
+from covet_core.testing.suite import *  # noqa: F403
+
+
+@pytest.fixture
+def covet_url() -> str:
+    return os.environ.get("COVET_TEST_POSTGRESQL", "postgresql://postgres@127.0.0.1:5432/test")
