@@ -84,13 +84,14 @@ def _normalise(schema: Any) -> Any:
 
 
 class FileProvisioner:
-    """Scratch databases are files in the test's work folder."""
+    """Scratch databases are files in the test's work folder. Their URLs wait 10 s, not 30,
+    for another process to close the file: tests of two processes finish sooner."""
 
     async def create(self, base_url: str, name: str, workdir: Path) -> str:
-        return f"duckdb:///{workdir / name}.duckdb"
+        return f"duckdb:///{workdir / name}.duckdb?timeout=10"
 
     async def drop(self, base_url: str, url: str) -> None:
-        path = Path(url.removeprefix("duckdb:///"))
+        path = Path(url.removeprefix("duckdb:///").partition("?")[0])
         for leftover in (path, path.with_name(path.name + ".wal")):
             leftover.unlink(missing_ok=True)
 

@@ -15,6 +15,7 @@ adapter keeps count and turns that COMMIT into a ROLLBACK and an error.
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import re
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -27,12 +28,15 @@ import duckdb
 
 from covet_core.driver import DriverAdapter
 from covet_core.errors import ConfigError, ConnectionFailedError, DatabaseError, IntegrityError
-from covet_core.urls import split_url
+from covet_core.locking import poll_until
+from covet_core.urls import split_url, url_options, url_seconds
 
 Row = dict[str, Any]
 T = TypeVar("T")
 
 MEMORY = ":memory:"
+DEFAULT_TIMEOUT = 30.0
+"""Seconds ``connect()`` waits for another process to close the file (SQLite's busy timeout)."""
 # DuckDB's message when another process holds the file: "... Conflicting lock is held in
 # /usr/bin/python3 (PID 1234) ..."; the pid is what a user needs to find that process.
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in .*?\(PID (\d+)\)", re.S)
@@ -53,13 +57,18 @@ def translate(exc: BaseException) -> DatabaseError:
     return DatabaseError(message, sqlstate=type(exc).__name__)
 
 
-def _open_error(path: str, exc: BaseException) -> ConnectionFailedError:
+def _held_by(exc: BaseException) -> str | None:
     held = _LOCK_HOLDER.search(str(exc))
-    if held is not None:
+    return held.group(1) if held is not None else None
+
+
+def _open_error(path: str, exc: BaseException, waited: float = 0.0) -> ConnectionFailedError:
+    pid = _held_by(exc)
+    if pid is not None:
         return ConnectionFailedError(
-            f"DuckDB database file {path} is in use by another process (pid {held.group(1)}); "
-            "DuckDB lets one process at a time open a file for writing: wait for that "
-            "process to finish, then run this again"
+            f"DuckDB database file {path} is locked: in use by another process (pid {pid}), "
+            f"still after {waited:.0f}s. DuckDB lets one process at a time open a file: wait "
+            "for that process to finish, or wait longer with ?timeout=SECONDS in the URL"
         )
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return ConnectionFailedError(f"cannot open DuckDB database {path}: {first}")
@@ -80,7 +89,12 @@ class DuckDBAdapter(DriverAdapter):
         *,
         database: str | os.PathLike[str] | None = None,
         connection: Any = None,
+        timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
+        if not 0 <= timeout < math.inf:
+            raise ConfigError(
+                f"DuckDB timeout must be a finite number of seconds >= 0, not {timeout}"
+            )
         if path is not None and database is not None:
             raise ConfigError("pass the DuckDB database as path or database=, not both")
         target = path if path is not None else database
@@ -90,6 +104,7 @@ class DuckDBAdapter(DriverAdapter):
         if self.path is not None and "\x00" in self.path:
             raise ConfigError("the DuckDB database path contains a NUL character (%00 in a URL)")
         super().__init__(connection=connection)
+        self.timeout = timeout
         self._executor: ThreadPoolExecutor | None = None
         self._doomed = False
 
@@ -97,7 +112,8 @@ class DuckDBAdapter(DriverAdapter):
     def from_url(cls, url: str, base_dir: Path | None = None) -> DuckDBAdapter:
         """``duckdb:///relative.duckdb``, ``duckdb:////absolute.duckdb``,
         ``duckdb:///:memory:``. A relative path is resolved against ``base_dir`` (the config
-        file's folder) when given. No query options are accepted yet."""
+        file's folder) when given. Query option: ``timeout``, seconds to wait while another
+        process has the file open (default 30; ``0`` fails at once)."""
         from urllib.parse import unquote
 
         parts = split_url(url, "duckdb:///path/to.duckdb")
@@ -105,15 +121,14 @@ class DuckDBAdapter(DriverAdapter):
             raise ConfigError(
                 "DuckDB URLs look like duckdb:///path/to.duckdb or duckdb:///:memory:"
             )
-        if parts.query:
-            raise ConfigError("DuckDB URLs take no options (nothing after ?)")
+        options = url_options(parts.query, ("timeout",), "DuckDB")
         raw = unquote(parts.path)
         path = raw[1:] if raw.startswith("/") else raw
         if not path:
             raise ConfigError("DuckDB URL has no path; use duckdb:///app.duckdb")
         if path != MEMORY and not os.path.isabs(path) and base_dir is not None:
             path = str(base_dir / path)
-        return cls(path)
+        return cls(path, timeout=url_seconds(options.get("timeout"), "timeout", DEFAULT_TIMEOUT))
 
     def translate(self, exc: BaseException) -> DatabaseError:
         return translate(exc)
@@ -157,14 +172,33 @@ class DuckDBAdapter(DriverAdapter):
                 )
             return duckdb.connect(path)
 
+        # Another process holding the file is the one failure worth waiting out: DuckDB's
+        # file lock is in effect the migration lock between processes.
+        opened: list[Any] = []
+        failure: list[BaseException] = []
+
+        async def attempt() -> bool:
+            try:
+                opened.append(await self._run(open_))
+                return True
+            except duckdb.Error as exc:
+                if _held_by(exc) is None:
+                    raise
+                failure[:] = [exc]
+                return False
+
+        async def timed_out(waited: float) -> Exception:
+            return _open_error(path, failure[0], waited)
+
         try:
-            return await self._run(open_)
+            await poll_until(attempt, self.timeout, timed_out)
         except ConnectionFailedError:
             await self._stop_worker()
             raise
         except Exception as exc:  # duckdb raises IOException, ConnectionException, ...
             await self._stop_worker()
             raise _open_error(path, exc) from exc
+        return opened[0]
 
     async def _close(self, conn: Any) -> None:
         await self._run(conn.close)

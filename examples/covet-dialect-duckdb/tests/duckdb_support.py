@@ -49,10 +49,12 @@ Covet = Callable[..., subprocess.CompletedProcess[str]]
 def covet(tmp_path: Path) -> Covet:
     """``covet(*args)`` runs ``covet --database duckdb:///app.duckdb ARGS`` in ``tmp_path``."""
 
-    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def run(
+        *args: str, check: bool = True, url: str = "duckdb:///app.duckdb"
+    ) -> subprocess.CompletedProcess[str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("COVET_")}
         done = subprocess.run(
-            [sys.executable, "-m", "covet_core", "--database", "duckdb:///app.duckdb", *args],
+            [sys.executable, "-m", "covet_core", "--database", url, *args],
             cwd=tmp_path,
             env=env,
             capture_output=True,

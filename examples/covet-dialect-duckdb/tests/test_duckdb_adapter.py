@@ -145,7 +145,13 @@ def test_urls(tmp_path: Path) -> None:
     )
     assert DuckDBAdapter.from_url("duckdb:////abs/x.duckdb", tmp_path).path == "/abs/x.duckdb"
     assert DuckDBAdapter.from_url("duckdb:///:memory:", tmp_path).path == ":memory:"
-    for bad in ("duckdb://host/x.duckdb", "duckdb:///", "duckdb:///x.duckdb?threads=2"):
+    assert DuckDBAdapter.from_url("duckdb:///a.duckdb?timeout=2.5", tmp_path).timeout == 2.5
+    for bad in (
+        "duckdb://host/x.duckdb",
+        "duckdb:///",
+        "duckdb:///x.duckdb?threads=2",
+        "duckdb:///x.duckdb?timeout=-1",
+    ):
         with pytest.raises(ConfigError):
             DuckDBAdapter.from_url(bad, tmp_path)
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
+import pytest
+from covet_dialect_duckdb.adapter import DuckDBAdapter
+
+from covet_core.errors import ConnectionFailedError
 
 pytest_plugins = ["duckdb_support"]  # fixtures: covet, adapter, dialect
 
@@ -109,37 +114,66 @@ def test_a_failed_migration_leaves_no_trace(tmp_path: Path, covet: Covet) -> Non
         ).fetchone() == (0,)
 
 
-def test_a_second_process_gets_one_clear_line_naming_the_holder(
-    tmp_path: Path, covet: Covet
-) -> None:
-    _migrations(tmp_path)
-    covet("migrate", "up")
+def _hold(path: Path) -> subprocess.Popen[str]:
+    """A process that keeps ``path`` open (DuckDB's file lock) until its stdin closes."""
     holder = subprocess.Popen(
         [
             sys.executable,
             "-c",
             "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('open', flush=True); "
             "sys.stdin.read()",
-            str(tmp_path / "app.duckdb"),
+            str(path),
         ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
+    assert holder.stdout is not None
+    assert holder.stdout.readline().strip() == "open"  # it holds DuckDB's file lock now
+    return holder
+
+
+def _release(holder: subprocess.Popen[str]) -> None:
+    assert holder.stdin is not None
+    holder.stdin.close()
+    holder.wait(timeout=30)
+
+
+def test_a_second_process_gets_one_clear_line_naming_the_holder(
+    tmp_path: Path, covet: Covet
+) -> None:
+    _migrations(tmp_path)
+    covet("migrate", "up")
+    holder = _hold(tmp_path / "app.duckdb")
     try:
-        assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == "open"  # it holds DuckDB's file lock now
-        refused = covet("migrate", "up", check=False)
+        refused = covet("migrate", "up", check=False, url="duckdb:///app.duckdb?timeout=0")
     finally:
-        assert holder.stdin is not None
-        holder.stdin.close()
-        holder.wait(timeout=30)
+        _release(holder)
     assert refused.returncode == 2
     message = (refused.stdout + refused.stderr).strip()
     assert message.count("\n") == 0, message  # one line, no traceback
-    assert f"is in use by another process (pid {holder.pid})" in message
+    assert f"is locked: in use by another process (pid {holder.pid})" in message
     # Once the holder is gone the same command works.
     assert "0 pending" in covet("migrate", "status").stdout
+
+
+async def test_connect_waits_for_the_other_process_to_close_the_file(tmp_path: Path) -> None:
+
+    path = tmp_path / "app.duckdb"
+    holder = _hold(path)
+    try:
+        with pytest.raises(ConnectionFailedError, match=f"pid {holder.pid}"):
+            await DuckDBAdapter(path, timeout=0).connect()
+        waiting = DuckDBAdapter(path, timeout=60)
+        task = asyncio.ensure_future(waiting.connect())
+        # Still waiting: it cannot open the file while the holder has it.
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(task), 0.5)
+    finally:
+        _release(holder)
+    await task  # the file is free: the waiting connect opens it
+    assert await waiting.fetch_value("SELECT 42") == 42
+    await waiting.disconnect()
 
 
 def test_a_sql_migration_is_split_by_duckdb_rules(tmp_path: Path, covet: Covet) -> None:
