@@ -111,7 +111,9 @@ DIALECT = Dialect(
         savepoints=False,  # no SAVEPOINT: nested transaction() blocks join the outer one
         skip_locked=False,  # no SELECT ... FOR UPDATE at all
         alter_constraint=False,  # no ADD CHECK / ADD FOREIGN KEY, no DROP CONSTRAINT
-        add_column_any_default=False,  # NOT NULL ... DEFAULT fails on an indexed table
+        # ADD COLUMN takes any default (now(), nextval) but no NOT NULL on an indexed table.
+        add_column_any_default=True,
+        add_column_not_null=False,
         enum_types=False,  # CREATE TYPE exists, but columns read back as anonymous ENUM(...)
         partial_indexes=False,  # "Creating partial indexes is not supported currently"
     ),

@@ -26,7 +26,7 @@ REFUSED = {
     "alter_column": (INDEXED, "ALTER TABLE t ALTER COLUMN n TYPE BIGINT"),
     "drop_column": (INDEXED, "ALTER TABLE t DROP COLUMN n"),
     "rename_column": (INDEXED, "ALTER TABLE t RENAME COLUMN n TO k"),
-    "add_column_any_default": (INDEXED, "ALTER TABLE t ADD COLUMN z INTEGER NOT NULL DEFAULT 5"),
+    "add_column_not_null": (INDEXED, "ALTER TABLE t ADD COLUMN z INTEGER NOT NULL DEFAULT 5"),
 }
 
 
@@ -39,6 +39,17 @@ def test_a_capability_declared_missing_is_refused_by_duckdb(dialect: Dialect, fl
         conn.execute(statement)
     with pytest.raises(duckdb.Error):
         conn.execute(refused)
+
+
+def test_add_column_takes_any_default_even_on_an_indexed_table(dialect: Dialect) -> None:
+    assert dialect.capabilities.add_column_any_default
+    conn = duckdb.connect()
+    conn.execute("CREATE SEQUENCE s")
+    for statement in INDEXED:
+        conn.execute(statement)
+    conn.execute("ALTER TABLE t ADD COLUMN seen TIMESTAMP DEFAULT now()")
+    conn.execute("ALTER TABLE t ADD COLUMN n2 BIGINT DEFAULT nextval('s')")
+    assert conn.execute("SELECT n2 FROM t").fetchall() == [(1,)]
 
 
 def test_ddl_is_transactional(dialect: Dialect) -> None:
