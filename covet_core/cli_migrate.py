@@ -81,6 +81,8 @@ async def open_manager(
         history_table=settings.history_table,
         out_of_order=settings.out_of_order,
         max_replica_lag=settings.max_replica_lag,
+        ddl_lock_timeout=settings.ddl_lock_timeout,
+        ddl_retries=settings.ddl_retries,
     )
     if read_only and (missing := manager.database_missing()) is not None:
         state.say(f"The database {missing} does not exist yet (`covet migrate up` creates it).")

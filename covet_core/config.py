@@ -36,6 +36,8 @@ KEYS: dict[str, type | tuple[type, ...]] = {
     "out_of_order": str,
     "pooler": str,
     "max_replica_lag": (int, float),
+    "ddl_lock_timeout": (int, float, bool),
+    "ddl_retries": int,
 }
 OUT_OF_ORDER = ("allow", "warn", "refuse")
 POOLERS = ("none", "session", "transaction")
@@ -57,6 +59,10 @@ class Settings:
     history_table: str | None = None
     out_of_order: str = "warn"
     max_replica_lag: float | None = None
+    ddl_lock_timeout: float | None = 5.0
+    """Seconds a migration's statements wait for a table lock before the migration is rolled
+    back and retried; ``false`` in covet.toml: as long as the server lets them."""
+    ddl_retries: int = 3
     """Seconds replicas may fall behind before data steps wait for them."""
     pooler: str | None = None
     """``transaction`` / ``session``: the database is reached through a connection pooler
@@ -155,7 +161,8 @@ def _file_layer(path: Path) -> dict[str, Any]:
             f"known: {', '.join(sorted(KEYS))}"
         )
     for key, value in data.items():
-        if not isinstance(value, KEYS[key]) or (isinstance(value, bool) and key != "backup"):
+        bools = ("backup", "ddl_lock_timeout")  # where true/false mean something
+        if not isinstance(value, KEYS[key]) or (isinstance(value, bool) and key not in bools):
             raise ConfigError(f"{section}{path}: {key} has the wrong type ({value!r})")
         if isinstance(value, str) and "\x00" in value:
             raise ConfigError(f"{section}{path}: {key} contains a NUL character")
@@ -254,6 +261,16 @@ def load_settings(
                 if value not in POOLERS:
                     raise ConfigError(f"{origin}: pooler must be one of {', '.join(POOLERS)}")
                 settings.pooler = value
+            elif key == "ddl_lock_timeout":
+                if value is True or (value is not False and not 0 < value < math.inf):
+                    raise ConfigError(
+                        f"{origin}: ddl_lock_timeout must be a number of seconds > 0, or false"
+                    )
+                settings.ddl_lock_timeout = None if value is False else float(value)
+            elif key == "ddl_retries":
+                if value < 0:
+                    raise ConfigError(f"{origin}: ddl_retries must be 0 or more")
+                settings.ddl_retries = value
             elif key == "max_replica_lag":
                 if not math.isfinite(value) or value < 0:
                     raise ConfigError(f"{origin}: max_replica_lag must be a finite number >= 0")

@@ -7,6 +7,7 @@ Identifiers become SQL text only through ``dialect.quote``; values always travel
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -147,6 +148,12 @@ class Dialect:
     bulk_writer: Callable[[Adapter, str], BulkWriter] | None = None
     """``bulk_writer(adapter, table)`` for ``BulkDataMigration`` (``covet_core.data.bulk``);
     ``None``: batches are written with ``executemany``."""
+    lock_timeout: Callable[[Adapter, float], AbstractAsyncContextManager[None]] | None = None
+    """``async with lock_timeout(adapter, seconds):`` the migration's statements give up after
+    waiting ``seconds`` for a lock (raising ``DatabaseError`` with sqlstate
+    ``errors.LOCK_TIMEOUT``) instead of queueing behind a long transaction while every query
+    on the table queues behind them. Inside a transaction it lasts for that transaction; outside,
+    the session's previous value is restored on exit. ``None``: covet cannot bound lock waits."""
     read_only_sql: Statement | None = None
     """A query returning NULL when the server accepts writes, or a short reason when it does
     not (``"a hot standby (pg_is_in_recovery() is true)"``): every command that writes checks

@@ -99,6 +99,12 @@ class BackupError(CovetError):
     pass
 
 
+LOCK_TIMEOUT = "55P03"
+"""``DatabaseError.sqlstate`` of a statement that gave up waiting for a lock (PostgreSQL's
+``lock_not_available``; adapters of other databases translate their own lock-wait timeout to
+it, e.g. MySQL error 1205), so the core can retry the migration."""
+
+
 class DatabaseError(CovetError):
     """A driver error, translated by the adapter so the core never imports a driver."""
 

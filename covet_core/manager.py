@@ -46,6 +46,7 @@ from covet_core.planning import (
     status_of,
 )
 from covet_core.plugins import Plugins
+from covet_core.retrying import DEFAULT_DDL_LOCK_TIMEOUT, DEFAULT_DDL_RETRIES, run_retrying
 from covet_core.runner import MigrationResult, MigrationRunner, uses_transaction
 from covet_core.scaffold import write_migration_file
 from covet_core.steps import plan_text
@@ -109,6 +110,8 @@ class MigrationManager(BackupMethods, HistoryMethods):
         autoload_plugins: bool | None = None,
         out_of_order: str = "warn",
         max_replica_lag: float | None = None,
+        ddl_lock_timeout: float | None = DEFAULT_DDL_LOCK_TIMEOUT,
+        ddl_retries: int = DEFAULT_DDL_RETRIES,
     ) -> None:
         if not isinstance(lock_timeout, int | float) or not 0 <= lock_timeout < math.inf:
             raise ConfigError(
@@ -124,6 +127,14 @@ class MigrationManager(BackupMethods, HistoryMethods):
                 f"max_replica_lag must be a finite number of seconds >= 0, not {max_replica_lag!r}"
             )
         self.max_replica_lag = max_replica_lag
+        if ddl_lock_timeout is not None and not 0 < ddl_lock_timeout < math.inf:
+            raise ConfigError(
+                f"ddl_lock_timeout must be a finite number of seconds > 0, or None to wait "
+                f"as long as the server does; not {ddl_lock_timeout!r}"
+            )
+        if not isinstance(ddl_retries, int) or ddl_retries < 0:
+            raise ConfigError(f"ddl_retries must be a whole number >= 0, not {ddl_retries!r}")
+        self.ddl_lock_timeout, self.ddl_retries = ddl_lock_timeout, ddl_retries
         """The default ``max_replica_lag`` of data steps that do not set their own."""
         self.adapter = adapter
         self.plugins = (
@@ -359,17 +370,19 @@ class MigrationManager(BackupMethods, HistoryMethods):
         )
         runner.share_commits = True
         runner.max_replica_lag = self.max_replica_lag
+        runner.ddl_lock_timeout = self.ddl_lock_timeout
         try:
-            for migration in plan:
-                try:
-                    result = await runner.run(migration, direction)
-                except CovetError as error:
-                    # Whatever stopped the run, the caller learns which migrations did complete.
-                    done = [*report.names, *filter(None, [getattr(error, "completed", None)])]
-                    error.applied = done  # type: ignore[attr-defined]
-                    raise
-                report.names.append(migration.name)
-                report.results.append(result)
+            async with runner.bounded():
+                for migration in plan:
+                    try:
+                        result = await run_retrying(runner, migration, direction, self.ddl_retries)
+                    except CovetError as error:
+                        # Whatever stopped the run, the caller learns which migrations completed.
+                        done = [*report.names, *filter(None, [getattr(error, "completed", None)])]
+                        error.applied = done  # type: ignore[attr-defined]
+                        raise
+                    report.names.append(migration.name)
+                    report.results.append(result)
         finally:
             await runner.flush()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -91,6 +92,8 @@ class MigrationRunner:
         self._next_order = max((r.execution_order for r in self._records.values()), default=0) + 1
         self.share_commits = False
         self.max_replica_lag: float | None = None
+        self.ddl_lock_timeout: float | None = None
+        """Seconds a migration's statements may wait for a lock (``Dialect.lock_timeout``)."""
         self._deferred: tuple[str, dict[str, Any]] | None = None
         # Raises LockLostError once the migration lock was taken away (`unlock --force`):
         # asked before each commit, so a process that lost the lock commits nothing more.
@@ -124,6 +127,14 @@ class MigrationRunner:
         async with self.adapter.transaction():
             await self.flush()
             await write()
+
+    def bounded(self) -> AbstractAsyncContextManager[None]:
+        """The lock timeout for the migrations this runner runs, where the dialect has one:
+        entered once around a whole plan (a session setting: a few statements per command,
+        not per migration), after covet's own lock is held, so it never cuts that wait."""
+        if self.ddl_lock_timeout is None or self.dialect.lock_timeout is None:
+            return nullcontext()
+        return self.dialect.lock_timeout(self.adapter, self.ddl_lock_timeout)
 
     async def run(
         self, migration: Migration, direction: str, start_at: int = 0, *, resume: bool = False

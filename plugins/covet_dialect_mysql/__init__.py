@@ -198,6 +198,12 @@ def _renderer() -> Any:
     return RENDERER
 
 
+def _lock_timeout(adapter: Any, seconds: float) -> Any:
+    from covet_dialect_mysql.timeouts import lock_timeout
+
+    return lock_timeout(adapter, seconds)
+
+
 DIALECT = Dialect(
     name=NAME,
     url_schemes=("mysql", "mariadb"),
@@ -221,6 +227,7 @@ DIALECT = Dialect(
     primary_key_sql=_primary_key,
     row_estimate_sql=_row_estimate,
     # super_read_only (MySQL 8) sets read_only too; MariaDB has only read_only.
+    lock_timeout=_lock_timeout,
     read_only_sql=Statement(
         "SELECT CASE WHEN @@global.read_only THEN 'a read-only server (read_only is ON)' END"
     ),

@@ -16,11 +16,22 @@ from typing import Any, cast
 import pymysql
 
 from covet_core.driver import DriverAdapter
-from covet_core.errors import ConfigError, ConnectionFailedError, DatabaseError, IntegrityError
+from covet_core.errors import (
+    LOCK_TIMEOUT,
+    ConfigError,
+    ConnectionFailedError,
+    DatabaseError,
+    IntegrityError,
+)
 from covet_core.urls import url_seconds
 from covet_dialect_mysql import connect_error, error_parts, parse_url
 
 Row = dict[str, Any]
+
+
+_SQLSTATES = {1213: "40001", 1205: LOCK_TIMEOUT}
+"""MySQL errors the core acts on, as SQLSTATEs it knows: a deadlock or Galera certification
+conflict (retry the transaction), a lock wait timeout (retry the migration)."""
 
 
 def translate(exc: pymysql.err.MySQLError) -> DatabaseError:
@@ -32,7 +43,7 @@ def translate(exc: pymysql.err.MySQLError) -> DatabaseError:
     cls = IntegrityError if isinstance(exc, pymysql.err.IntegrityError) else DatabaseError
     # 1213: a deadlock, or on Galera a certification conflict with another node's commit;
     # both mean "retry the transaction", which SQLSTATE 40001 says to the core.
-    return cls(text or type(exc).__name__, sqlstate="40001" if code == 1213 else None)
+    return cls(text or type(exc).__name__, sqlstate=_SQLSTATES.get(code or 0))
 
 
 def _param(value: Any) -> Any:

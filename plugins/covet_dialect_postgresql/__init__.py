@@ -119,6 +119,12 @@ def _replica_lag(adapter: Any) -> Any:
     return PgReplicaLag(adapter)
 
 
+def _lock_timeout(adapter: Any, seconds: float) -> Any:
+    from covet_dialect_postgresql.timeouts import lock_timeout
+
+    return lock_timeout(adapter, seconds)
+
+
 DIALECT = Dialect(
     name=NAME,
     url_schemes=("postgresql", "postgres"),
@@ -142,6 +148,7 @@ DIALECT = Dialect(
     primary_key_sql=_primary_key,
     row_estimate_sql=_row_estimate,
     replica_lag=_replica_lag,
+    lock_timeout=_lock_timeout,
     read_only_sql=Statement(
         "SELECT CASE WHEN pg_is_in_recovery() THEN 'a hot standby (pg_is_in_recovery() is true)'"
         " WHEN current_setting('transaction_read_only') = 'on'"
