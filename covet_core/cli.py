@@ -273,11 +273,13 @@ def share_global_options(group: click.Group) -> None:
 def _register_subcommands() -> None:
     import covet_core.cli_history  # noqa: F401  (adds repair, baseline, import to migrate)
     from covet_core.cli_backup import backup
+    from covet_core.cli_check import check
     from covet_core.cli_data import data
     from covet_core.cli_generate import generate
     from covet_core.cli_migrate import migrate
 
     migrate.add_command(generate)
+    migrate.add_command(check)
     cli.add_command(migrate)
     cli.add_command(backup)
     cli.add_command(data)

@@ -24,9 +24,11 @@ async def lock_timeout(adapter: Any, seconds: float) -> AsyncIterator[None]:
     row = await adapter.fetch_one(
         "SELECT @@SESSION.lock_wait_timeout AS a, @@SESSION.innodb_lock_wait_timeout AS b"
     )
-    before = (int(row["a"]), int(row["b"])) if row else None
+    before = (int(row["a"]), int(row["b"])) if row else (wait, wait)
+    # Only ever shorter: a lower value set on purpose for the session stays.
     await adapter.execute(
-        "SET SESSION lock_wait_timeout = %s, SESSION innodb_lock_wait_timeout = %s", (wait, wait)
+        "SET SESSION lock_wait_timeout = %s, SESSION innodb_lock_wait_timeout = %s",
+        (min(wait, before[0]), min(wait, before[1])),
     )
     try:
         yield

@@ -11,7 +11,14 @@ from covet_core.errors import DatabaseError
 
 @asynccontextmanager
 async def lock_timeout(adapter: Any, seconds: float) -> AsyncIterator[None]:
-    value = f"{max(int(seconds * 1000), 1)}ms"  # 0 would mean "wait forever"
+    wanted = max(int(seconds * 1000), 1)  # 0 would mean "wait forever"
+    current = int(
+        await adapter.fetch_value("SELECT setting FROM pg_settings WHERE name = 'lock_timeout'")
+    )
+    if 0 < current <= wanted:
+        yield  # a shorter timeout set on purpose (the URL's lock_timeout) stays
+        return
+    value = f"{wanted}ms"
     if adapter.in_transaction:
         # Local: it ends with the migration's transaction, whatever the outcome.
         await adapter.execute("SELECT set_config('lock_timeout', $1, true)", (value,))
@@ -22,7 +29,7 @@ async def lock_timeout(adapter: Any, seconds: float) -> AsyncIterator[None]:
         # inherit; each statement outside a transaction keeps the URL's own lock_timeout.
         yield
         return
-    before = await adapter.fetch_value("SELECT current_setting('lock_timeout')")
+    before = f"{current}ms"
     await adapter.execute("SELECT set_config('lock_timeout', $1, false)", (value,))
     try:
         yield
