@@ -122,6 +122,24 @@ def test_add_column_any_default_is_sqlites_add_column_rule() -> None:
     ]
 
 
+def test_add_column_not_null_false_rebuilds_for_a_not_null_column() -> None:
+    class Plain(Model):
+        __tablename__ = "items"
+        id = Column(Integer, primary_key=True)
+        code = Column(String(10))
+        old_name = Column(String(20))
+        note = Column(String(20))
+
+    class Counted(Plain):
+        __tablename__ = "items"
+        qty = Column(Integer, nullable=False, default=0)
+
+    assert kinds(flipped("postgresql"), Plain, Counted) == [AddColumn]
+    no_not_null = flipped("postgresql", add_column_not_null=False)
+    assert kinds(no_not_null, Plain, Counted) == [RebuildTable]
+    assert kinds(no_not_null, Before, Plain) == [AddColumn]  # a nullable column: in place
+
+
 def test_alter_constraint_false_rebuilds_for_a_new_index_constraint() -> None:
     class Checked(Model):
         __tablename__ = "items"

@@ -294,6 +294,12 @@ class _Plan(Pairing):
                 return True
             if isinstance(op, RenameColumn) and not caps.rename_column:
                 return True
+            if (
+                isinstance(op, AddColumn)
+                and not op.column.nullable
+                and not caps.add_column_not_null
+            ):
+                return True
             if isinstance(op, AddColumn) and not caps.add_column_any_default:
                 col = op.column
                 if (not col.nullable and col.default is None) or col.autoincrement:
