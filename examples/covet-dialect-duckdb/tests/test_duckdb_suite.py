@@ -27,10 +27,6 @@ KNOWN = {
         "declares drop_column=False; DuckDB refuses DROP COLUMN on a table another table "
         "references"
     ),
-    "test_schema_operation_and_its_reverse[add_column]": (
-        "the suite applies the reverse, DROP COLUMN, without asking for drop_column; DuckDB "
-        "refuses it on a table with an index"
-    ),
     "test_schema_operation_and_its_reverse[rename_table]": (
         "DuckDB refuses ALTER TABLE ... RENAME on a table with an index, and no capability "
         "lets a dialect say so"
