@@ -36,6 +36,7 @@ PUBLIC = {
     "covet_core.manager",
     "covet_core.migration",
     "covet_core.plugins",
+    "covet_core.provisioning",
     "covet_core.schema",
     "covet_core.schema.comparator",
     "covet_core.schema.generator",
