@@ -141,7 +141,11 @@ class _Plan(Pairing):
         self.current = current
         self.target = target
         self.diff = SchemaDiff(dialect=dialect.name if dialect else None)
+        # Both sides: what the current database has is left alone; what only the target has
+        # cannot be created by the operations and must be named, never dropped on the way.
         self.diff.ignored = list(current.ignored)
+        present = set(current.ignored)
+        self.diff.unmanaged = [obj for obj in target.ignored if obj not in present]
         self.explicit_tables: dict[str, str] = {}
         self.explicit_columns: dict[str, dict[str, str]] = {}
         self.raw = current

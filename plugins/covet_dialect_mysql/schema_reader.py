@@ -112,7 +112,8 @@ class MySQLSchemaReader:
         fetch = self.adapter.fetch_all
         out: dict[str, Any] = {}
         out["tables"] = await fetch(
-            "SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, TABLE_TYPE AS kind, TABLE_COMMENT AS note "
+            "SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, TABLE_TYPE AS kind, TABLE_COMMENT AS note, "
+            "ENGINE AS engine, CREATE_OPTIONS AS options "
             f"FROM information_schema.TABLES WHERE TABLE_SCHEMA {where}",
             params,
         )
@@ -170,8 +171,10 @@ class MySQLSchemaReader:
         )
         out["routines"] = await fetch(
             "SELECT ROUTINE_SCHEMA AS s, ROUTINE_NAME AS name, ROUTINE_TYPE AS kind "
-            f"FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA {where}",
-            params,
+            f"FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA {where} UNION ALL "
+            "SELECT EVENT_SCHEMA, EVENT_NAME, 'EVENT' FROM information_schema.EVENTS "
+            f"WHERE EVENT_SCHEMA {where}",
+            params + params,
         )
         out["mariadb"] = mariadb
         return out
@@ -204,6 +207,7 @@ class _Rows:
             if kind == "VIEW" or kind == "SEQUENCE":
                 self.ignored.append(IgnoredObject(kind.lower(), row["t"], schema))
                 continue
+            self.ignored += _table_attributes(row, schema)
             tables.append(
                 self.table(
                     row, schema, columns[ident], keys[ident], checks[ident], fks[ident], rules
@@ -333,6 +337,20 @@ class _Rows:
             else:
                 indexes.append(Index(name, columns))
         return primary, uniques, indexes
+
+
+def _table_attributes(row: dict[str, Any], schema: str | None) -> list[IgnoredObject]:
+    """What a table has beyond the model: a copy is a plain InnoDB table."""
+    found = []
+    options = [o for o in str(row["options"] or "").split() if o]
+    if "partitioned" in options:
+        found.append(IgnoredObject("partitioning (PARTITION BY)", row["t"], schema))
+    others = [o for o in options if o != "partitioned"]
+    if others:
+        found.append(IgnoredObject(f"table options ({' '.join(others)})", row["t"], schema))
+    if row["engine"] and str(row["engine"]).lower() != "innodb":
+        found.append(IgnoredObject(f"{row['engine']} storage engine", row["t"], schema))
+    return found
 
 
 def _key_part(row: dict[str, Any]) -> str:

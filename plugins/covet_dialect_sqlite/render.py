@@ -15,6 +15,8 @@ integer). ALTER TABLE does only RENAME, ADD COLUMN and DROP COLUMN: the other ch
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from covet_core.dialect import quote_ansi
 from covet_core.schema.model import Column, ColumnType, Table
 from covet_core.schema.operations import (
@@ -100,6 +102,7 @@ class SQLiteRenderer(DdlRenderer):
         return sql
 
     def table_body(self, table: Table, *, foreign_keys: bool = True) -> list[str]:
+        table = _rowid_alias_as_declared(table)
         auto = [c for c in table.columns if c.autoincrement]
         if not auto:
             return super().table_body(table, foreign_keys=foreign_keys)
@@ -167,6 +170,21 @@ class SQLiteRenderer(DdlRenderer):
         from covet_dialect_sqlite.rebuild import rebuild_statements
 
         return rebuild_statements(self, operation)
+
+
+def _rowid_alias_as_declared(table: Table) -> Table:
+    """An INTEGER primary key is the rowid, which is never NULL whatever the column says; it
+    is written without NOT NULL, as people write it, so the copy's pragmas match theirs."""
+    if len(table.primary_key) != 1:
+        return table
+    key = table.primary_key[0]
+    columns = tuple(
+        replace(c, nullable=True)
+        if c.name == key and (c.autoincrement or render_type(c.type) == "INTEGER")
+        else c
+        for c in table.columns
+    )
+    return replace(table, columns=columns)
 
 
 def _as_integer_key(column: Column) -> Column:

@@ -182,6 +182,9 @@ class SQLiteSchemaReader:
         schema: Schema,
     ) -> Table:
         parsed = parse_create_table(sql)
+        for option in parsed.options:
+            # Not modelled yet: a copy would be an ordinary table, so say so.
+            schema.ignored.append(IgnoredObject(f"{option} table", name, label))
         generated = {c.lower() for c in parsed.generated}
         primary_key = tuple(
             r["name"] for r in sorted((r for r in rows if r["pk"]), key=lambda r: r["pk"])

@@ -143,6 +143,8 @@ class ParsedTable:
     uniques: list[tuple[str | None, tuple[str, ...]]] = field(default_factory=list)
     foreign_keys: list[ParsedForeignKey] = field(default_factory=list)
     generated: set[str] = field(default_factory=set)
+    options: list[str] = field(default_factory=list)
+    """Table options after the definitions: ``STRICT``, ``WITHOUT ROWID``."""
 
 
 def parse_create_table(sql: str) -> ParsedTable:
@@ -151,7 +153,12 @@ def parse_create_table(sql: str) -> ParsedTable:
     open_at = next((k for k, t in enumerate(tokens) if t.kind == OP and t.value == "("), None)
     if open_at is None:  # CREATE TABLE ... AS SELECT: no definitions to read
         return parsed
-    body = tokens[open_at + 1 : matching(tokens, open_at)]
+    close = matching(tokens, open_at)
+    body = tokens[open_at + 1 : close]
+    options = [
+        [t.value.upper() for t in o if t.kind == WORD] for o in split_top(tokens[close + 1 :])
+    ]
+    parsed.options = [" ".join(words) for words in options if words]
     for item in split_top(body):
         head = item[0]
         if head.is_word("CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"):
