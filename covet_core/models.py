@@ -130,20 +130,33 @@ class ForeignKey:
 
 @dataclass(frozen=True)
 class Index:
-    """A table-level index over ``columns`` (in ``__indexes__``); ``where`` makes it partial."""
+    """A table-level index over ``columns`` (in ``__indexes__``); ``where`` makes it partial.
+    PostgreSQL only: ``using`` (``"gin"``), ``include`` columns, ``nulls_not_distinct``."""
 
     columns: tuple[str, ...]
     unique: bool
     where: str | None
     name: str | None
+    using: str | None
+    include: tuple[str, ...]
+    nulls_not_distinct: bool
 
     def __init__(
-        self, *columns: str, unique: bool = False, where: str | None = None, name: str | None = None
+        self,
+        *columns: str,
+        unique: bool = False,
+        where: str | None = None,
+        name: str | None = None,
+        using: str | None = None,
+        include: tuple[str, ...] = (),
+        nulls_not_distinct: bool = False,
     ) -> None:
-        object.__setattr__(self, "columns", columns)
-        object.__setattr__(self, "unique", unique)
-        object.__setattr__(self, "where", where)
-        object.__setattr__(self, "name", name)
+        for attr, value in (
+            ("columns", columns), ("unique", unique), ("where", where), ("name", name),
+            ("using", using), ("include", tuple(include)),
+            ("nulls_not_distinct", nulls_not_distinct),
+        ):  # fmt: skip
+            object.__setattr__(self, attr, value)
 
 
 @dataclass(frozen=True)
@@ -299,6 +312,9 @@ def table_of(model: type[Model]) -> tuple[Table, list[EnumType]]:
                 tuple(index.columns),
                 index.unique,
                 index.where,
+                method=index.using,
+                include=index.include,
+                nulls_not_distinct=index.nulls_not_distinct,
             )
         )
     for unique in model.__unique__:

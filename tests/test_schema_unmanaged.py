@@ -33,6 +33,13 @@ KITCHEN_SINK = {
         "CREATE TYPE mood AS ENUM ('sad', 'ok')",
         "CREATE TABLE items (id integer PRIMARY KEY, name text NOT NULL, m mood)",
         "COMMENT ON TABLE items IS 'things'",
+        "CREATE TABLE tagged (id integer PRIMARY KEY, tags text[], code text, n integer)",
+        "CREATE INDEX tagged_gin ON tagged USING gin (tags)",
+        "CREATE UNIQUE INDEX tagged_code ON tagged (code DESC) INCLUDE (n) NULLS NOT DISTINCT",
+        "CREATE INDEX tagged_tuned ON tagged (n) WITH (fillfactor = 50)",
+        "CREATE TABLE keyed (a integer, b integer, "
+        "CONSTRAINT keyed_a UNIQUE NULLS NOT DISTINCT (a), "
+        "CONSTRAINT keyed_b UNIQUE (b) DEFERRABLE)",
         "CREATE TABLE gen (id integer PRIMARY KEY, price numeric, "
         "twice numeric GENERATED ALWAYS AS (price * 2) STORED)",
         "CREATE TABLE ident (id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY)",

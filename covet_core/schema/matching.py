@@ -104,7 +104,7 @@ def _insert(values: tuple[str, ...], value: str, before: str | None) -> tuple[st
 
 
 def index_shape(i: Index) -> object:
-    return (i.columns, i.unique, i.where, i.expression)
+    return (i.columns, i.unique, i.where, i.expression, i.method, i.include, i.nulls_not_distinct)
 
 
 def unique_shape(u: UniqueConstraint) -> object:

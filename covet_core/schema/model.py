@@ -64,8 +64,17 @@ class Index:
     where: str | None = None
     """The predicate of a partial index (PostgreSQL, SQLite), as SQL text without ``WHERE``."""
     expression: str | None = None
-    """For an expression index: its key expressions as SQL text (``columns`` is then empty).
-    Read and reported; the comparator never drops one it cannot see in the models."""
+    """The keys as SQL text when any key is more than a bare column (``columns`` is then
+    empty): an expression, or a column with its sort order, ``NULLS FIRST``, collation or
+    operator class (``title DESC NULLS LAST``, ``name gin_trgm_ops``), as the server spells
+    them. Compared after the dialect's canonical form; the comparator never drops such an
+    index it cannot see in the models."""
+    method: str | None = None
+    """The access method (PostgreSQL ``USING gin``); ``None`` is the dialect's default."""
+    include: tuple[str, ...] = ()
+    """Non-key columns stored in the index (PostgreSQL ``INCLUDE (...)``)."""
+    nulls_not_distinct: bool = False
+    """A unique index where NULLs collide (PostgreSQL 15 ``NULLS NOT DISTINCT``)."""
 
 
 @dataclass(frozen=True)

@@ -167,7 +167,22 @@ class DdlRenderer:
         """Indexes declared inside CREATE TABLE; by default none (CREATE INDEX follows)."""
         return []
 
+    def index_options(self, index: Index) -> None:
+        """Refuses what an index asks for beyond keys, uniqueness and a predicate; a dialect
+        that has access methods or INCLUDE overrides it (never dropped on the way)."""
+        extras = [
+            f"USING {index.method}" if index.method else "",
+            f"INCLUDE ({', '.join(index.include)})" if index.include else "",
+            "NULLS NOT DISTINCT" if index.nulls_not_distinct else "",
+        ]
+        if any(extras):
+            raise ValueError(
+                f"{self.dialect_name} cannot create index {index.name} with "
+                f"{' '.join(e for e in extras if e)}"
+            )
+
     def index_sql(self, table: str, schema: str | None, index: Index) -> str:
+        self.index_options(index)
         unique = "UNIQUE " if index.unique else ""
         keys = index.expression if index.expression else self.names(index.columns)
         sql = (

@@ -122,6 +122,7 @@ class MySQLRenderer(DdlRenderer):
         return f" COMMENT {sql_string(column.comment)}" if column.comment else ""
 
     def index_keys(self, index: Index) -> str:
+        self.index_options(index)
         if index.where:
             raise ValueError(
                 f"MySQL has no partial indexes: index {index.name} has WHERE {index.where}; "

@@ -86,7 +86,11 @@ SELECT con.conrelid AS rel, con.conname, con.contype::text AS contype,
              JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num
              ORDER BY k.ord) AS ref_cols,
        con.confupdtype::text AS confupdtype, con.confdeltype::text AS confdeltype,
-       con.condeferrable, con.confmatchtype::text AS confmatchtype
+       con.condeferrable, con.confmatchtype::text AS confmatchtype,
+       CASE WHEN con.contype IN ('p', 'u') THEN (
+            SELECT x.indnatts > x.indnkeyatts
+                   OR coalesce((to_jsonb(x) ->> 'indnullsnotdistinct')::boolean, false)
+            FROM pg_index x WHERE x.indexrelid = con.conindid) END AS key_options
 FROM pg_constraint con
 LEFT JOIN pg_class rc ON rc.oid = con.confrelid
 LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace
@@ -96,10 +100,16 @@ ORDER BY con.conrelid, con.conname
 """
 
 # Indexes that back a primary key, unique or exclusion constraint are the constraint's.
+# indnullsnotdistinct exists from PostgreSQL 15: read through to_jsonb, false before.
 # pg_get_indexdef is costly, so it is asked only for an index that is more than a list of
 # columns (expressions, DESC / NULLS, another method, operator class or collation).
 INDEXES = """
 SELECT i.indrelid AS rel, ic.relname AS name, i.indisunique, am.amname,
+       coalesce((to_jsonb(i) ->> 'indnullsnotdistinct')::boolean, false) AS nulls_not_distinct,
+       ic.reloptions IS NOT NULL OR ic.reltablespace <> 0 AS has_options,
+       ARRAY(SELECT a.attname FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(num, ord)
+             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num
+             WHERE k.ord > i.indnkeyatts ORDER BY k.ord) AS include,
        CASE WHEN i.indexprs IS NOT NULL OR am.amname <> 'btree' OR i.indoption::text ~ '[1-9]'
                  OR EXISTS (SELECT 1 FROM unnest(i.indclass::oid[]) oc
                             JOIN pg_opclass o ON o.oid = oc WHERE NOT o.opcdefault)

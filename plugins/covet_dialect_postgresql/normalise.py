@@ -35,7 +35,6 @@ from covet_core.schema.model import (
     Constraint,
     EnumType,
     ForeignKey,
-    Index,
     Schema,
     Table,
     UniqueConstraint,
@@ -179,7 +178,17 @@ def normalise_table(table: Table) -> Table:
             else:
                 cols = ()
         where = canonical(index.where) if index.where else None
-        indexes.append(Index(index.name, cols, unique=index.unique, where=where, expression=expr))
+        method = (index.method or "").lower() or None
+        indexes.append(
+            replace(
+                index,
+                columns=cols,
+                where=where,
+                expression=expr,
+                method=None if method == "btree" else method,
+                include=tuple(index.include),
+            )
+        )
 
     uniques = [
         UniqueConstraint(

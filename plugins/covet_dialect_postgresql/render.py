@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from covet_core.schema.model import Column, ColumnType, Table
+from covet_core.schema.model import Column, ColumnType, Index, Table
 from covet_core.schema.operations import (
     AddColumn,
     AddEnumValue,
@@ -89,6 +89,24 @@ class PostgreSQLRenderer(DdlRenderer):
             default = canonical_default(column.default, column.type, str)
             column = replace(column, default=default)
         return super().column(column)
+
+    def index_options(self, index: Index) -> None:
+        """PostgreSQL has every option an ``Index`` can carry."""
+
+    def index_sql(self, table: str, schema: str | None, index: Index) -> str:
+        # The server's grammar order: USING, keys, INCLUDE, NULLS NOT DISTINCT, WHERE.
+        unique = "UNIQUE " if index.unique else ""
+        using = f" USING {self.quote(index.method)}" if index.method else ""
+        keys = index.expression if index.expression else self.names(index.columns)
+        sql = (
+            f"CREATE {unique}INDEX {self.quote(index.name)} ON "
+            f"{self.table_name(table, schema)}{using} ({keys})"
+        )
+        if index.include:
+            sql += f" INCLUDE ({self.names(index.include)})"
+        if index.nulls_not_distinct:
+            sql += " NULLS NOT DISTINCT"
+        return sql + (f" WHERE {index.where}" if index.where else "")
 
     # -- comments ---------------------------------------------------------------------------
 

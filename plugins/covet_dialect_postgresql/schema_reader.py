@@ -151,8 +151,7 @@ class PostgreSQLSchemaReader:
             return None if name == current else name
 
         ignored: list[IgnoredObject] = [
-            IgnoredObject("unread schema (pass schemas=[...])", name)
-            for name in spaces["unread"]
+            IgnoredObject("unread schema (pass schemas=[...])", name) for name in spaces["unread"]
         ]
         tables: dict[int, dict[str, Any]] = {}
         for rel in relations:
@@ -191,6 +190,13 @@ class PostgreSQLSchemaReader:
             if table is None:
                 continue
             name, kind, cols = row["conname"], row["contype"], tuple(row["cols"])
+            if row["condeferrable"] and kind != "f":
+                where = f"{name} on {table['name']}"
+                ignored.append(IgnoredObject("DEFERRABLE constraint", where, table["schema"]))
+            if row["key_options"]:
+                where = f"{name} on {table['name']}"
+                what = "key INCLUDE / NULLS NOT DISTINCT"
+                ignored.append(IgnoredObject(what, where, table["schema"]))
             if kind == "p":
                 table["pk"], table["pk_name"] = cols, name
             elif kind == "u":
@@ -222,6 +228,10 @@ class PostgreSQLSchemaReader:
             table = tables.get(row["rel"])
             if table is not None:
                 table["indexes"].append(self._index(row))
+                if row["has_options"]:
+                    where = f"{row['name']} on {table['name']}"
+                    what = "index storage parameters / tablespace"
+                    ignored.append(IgnoredObject(what, where, table["schema"]))
 
         for row in others:
             parent = row["parent"]
@@ -281,6 +291,9 @@ class PostgreSQLSchemaReader:
             unique=row["indisunique"],
             where=row["predicate"],
             expression=None if plain else keys,
+            method=None if row["amname"] == "btree" else row["amname"],
+            include=tuple(row["include"]),
+            nulls_not_distinct=bool(row["nulls_not_distinct"]),
         )
 
 
