@@ -100,7 +100,13 @@ async def sqlite_objects(adapter: Any) -> Objects:
         parts = []
         for pragma in ("table_xinfo", "foreign_key_list", "index_list"):
             found = await adapter.fetch_all(f"SELECT * FROM pragma_{pragma}({quoted})")
-            parts.append(repr(sorted(tuple(sorted(r.items())) for r in found)))
+            # index_list's seq is only the order the indexes were created in.
+            rows = [
+                {k: v for k, v in r.items() if (pragma, k) != ("index_list", "seq")} for r in found
+            ]
+            parts.append(repr(sorted(tuple(sorted(r.items())) for r in rows)))
+        # No pragma tells a column's declared collation: the CREATE text does.
+        parts.append(repr(re.findall(r"collate \w+", sqlite_text(row["sql"]))))
         tail = " ".join((row["sql"] or "").upper().split()[-3:])
         options = [w for w in ("STRICT", "WITHOUT ROWID") if w in tail]
         objects[(kind, name)] = "\n".join([*parts, *options])

@@ -102,3 +102,50 @@ def test_postgresql_per_row_date_defaults_are_not_frozen(pg: Target, tmp_path: P
             await adapter.disconnect()
 
     asyncio.run(go())
+
+
+SQLITE_SOURCE = [
+    "CREATE TABLE events (id INTEGER PRIMARY KEY, at DATETIME NOT NULL, n INT, "
+    "price NUMERIC(10,2), name VARCHAR(40), flag BOOL, body CLOB, big UNSIGNED BIG INT, "
+    "ratio DOUBLE, stamp TIMESTAMP)",
+    "CREATE INDEX ev_at_desc ON events (at DESC)",
+    "CREATE INDEX ev_name_nocase ON events (name COLLATE NOCASE, n DESC)",
+    "CREATE UNIQUE INDEX ev_n_asc ON events (n ASC) WHERE n > 0",
+    "CREATE INDEX ev_plain ON events (n, name)",
+]
+
+
+def test_sqlite_declared_types_and_index_keys_are_kept(tmp_path: Path) -> None:
+    """DATETIME came back TIMESTAMP and INT came back INTEGER (the docs said declared types are
+    kept); DESC and COLLATE on index keys were dropped. Judged by sqlite_master and pragmas."""
+    from conftest import database_target
+    from schema_oracle import sqlite_objects
+
+    async def go(source_target: Target, copy_target: Target) -> None:
+        source, copy = source_target.new_adapter(), copy_target.new_adapter()
+        await source.connect()
+        await copy.connect()
+        try:
+            for statement in SQLITE_SOURCE:
+                await source.execute(statement)
+            original = await SchemaReader(source, "sqlite").read_schema()
+            empty = await SchemaReader(copy, "sqlite").read_schema()
+            diff = SchemaComparator("sqlite").compare(empty, original)
+            assert diff.unmanaged == []
+            MigrationGenerator("sqlite", tmp_path / "m").generate_from_diff(diff, "copy")
+            result = await MigrationManager(copy, "sqlite", tmp_path / "m").migrate_up()
+            assert result["success"], result["error"]
+            assert await sqlite_objects(copy) == await sqlite_objects(source)
+            types = await copy.fetch_all("SELECT name, type FROM pragma_table_info('events')")
+            assert [r["type"] for r in types][:3] == ["INTEGER", "DATETIME", "INT"]
+            reproduced = await SchemaReader(copy, "sqlite").read_schema()
+            assert SchemaComparator("sqlite").compare(reproduced, original).operations == []
+        finally:
+            await source.disconnect()
+            await copy.disconnect()
+
+    with (
+        database_target("sqlite", tmp_path / "a") as source_target,
+        database_target("sqlite", tmp_path / "b") as copy_target,
+    ):
+        asyncio.run(go(source_target, copy_target))

@@ -17,7 +17,7 @@ from covet_dialect_sqlite.adapter import SQLiteAdapter
 from covet_dialect_sqlite.normalise import normalise, normalise_default, normalise_table
 from covet_dialect_sqlite.render import render
 from covet_dialect_sqlite.schema_reader import SQLiteSchemaReader, portable_type
-from covet_dialect_sqlite.sqltext import canonical_expression
+from covet_dialect_sqlite.sqlcanon import canonical_expression
 
 from covet.database.migrations import MigrationManager
 from covet_core.errors import DatabaseError, IntegrityError

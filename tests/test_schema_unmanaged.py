@@ -99,6 +99,7 @@ KITCHEN_SINK = {
         "twice INTEGER GENERATED ALWAYS AS (price * 2) STORED)",
         "CREATE TABLE strict_t (id INTEGER PRIMARY KEY, n INTEGER) STRICT",
         "CREATE TABLE no_rowid (k TEXT PRIMARY KEY, v TEXT) WITHOUT ROWID",
+        "CREATE TABLE nocase (id INTEGER PRIMARY KEY, name TEXT COLLATE NOCASE)",
         "CREATE VIEW v_items AS SELECT id FROM items",
         "CREATE TRIGGER trg_items AFTER INSERT ON items BEGIN SELECT 1; END",
         "CREATE VIRTUAL TABLE docs USING fts5(body)",

@@ -31,6 +31,10 @@ class ColumnType:
     """PostgreSQL: the enum type's name (``schema.name`` outside the default schema)."""
     unsigned: bool = False
     """MySQL integer / decimal types only."""
+    declared: str | None = field(default=None, compare=False)
+    """The type exactly as the database declares it, where that spelling is kept and matters
+    (SQLite: ``DATETIME`` and ``INT`` stay so, not ``TIMESTAMP`` / ``INTEGER``): the same
+    dialect's renderer writes it back. Not compared: the portable fields say what it is."""
 
     def __str__(self) -> str:
         if self.name == "enum":

@@ -15,6 +15,7 @@ integer). ALTER TABLE does only RENAME, ADD COLUMN and DROP COLUMN: the other ch
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from covet_core.dialect import quote_ansi
@@ -33,6 +34,9 @@ from covet_core.schema.render import DdlRenderer
 from covet_dialect_sqlite.sqltext import BLOB, NUMBER, OP, STRING, WORD, tokenize
 
 INTEGER_TYPES = ("smallint", "integer", "bigint")
+# A declared type is written back only when it is type-name words and numeric arguments:
+# nothing read from a database reaches a statement as anything but what it was.
+_DECLARED = re.compile(r"[A-Za-z_][A-Za-z0-9_ ]*(?:\(\s*[+-]?\d+\s*(?:,\s*[+-]?\d+\s*)?\))?")
 _LITERAL_WORDS = {"NULL", "TRUE", "FALSE", "CURRENT_TIME", "CURRENT_DATE", "CURRENT_TIMESTAMP"}
 _NON_CONSTANT = {"CURRENT_TIME", "CURRENT_DATE", "CURRENT_TIMESTAMP"}
 
@@ -71,6 +75,9 @@ class SQLiteRenderer(DdlRenderer):
     }
 
     def render_type(self, column_type: ColumnType) -> str:
+        declared = column_type.declared
+        if declared is not None and _DECLARED.fullmatch(declared):
+            return declared  # SQLite keeps what was declared: write it back as it was
         name = column_type.name
         if name in ("timestamp", "timestamptz", "time"):
             word = {"timestamp": "TIMESTAMP", "timestamptz": "TIMESTAMPTZ", "time": "TIME"}[name]

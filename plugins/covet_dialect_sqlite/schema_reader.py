@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from covet_core.dialect import quote_ansi
@@ -31,6 +32,7 @@ from covet_dialect_sqlite.sqltext import (
     ParsedTable,
     parse_create_index,
     parse_create_table,
+    plain_keys,
 )
 
 _OBJECTS = "SELECT type, name, tbl_name, sql FROM {s}.sqlite_master ORDER BY type, name"
@@ -200,10 +202,14 @@ class SQLiteSchemaReader:
                 # Generated columns have no place in the model: reported, never dropped.
                 schema.ignored.append(IgnoredObject("generated column", f"{name}.{row['name']}"))
                 continue
+            if row["name"].lower() in parsed.collations:
+                what = f"{name}.{row['name']}"
+                schema.ignored.append(IgnoredObject("column collation", what, label))
+            declared = row["type"] or ""
             columns.append(
                 Column(
                     row["name"],
-                    portable_type(row["type"] or ""),
+                    replace(portable_type(declared), declared=declared),
                     nullable=not row["notnull"] and not (rowid_alias and row["pk"]),
                     default=row["dflt_value"],
                     autoincrement=(parsed.autoincrement or "").lower() == row["name"].lower(),
@@ -230,7 +236,8 @@ def _indexes(
         if rows[0]["origin"] != "c":
             continue  # backs the primary key or a UNIQUE constraint
         keys, where = parse_create_index(sql_of.get(("index", name)) or "")
-        if any(r["cid"] == -2 for r in rows):
+        if any(r["cid"] == -2 for r in rows) or not plain_keys(keys):
+            # An expression, or a column with DESC / ASC / COLLATE: the keys as written.
             found.append(Index(name, (), bool(rows[0]["unique"]), where, expression=keys))
         else:
             columns = tuple(r["col"] for r in rows)
