@@ -195,6 +195,8 @@ class Column:
         index: bool = False,
         comment: str | None = None,
         name: str | None = None,
+        collation: str | None = None,
+        on_update: str | None = None,
     ) -> None:
         self.type = type if isinstance(type, ColumnType) else type()
         if not isinstance(self.type, ColumnType):
@@ -210,6 +212,8 @@ class Column:
         self.index = index
         self.comment = comment
         self.name = name
+        self.collation = collation  # MySQL / SQLite
+        self.on_update = on_update  # MySQL: "CURRENT_TIMESTAMP"
         self.order = next(_counter)
 
     def __set_name__(self, owner: type, name: str) -> None:
@@ -294,7 +298,14 @@ def table_of(model: type[Model]) -> tuple[Table, list[EnumType]]:
         assert col.name is not None
         cols.append(
             SchemaColumn(
-                col.name, col.type, col.nullable, col.default, col.autoincrement, col.comment
+                col.name,
+                col.type,
+                col.nullable,
+                col.default,
+                col.autoincrement,
+                col.comment,
+                on_update=col.on_update,
+                collation=col.collation,
             )
         )
         if col.type.name == "enum" and col.type.enum_name:

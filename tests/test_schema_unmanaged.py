@@ -86,6 +86,12 @@ KITCHEN_SINK = {
         "CREATE TABLE gen (id INT PRIMARY KEY, price INT, twice INT AS (price * 2) STORED)",
         "CREATE TABLE docs (id INT PRIMARY KEY, body TEXT, FULLTEXT KEY ft_body (body))",
         "CREATE TABLE parted (id INT PRIMARY KEY) PARTITION BY HASH (id) PARTITIONS 2",
+        "CREATE TABLE stamped (id INT PRIMARY KEY, b INT, a INT, "
+        "seen TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP, "
+        "code VARCHAR(5) CHARACTER SET ascii, FOREIGN KEY (b) REFERENCES items (id), "
+        "FOREIGN KEY (a) REFERENCES items (id)) DEFAULT CHARSET=latin1",
+        "CREATE TABLE compact (id INT PRIMARY KEY) ROW_FORMAT=COMPACT",
+        "CREATE TABLE heap (id INT PRIMARY KEY) ENGINE=MEMORY",
         "CREATE VIEW v_items AS SELECT id FROM items",
         "CREATE TRIGGER trg_items BEFORE INSERT ON items FOR EACH ROW SET NEW.name = TRIM(NEW.name)",
         "CREATE PROCEDURE p_noop() SELECT 1",

@@ -195,6 +195,12 @@ class _Plan(Pairing):
                 f"the primary key of {key} changes ({', '.join(before.primary_key) or 'none'} -> "
                 f"{', '.join(after.primary_key) or 'none'}): not generated, write it by hand"
             )
+        if before.collation != after.collation:
+            self.diff.warnings.append(
+                f"the collation of {key} changes ({before.collation or 'default'} -> "
+                f"{after.collation or 'default'}): not generated, write it by hand "
+                f"(ALTER TABLE ... CONVERT TO CHARACTER SET converts the rows too)"
+            )
         renames = [RenameColumn(name, o, n, schema) for o, n in pair.columns.items()]
         adds: list[Operation] = []
         alters: list[Operation] = []

@@ -58,6 +58,11 @@ class Column:
     autoincrement: bool = False
     """Identity / serial / AUTO_INCREMENT / SQLite's INTEGER PRIMARY KEY AUTOINCREMENT."""
     comment: str | None = None
+    on_update: str | None = None
+    """MySQL ``ON UPDATE CURRENT_TIMESTAMP[(fsp)]``: the value set when the row changes."""
+    collation: str | None = None
+    """The column's collation when it is not its table's (MySQL ``latin1_bin``, SQLite
+    ``NOCASE``); a MySQL collation implies its character set."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +127,9 @@ class Table:
     check_constraints: tuple[CheckConstraint, ...] = ()
     foreign_keys: tuple[ForeignKey, ...] = ()
     primary_key_name: str | None = field(default=None, compare=False)
+    collation: str | None = None
+    """MySQL: the table's default collation (and so character set) when it is not the one
+    covet creates tables with (``DEFAULT CHARSET=utf8mb4`` and that set's default)."""
 
     @property
     def key(self) -> str:

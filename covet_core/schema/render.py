@@ -46,6 +46,9 @@ def sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+COLLATION_NAME = re.compile(r"[A-Za-z0-9_]+")
+"""What a collation read from a catalog may be to reach a statement (no quoting exists)."""
+
 _SQL_STRING = re.compile(r"'(?:[^']|'')*'", re.S)
 
 
@@ -117,7 +120,18 @@ class DdlRenderer:
     def names(self, columns: tuple[str, ...]) -> str:
         return ", ".join(self.quote(c) for c in columns)
 
+    def column_options(self, column: Column) -> None:
+        """Refuses what a column asks for that this dialect has not (never dropped)."""
+        if column.on_update:
+            raise ValueError(f"{self.dialect_name} has no ON UPDATE for column {column.name}")
+        if column.collation:
+            raise ValueError(
+                f"{self.dialect_name}: covet does not write column collations "
+                f"(column {column.name} COLLATE {column.collation})"
+            )
+
     def column(self, column: Column) -> str:
+        self.column_options(column)
         sql = f"{self.quote(column.name)} {self.render_type(column.type)}"
         if column.autoincrement:
             sql += self.autoincrement(column)
@@ -223,6 +237,7 @@ class DdlRenderer:
         return [f"ALTER TABLE {table} DROP COLUMN {self.quote(operation.column.name)}"]
 
     def alter_column(self, operation: AlterColumn) -> list[str]:
+        self.column_options(operation.after)
         table = self.table_name(operation.table, operation.schema)
         column = f"ALTER TABLE {table} ALTER COLUMN {self.quote(operation.name)}"
         after = operation.after

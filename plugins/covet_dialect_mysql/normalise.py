@@ -83,7 +83,9 @@ def normalise(schema: Schema) -> Schema:
 def normalise_table(table: Table, enums: Mapping[str, EnumType] | None = None) -> Table:
     columns = tuple(normalise_column(c, enums or {}) for c in table.columns)
     names = {c.name.lower() for c in columns}
-    fks = tuple(sorted((_foreign_key(f) for f in table.foreign_keys), key=_order))
+    # Named keys by name, then the server's t_ibfk_1, t_ibfk_2 ... in their order: created in
+    # that order without a name, a copy's keys get the same numbers (and index names).
+    fks = tuple(_foreign_key(f) for f in sorted(table.foreign_keys, key=_fk_order))
     uniques = [
         UniqueConstraint(_unique_name(u.name, u.columns), tuple(u.columns))
         for u in table.unique_constraints
@@ -117,6 +119,7 @@ def normalise_table(table: Table, enums: Mapping[str, EnumType] | None = None) -
     return replace(
         table,
         columns=columns,
+        collation=table.collation.lower() if table.collation else None,
         primary_key=tuple(table.primary_key),
         primary_key_name=None,  # always PRIMARY on MySQL
         comment=table.comment or None,
@@ -157,7 +160,17 @@ def _normalise_plain(column: Column) -> Column:
 def _normalise_column(column: Column, enums: Mapping[str, EnumType]) -> Column:
     column_type = normalise_type(column.type, enums)
     default = None if column.autoincrement else normalise_default(column.default, column_type)
-    return replace(column, type=column_type, default=default, comment=column.comment or None)
+    on_update = column.on_update
+    if on_update is not None:
+        on_update = current_timestamp(on_update, column_type) or on_update
+    return replace(
+        column,
+        type=column_type,
+        default=default,
+        comment=column.comment or None,
+        on_update=on_update,
+        collation=column.collation.lower() if column.collation else None,
+    )
 
 
 def normalise_type(
@@ -262,6 +275,12 @@ def _foreign_key(fk: ForeignKey) -> ForeignKey:
         action(fk.on_delete),
         action(fk.on_update),
     )
+
+
+def _fk_order(fk: ForeignKey) -> tuple[str, int, tuple[str, ...]]:
+    generated = fk.name is not None and _GENERATED_FK.match(fk.name) is not None
+    number = int(fk.name.rsplit("_", 1)[1]) if generated and fk.name else 0
+    return ("" if generated else fk.name or "", number, tuple(fk.columns))
 
 
 def _unique_name(name: str | None, columns: tuple[str, ...]) -> str | None:

@@ -14,7 +14,7 @@ from covet_core.schema.operations import (
     DropIndex,
     RenameTable,
 )
-from covet_core.schema.render import DdlRenderer, sql_string_value
+from covet_core.schema.render import COLLATION_NAME, DdlRenderer, sql_string_value
 from covet_dialect_mysql import quote
 from covet_dialect_mysql.expression import encode_string as sql_string
 
@@ -42,6 +42,12 @@ def current_timestamp(default: str | None, column_type: ColumnType) -> str | Non
     else:
         precision = int(match.group(1) or 0)
     return f"CURRENT_TIMESTAMP({precision})" if precision else "CURRENT_TIMESTAMP"
+
+
+def collation_name(name: str) -> str:
+    if not COLLATION_NAME.fullmatch(name):
+        raise ValueError(f"invalid collation name {name!r}")
+    return name
 
 
 class MySQLRenderer(DdlRenderer):
@@ -97,14 +103,24 @@ class MySQLRenderer(DdlRenderer):
         return f"{sql} UNSIGNED" if column_type.unsigned else sql
 
     def column(self, column: Column) -> str:
-        # MySQL's own order: type, NULL, DEFAULT, AUTO_INCREMENT, COMMENT.
+        # MySQL's own order: type, COLLATE, NULL, DEFAULT, ON UPDATE, AUTO_INCREMENT, COMMENT.
         sql = f"{self.quote(column.name)} {self.render_type(column.type)}"
+        if column.collation:
+            sql += f" COLLATE {collation_name(column.collation)}"
         if not column.nullable:
             sql += " NOT NULL"
         elif column.type.name == "mysql_timestamp":
             sql += " NULL"  # without it, old servers make a TIMESTAMP NOT NULL
         if column.default is not None:
             sql += f" DEFAULT {self.default(column)}"
+        if column.on_update:
+            now = current_timestamp(column.on_update, column.type)
+            if now is None:
+                raise ValueError(
+                    f"column {column.name}: ON UPDATE takes CURRENT_TIMESTAMP only, "
+                    f"not {column.on_update!r}"
+                )
+            sql += f" ON UPDATE {now}"
         if column.autoincrement:
             sql += " AUTO_INCREMENT"
         return sql + self.column_comment(column)
@@ -143,6 +159,9 @@ class MySQLRenderer(DdlRenderer):
         exists = "IF NOT EXISTS " if operation.if_not_exists else ""
         body = ",\n    ".join(self.table_body(table))
         options = f" {self.table_options}"
+        if table.collation:
+            # The collation names its character set; DEFAULT CHARSET=utf8mb4 would contradict.
+            options = f" ENGINE=InnoDB COLLATE={collation_name(table.collation)}"
         if table.comment:
             options += f" COMMENT={sql_string(table.comment)}"
         name = self.table_name(table.name, table.schema)

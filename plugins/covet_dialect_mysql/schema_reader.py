@@ -42,6 +42,7 @@ _NAMES = {
 }  # fmt: skip
 _GENERATED = re.compile(r"\b(?:VIRTUAL|STORED|PERSISTENT)\s+GENERATED\b", re.I)
 _CURRENT_TIMESTAMP = re.compile(r"^current_timestamp\(\)$", re.I)
+_ON_UPDATE = re.compile(r"\bon update (current_timestamp(?:\(\d*\))?)", re.I)
 
 
 def parse_type(column_type: str) -> ColumnType:
@@ -95,7 +96,12 @@ class MySQLSchemaReader:
         self.adapter = adapter
 
     async def read(self, schemas: Sequence[str] | None = None) -> Schema:
-        server = await self.adapter.fetch_one("SELECT DATABASE() AS db, VERSION() AS version")
+        # utf8mb4's default collation is what a table covet creates gets: not worth a mention.
+        server = await self.adapter.fetch_one(
+            "SELECT DATABASE() AS db, VERSION() AS version, (SELECT DEFAULT_COLLATE_NAME "
+            "FROM information_schema.CHARACTER_SETS WHERE CHARACTER_SET_NAME = 'utf8mb4') "
+            "AS utf8mb4"
+        )
         current = server["db"] if server else None
         mariadb = "mariadb" in str(server["version"] if server else "").lower()
         if schemas:
@@ -106,6 +112,7 @@ class MySQLSchemaReader:
         else:
             return Schema(dialect="mysql")
         rows = _Rows(await self._query(where, params, mariadb), current)
+        rows.default_collation = server["utf8mb4"] if server else None
         return rows.schema()
 
     async def _query(self, where: str, params: tuple[Any, ...], mariadb: bool) -> dict[str, Any]:
@@ -113,14 +120,14 @@ class MySQLSchemaReader:
         out: dict[str, Any] = {}
         out["tables"] = await fetch(
             "SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, TABLE_TYPE AS kind, TABLE_COMMENT AS note, "
-            "ENGINE AS engine, CREATE_OPTIONS AS options "
+            "ENGINE AS engine, CREATE_OPTIONS AS options, TABLE_COLLATION AS coll "
             f"FROM information_schema.TABLES WHERE TABLE_SCHEMA {where}",
             params,
         )
         out["columns"] = await fetch(
             "SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, COLUMN_NAME AS name, "
             "COLUMN_TYPE AS type, IS_NULLABLE AS nullable, COLUMN_DEFAULT AS dflt, EXTRA AS extra, "
-            "COLUMN_COMMENT AS note FROM information_schema.COLUMNS "
+            "COLUMN_COMMENT AS note, COLLATION_NAME AS coll FROM information_schema.COLUMNS "
             f"WHERE TABLE_SCHEMA {where} ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION",
             params,
         )
@@ -186,6 +193,7 @@ class _Rows:
     def __init__(self, rows: dict[str, Any], current: str | None) -> None:
         self.rows, self.current, self.mariadb = rows, current, rows["mariadb"]
         self.ignored: list[IgnoredObject] = []
+        self.default_collation: str | None = None
 
     def schema_of(self, name: str | None) -> str | None:
         return None if name == self.current else name
@@ -238,7 +246,9 @@ class _Rows:
             if c["level"] == "Column"
             and strip_outer_parentheses(c["clause"]) == f"json_valid({quote(c['name'])})"
         }
-        columns = tuple(self.column(name, c, c["name"] in json_columns) for c in column_rows)
+        columns = tuple(
+            self.column(name, c, c["name"] in json_columns, row["coll"]) for c in column_rows
+        )
         checks = tuple(
             CheckConstraint(c["name"], strip_outer_parentheses(c["clause"]))
             for c in check_rows
@@ -257,9 +267,12 @@ class _Rows:
             unique_constraints=tuple(uniques),
             check_constraints=checks,
             foreign_keys=foreign_keys,
+            collation=None if row["coll"] == self.default_collation else row["coll"],
         )
 
-    def column(self, table: str, row: dict[str, Any], is_json: bool) -> Column:
+    def column(
+        self, table: str, row: dict[str, Any], is_json: bool, table_collation: str | None
+    ) -> Column:
         extra = str(row["extra"] or "")
         column_type = ColumnType("json") if is_json else parse_type(row["type"])
         default = row["dflt"]
@@ -280,6 +293,12 @@ class _Rows:
             default = "CURRENT_TIMESTAMP"
         elif default is not None and default.lower().startswith("current_timestamp"):
             default = default.upper()
+        found = _ON_UPDATE.search(extra)
+        on_update = found.group(1).upper() if found else None
+        if on_update is not None and _CURRENT_TIMESTAMP.match(on_update):
+            on_update = "CURRENT_TIMESTAMP"  # as a default's current_timestamp() is read
+        # A JSON column's utf8mb4_bin is MariaDB's doing, not a choice the model makes.
+        collation = None if is_json or row["coll"] == table_collation else row["coll"]
         return Column(
             row["name"],
             column_type,
@@ -287,6 +306,8 @@ class _Rows:
             default=default,
             autoincrement="auto_increment" in extra.lower(),
             comment=row["note"] or None,
+            on_update=on_update,
+            collation=collation,
         )
 
     def foreign_keys(

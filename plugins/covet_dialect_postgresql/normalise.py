@@ -148,9 +148,9 @@ def normalise_column(column: Column, in_primary_key: bool) -> Column:
         default = expression.canonical_default(default, column_type, _type_text)
     if autoincrement:
         default = None
-    return Column(
-        column.name,
-        column_type,
+    return replace(  # replace(): what PostgreSQL cannot do still reaches the renderer
+        column,
+        type=column_type,
         nullable=column.nullable and not autoincrement and not in_primary_key,
         default=default,
         autoincrement=autoincrement,

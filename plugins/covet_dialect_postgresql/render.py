@@ -136,6 +136,7 @@ class PostgreSQLRenderer(DdlRenderer):
         return statements
 
     def alter_column(self, operation: AlterColumn) -> list[str]:
+        self.column_options(operation.after)
         table = self.table_name(operation.table, operation.schema)
         name = self.quote(operation.name)
         column = f"ALTER TABLE {table} ALTER COLUMN {name}"

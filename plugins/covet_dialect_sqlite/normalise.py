@@ -26,7 +26,6 @@ from dataclasses import replace
 
 from covet_core.schema.model import (
     CheckConstraint,
-    Column,
     ColumnType,
     ForeignKey,
     Index,
@@ -127,13 +126,14 @@ def normalise_table(table: Table) -> Table:
             and declared == "INTEGER"
         )
         columns.append(
-            Column(
-                column.name,
-                column_type,
+            replace(
+                column,
+                type=column_type,
                 nullable=column.nullable and not rowid,
                 default=normalise_default(column.default, column_type),
-                autoincrement=column.autoincrement,
                 comment=None,
+                # SQLite's collation names are case-insensitive: NOCASE and nocase are one.
+                collation=column.collation.upper() if column.collation else None,
             )
         )
     indexes = [

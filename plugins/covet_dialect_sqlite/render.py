@@ -30,7 +30,7 @@ from covet_core.schema.operations import (
     DropEnum,
     RebuildTable,
 )
-from covet_core.schema.render import DdlRenderer
+from covet_core.schema.render import COLLATION_NAME, DdlRenderer
 from covet_dialect_sqlite.sqltext import BLOB, NUMBER, OP, STRING, WORD, tokenize
 
 INTEGER_TYPES = ("smallint", "integer", "bigint")
@@ -99,8 +99,14 @@ class SQLiteRenderer(DdlRenderer):
         return self._column(column, "")
 
     def _column(self, column: Column, key: str) -> str:
+        if column.on_update:
+            raise ValueError(f"SQLite has no ON UPDATE for column {column.name}")
         type_sql = self.render_type(column.type)
         sql = f"{self.quote(column.name)} {type_sql}".rstrip() + key
+        if column.collation:
+            if not COLLATION_NAME.fullmatch(column.collation):
+                raise ValueError(f"column {column.name}: invalid collation {column.collation!r}")
+            sql += f" COLLATE {column.collation}"
         if not column.nullable:
             sql += " NOT NULL"
         if column.default is not None:

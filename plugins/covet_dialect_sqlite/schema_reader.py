@@ -202,9 +202,6 @@ class SQLiteSchemaReader:
                 # Generated columns have no place in the model: reported, never dropped.
                 schema.ignored.append(IgnoredObject("generated column", f"{name}.{row['name']}"))
                 continue
-            if row["name"].lower() in parsed.collations:
-                what = f"{name}.{row['name']}"
-                schema.ignored.append(IgnoredObject("column collation", what, label))
             declared = row["type"] or ""
             columns.append(
                 Column(
@@ -213,6 +210,7 @@ class SQLiteSchemaReader:
                     nullable=not row["notnull"] and not (rowid_alias and row["pk"]),
                     default=row["dflt_value"],
                     autoincrement=(parsed.autoincrement or "").lower() == row["name"].lower(),
+                    collation=parsed.collations.get(row["name"].lower()),
                 )
             )
         return Table(
