@@ -67,6 +67,9 @@ KITCHEN_SINK = {
         "CREATE AGGREGATE agg_sum(integer) (SFUNC = int4pl, STYPE = integer)",
         "CREATE SEQUENCE counter_seq START 5",
         "CREATE DOMAIN positive_int AS integer CHECK (VALUE > 0)",
+        "CREATE TABLE uses (id integer PRIMARY KEY DEFAULT nextval('counter_seq'), "
+        "amount positive_int NOT NULL, title text)",
+        "CREATE INDEX uses_title_trgm ON uses USING gin (title gin_trgm_ops)",
         "CREATE TYPE pair_t AS (a integer, b integer)",
         "CREATE TYPE floatrange AS RANGE (subtype = float8)",
         "CREATE RULE r_items AS ON UPDATE TO items DO ALSO NOTIFY items",

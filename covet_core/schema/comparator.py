@@ -44,6 +44,7 @@ from covet_core.schema.operations import (
     AddConstraint,
     AlterColumn,
     CreateIndex,
+    CreateObject,
     CreateTable,
     DropColumn,
     DropConstraint,
@@ -144,8 +145,21 @@ class _Plan(Pairing):
         # Both sides: what the current database has is left alone; what only the target has
         # cannot be created by the operations and must be named, never dropped on the way.
         self.diff.ignored = list(current.ignored)
-        present = set(current.ignored)
-        self.diff.unmanaged = [obj for obj in target.ignored if obj not in present]
+        present = set(current.ignored) | {c.ignored for c in current.carried}
+        # What the reader can recreate (an extension, a domain) is created, not refused.
+        self.carried = [c for c in target.carried if c.ignored not in present]
+        created = {c.ignored for c in self.carried}
+        mine = {c.ignored: c for c in current.carried}
+        for obj in target.carried:
+            old = mine.get(obj.ignored)
+            if old is not None and old.create != obj.create:
+                self.diff.warnings.append(
+                    f"{obj} differs between the database and the target; not generated "
+                    f"(covet does not alter it): {obj.create}"
+                )
+        self.diff.unmanaged = [
+            obj for obj in target.ignored if obj not in present and obj not in created
+        ]
         self.explicit_tables: dict[str, str] = {}
         self.explicit_columns: dict[str, dict[str, str]] = {}
         self.raw = current
@@ -156,11 +170,16 @@ class _Plan(Pairing):
         self.parse_explicit()
         self.pairs = self.pair_tables()
         ops: list[Operation] = []
+        # Schemas and extensions first, then enum types, then domains and sequences: each
+        # only uses what came before it, and tables use them all.
+        carried = sorted(self.carried, key=lambda c: c.stage)
+        ops += [CreateObject(c) for c in carried if c.stage == 0]
         ops += (
             enum_changes(self.current, self.target, self.diff.warnings)
             if self.caps.enum_types
             else []
         )
+        ops += [CreateObject(c) for c in carried if c.stage > 0]
         ops += [
             RenameTable(
                 self.current.tables[o].name,

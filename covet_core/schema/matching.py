@@ -59,7 +59,7 @@ def without_enum_labels(schema: Schema) -> Schema:
         return replace(table, columns=columns)
 
     tables = {k: strip(t) for k, t in schema.tables.items()}
-    return Schema(tables=tables, enums=schema.enums, ignored=schema.ignored, dialect=schema.dialect)
+    return replace(schema, tables=tables)
 
 
 def dropped_enums(current: Schema, target: Schema) -> list[Operation]:

@@ -174,6 +174,33 @@ class IgnoredObject:
         return f"{self.kind} {qualified_name(self.name, self.schema)}"
 
 
+@dataclass(frozen=True)
+class CarriedObject:
+    """An object covet does not model but can reproduce: the server's own statements that
+    create and drop it (PostgreSQL extensions, schemas, domains, sequences), carried
+    verbatim so a generated migration never uses something it did not create.
+
+    Matched with an ``IgnoredObject`` of the same kind, name and schema (the reader lists
+    both): the comparator creates what only the target has, and leaves the rest alone."""
+
+    kind: str
+    name: str
+    schema: str | None
+    create: str
+    drop: str
+    stage: int = 0
+    """Order among carried objects: 0 before enum types (schemas, extensions), 1 after."""
+    dialect: str = ""
+    """The dialect whose SQL ``create`` and ``drop`` are; no other renders them."""
+
+    @property
+    def ignored(self) -> IgnoredObject:
+        return IgnoredObject(self.kind, self.name, self.schema)
+
+    def __str__(self) -> str:
+        return str(self.ignored)
+
+
 @dataclass
 class Schema:
     """Everything one read produced. ``tables`` and ``enums`` are keyed by ``qualified_name``."""
@@ -183,6 +210,8 @@ class Schema:
     ignored: list[IgnoredObject] = field(default_factory=list)
     dialect: str | None = None
     """The dialect the schema was read from; ``None`` for models (portable)."""
+    carried: list[CarriedObject] = field(default_factory=list)
+    """Unmodelled objects the reader can recreate (each also in ``ignored``)."""
 
     @classmethod
     def of(
@@ -192,12 +221,14 @@ class Schema:
         *,
         dialect: str | None = None,
         ignored: list[IgnoredObject] | None = None,
+        carried: list[CarriedObject] | None = None,
     ) -> Schema:
         return cls(
             tables={t.key: t for t in tables},
             enums={e.key: e for e in enums},
             ignored=list(ignored or []),
             dialect=dialect,
+            carried=list(carried or []),
         )
 
     def table(self, name: str, schema: str | None = None) -> Table:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import ClassVar
 
 from covet_core.schema.model import (
+    CarriedObject,
     CheckConstraint,
     Column,
     ColumnType,
@@ -28,11 +29,13 @@ from covet_core.schema.operations import (
     AlterColumn,
     CreateEnum,
     CreateIndex,
+    CreateObject,
     CreateTable,
     DropColumn,
     DropConstraint,
     DropEnum,
     DropIndex,
+    DropObject,
     DropTable,
     Operation,
     RebuildTable,
@@ -288,6 +291,20 @@ class DdlRenderer:
     def rebuild_table(self, operation: RebuildTable) -> list[str]:
         raise ValueError(f"{self.dialect_name} alters tables in place; nothing to rebuild")
 
+    carries: ClassVar[str] = ""
+    """The dialect whose carried objects' statements this renderer writes as they are."""
+
+    def carried(self, obj: CarriedObject, sql: str) -> list[str]:
+        if not self.carries or obj.dialect != self.carries:
+            raise ValueError(f"{self.dialect_name} cannot create {obj} (read from {obj.dialect})")
+        return [sql]
+
+    def create_object(self, operation: CreateObject) -> list[str]:
+        return self.carried(operation.obj, operation.obj.create)
+
+    def drop_object(self, operation: DropObject) -> list[str]:
+        return self.carried(operation.obj, operation.obj.drop)
+
     _DISPATCH: ClassVar[dict[type, str]] = {
         CreateTable: "create_table",
         DropTable: "drop_table",
@@ -304,6 +321,8 @@ class DdlRenderer:
         DropEnum: "drop_enum",
         AddEnumValue: "add_enum_value",
         RebuildTable: "rebuild_table",
+        CreateObject: "create_object",
+        DropObject: "drop_object",
     }
 
     def render(self, operation: Operation) -> list[str] | None:

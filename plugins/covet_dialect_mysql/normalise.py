@@ -77,6 +77,7 @@ def normalise(schema: Schema) -> Schema:
         enums={},  # MySQL's enums live inline in their columns
         ignored=list(schema.ignored),
         dialect=schema.dialect,
+        carried=list(schema.carried),
     )
 
 

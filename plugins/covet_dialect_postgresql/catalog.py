@@ -1,4 +1,4 @@
-"""The PostgreSQL catalog queries behind the schema reader: seven, whatever the schema's size.
+"""The PostgreSQL catalog queries behind the schema reader: eight, whatever the schema's size.
 
 Each is filtered by namespace (``$1``, the oids of the schemas read), so 1,000 tables cost the
 same round trips as ten. What the schema model does not cover is still selected, so that the
@@ -227,4 +227,46 @@ SELECT 'event trigger', e.evtname, NULL, NULL FROM pg_event_trigger e
 WHERE {NOT_IN_EXTENSION.format(catalog="pg_event_trigger", oid="e.oid")}
 UNION ALL
 SELECT 'publication', p.pubname, NULL, NULL FROM pg_publication p
+"""
+
+# What the reader can recreate with the server's own spelling (extensions, domains and
+# sequences no column owns), so a generated migration creates what its tables use. ``name``
+# is written qualified unless it lives in the current schema, as format_type writes it.
+CARRIED = f"""
+WITH named AS (
+    SELECT n.oid, CASE WHEN n.nspname = current_schema() THEN '' ELSE quote_ident(n.nspname) || '.'
+                  END AS prefix, n.nspname FROM pg_namespace n WHERE n.oid = ANY($1::oid[])
+)
+SELECT 'extension' AS kind, e.extname AS name, e.extnamespace AS nsp, 0 AS stage, e.oid::bigint AS ord,
+       format('CREATE EXTENSION %I WITH SCHEMA %I', e.extname, s.nspname) AS create_sql,
+       format('DROP EXTENSION %I', e.extname) AS drop_sql
+FROM pg_extension e JOIN named s ON s.oid = e.extnamespace
+UNION ALL
+SELECT 'domain', t.typname, t.typnamespace, 1, t.oid::bigint,
+       'CREATE DOMAIN ' || s.prefix || quote_ident(t.typname) || ' AS '
+       || format_type(t.typbasetype, t.typtypmod)
+       || CASE WHEN t.typcollation <> 0 AND t.typcollation <> b.typcollation THEN
+               ' COLLATE ' || (SELECT format('%I.%I', cn.nspname, co.collname) FROM pg_collation co
+                               JOIN pg_namespace cn ON cn.oid = co.collnamespace
+                               WHERE co.oid = t.typcollation) ELSE '' END
+       || CASE WHEN t.typdefault IS NOT NULL THEN ' DEFAULT ' || t.typdefault ELSE '' END
+       || CASE WHEN t.typnotnull THEN ' NOT NULL' ELSE '' END
+       || coalesce((SELECT string_agg(format(' CONSTRAINT %I %s', c.conname,
+                                             pg_get_constraintdef(c.oid)), '' ORDER BY c.conname)
+                    FROM pg_constraint c WHERE c.contypid = t.oid AND c.contype = 'c'), ''),
+       'DROP DOMAIN ' || s.prefix || quote_ident(t.typname)
+FROM pg_type t JOIN named s ON s.oid = t.typnamespace JOIN pg_type b ON b.oid = t.typbasetype
+WHERE t.typtype = 'd' AND {NOT_IN_EXTENSION.format(catalog="pg_type", oid="t.oid")}
+UNION ALL
+SELECT 'sequence', c.relname, c.relnamespace, 1, c.oid::bigint,
+       'CREATE SEQUENCE ' || s.prefix || quote_ident(c.relname)
+       || ' AS ' || format_type(q.seqtypid, NULL) || ' INCREMENT BY ' || q.seqincrement
+       || ' MINVALUE ' || q.seqmin || ' MAXVALUE ' || q.seqmax || ' START WITH ' || q.seqstart
+       || ' CACHE ' || q.seqcache || CASE WHEN q.seqcycle THEN ' CYCLE' ELSE '' END,
+       'DROP SEQUENCE ' || s.prefix || quote_ident(c.relname)
+FROM pg_class c JOIN named s ON s.oid = c.relnamespace JOIN pg_sequence q ON q.seqrelid = c.oid
+WHERE c.relkind = 'S'
+  AND NOT EXISTS (SELECT 1 FROM pg_depend o WHERE o.classid = 'pg_class'::regclass
+                  AND o.objid = c.oid AND o.deptype IN ('a', 'i', 'e'))
+ORDER BY 4, 5
 """

@@ -255,4 +255,5 @@ def normalise(schema: Schema) -> Schema:
         enums={k: EnumType(e.name, tuple(e.values), e.schema) for k, e in schema.enums.items()},
         ignored=list(schema.ignored),
         dialect=schema.dialect,
+        carried=list(schema.carried),
     )

@@ -36,6 +36,7 @@ _PRECISION_TYPES = {"timestamp": "TIMESTAMP", "timestamptz": "TIMESTAMP", "time"
 
 class PostgreSQLRenderer(DdlRenderer):
     dialect_name = "PostgreSQL"
+    carries = "postgresql"
     types = {
         "text": "TEXT",
         "integer": "INTEGER",

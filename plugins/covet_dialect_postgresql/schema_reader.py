@@ -1,8 +1,9 @@
-"""Reading a live PostgreSQL schema from pg_catalog in seven bulk queries, whatever its size.
+"""Reading a live PostgreSQL schema from pg_catalog in eight bulk queries, whatever its size.
 
 One query each for the schemas, the relations, the columns, the constraints, the indexes, the
-enum types and everything else (triggers, functions, domains, rules, policies, extensions),
-all filtered by namespace, so 1,000 tables cost the same seven round trips as ten. The server
+enum types, everything else (triggers, functions, domains, rules, policies, extensions), and
+the statements that recreate extensions, domains and standalone sequences (carried), all
+filtered by namespace, so 1,000 tables cost the same eight round trips as ten. The server
 does the formatting (``format_type``, ``pg_get_expr``, ``pg_get_constraintdef``,
 ``pg_get_indexdef``); Python only maps its spelling onto the portable model.
 """
@@ -15,6 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from covet_core.schema.model import (
+    CarriedObject,
     CheckConstraint,
     Column,
     ColumnType,
@@ -26,7 +28,9 @@ from covet_core.schema.model import (
     Table,
     UniqueConstraint,
 )
+from covet_dialect_postgresql import quote
 from covet_dialect_postgresql.catalog import (
+    CARRIED,
     COLUMNS,
     CONSTRAINTS,
     ENUMS,
@@ -146,6 +150,32 @@ class PostgreSQLSchemaReader:
         indexes = await fetch(INDEXES, (oids,))
         enums = await fetch(ENUMS, (oids,))
         others = await fetch(OTHERS, (oids,))
+        carried = [
+            CarriedObject(
+                row["kind"],
+                row["name"],
+                label.get(row["nsp"]),
+                row["create_sql"],
+                row["drop_sql"],
+                stage=row["stage"],
+                dialect="postgresql",
+            )
+            for row in await fetch(CARRIED, (oids,))
+        ]
+        # A schema read other than the connection's own: a copy must create it first.
+        carried[:0] = [
+            CarriedObject(
+                "schema",
+                name,
+                None,
+                f"CREATE SCHEMA {quote(name)}",
+                f"DROP SCHEMA {quote(name)}",
+                stage=0,
+                dialect="postgresql",
+            )
+            for name in spaces["names"]
+            if name != current
+        ]
 
         def own(name: str) -> str | None:
             return None if name == current else name
@@ -259,6 +289,7 @@ class PostgreSQLSchemaReader:
             [EnumType(e["typname"], tuple(e["labels"]), label[e["nsp"]]) for e in enums],
             dialect="postgresql",
             ignored=ignored,
+            carried=carried,
         )
 
     @staticmethod

@@ -53,6 +53,7 @@ def normalise(schema: Schema) -> Schema:
         enums={},
         ignored=list(schema.ignored),
         dialect=schema.dialect,
+        carried=list(schema.carried),
     )
 
 
