@@ -34,6 +34,27 @@ from types import ModuleType
 from typing import Any, ClassVar
 
 from covet_core.errors import ConfigError
+from covet_core.model_types import (
+    JSON,
+    JSONB,
+    UUID,
+    BigInteger,
+    Binary,
+    Boolean,
+    Char,
+    Date,
+    DateTime,
+    Decimal,
+    Enum,
+    Float,
+    Integer,
+    Numeric,
+    Real,
+    SmallInteger,
+    String,
+    Text,
+    Time,
+)
 from covet_core.schema.model import CheckConstraint, ColumnType, EnumType, Schema, Table
 from covet_core.schema.model import Column as SchemaColumn
 from covet_core.schema.model import ForeignKey as SchemaForeignKey
@@ -70,52 +91,6 @@ __all__ = [
 ]
 
 MAX_NAME = 63  # PostgreSQL's identifier limit in bytes, the smallest of the three
-
-
-def String(length: int | None = None) -> ColumnType:
-    return ColumnType("string", length=length)
-
-
-def Char(length: int | None = None) -> ColumnType:
-    return ColumnType("char", length=length)
-
-
-def Numeric(precision: int | None = None, scale: int | None = None) -> ColumnType:
-    return ColumnType("decimal", precision=precision, scale=scale)
-
-
-def DateTime(timezone: bool = False, precision: int | None = None) -> ColumnType:
-    return ColumnType("timestamptz" if timezone else "timestamp", precision=precision)
-
-
-def Enum(*values: str, name: str | None = None) -> ColumnType:
-    if not values:
-        raise ConfigError("Enum() needs at least one value")
-    return ColumnType("enum", values=tuple(values), enum_name=name)
-
-
-def _fixed(name: str) -> Callable[[], ColumnType]:
-    def make() -> ColumnType:
-        return ColumnType(name)
-
-    make.__name__ = name
-    return make
-
-
-SmallInteger = _fixed("smallint")
-Integer = _fixed("integer")
-BigInteger = _fixed("bigint")
-Float = _fixed("float")
-Real = _fixed("real")
-Boolean = _fixed("boolean")
-Text = _fixed("text")
-Binary = _fixed("binary")
-Date = _fixed("date")
-Time = _fixed("time")
-JSON = _fixed("json")
-JSONB = _fixed("jsonb")
-UUID = _fixed("uuid")
-Decimal = Numeric
 
 
 @dataclass(frozen=True)
