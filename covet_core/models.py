@@ -101,6 +101,8 @@ class ForeignKey:
     on_delete: str | None = None
     on_update: str | None = None
     name: str | None = None
+    deferrable: str | None = None  # PostgreSQL: "DEFERRABLE INITIALLY DEFERRED"
+    match: str | None = None  # PostgreSQL: "FULL"
 
 
 @dataclass(frozen=True)
@@ -350,6 +352,8 @@ def _foreign_key(
         ref_schema,
         fk.on_delete.upper() if fk.on_delete else None,
         fk.on_update.upper() if fk.on_update else None,
+        deferrable=fk.deferrable,
+        match=fk.match,
     )
 
 

@@ -170,11 +170,14 @@ MYSQL_SOURCE = [
     "note TEXT COLLATE latin1_german1_ci) DEFAULT CHARSET=latin1",
     "CREATE TABLE binned (id INT PRIMARY KEY, tag VARCHAR(10) COLLATE utf8mb4_bin, "
     "CONSTRAINT named_fk FOREIGN KEY (id) REFERENCES parent (id))",
+    "CREATE TABLE searched (id INT PRIMARY KEY, title VARCHAR(200), body TEXT, "
+    "place POINT NOT NULL, FULLTEXT KEY ft_text (title, body), SPATIAL KEY sp_place (place))",
 ]
 
 
 def test_mysql_on_update_charsets_and_fk_names_are_kept(mysql: Target, tmp_path: Path) -> None:
-    """ON UPDATE CURRENT_TIMESTAMP, column and table CHARACTER SET / COLLATE were dropped, and
+    """ON UPDATE CURRENT_TIMESTAMP, column and table CHARACTER SET / COLLATE and FULLTEXT /
+    SPATIAL indexes were dropped, and
     unnamed foreign keys were created in another order, so the copy's t_ibfk_1 / t_ibfk_2 (and
     the indexes named after their columns) swapped. Judged with SHOW CREATE TABLE."""
     from conftest import database_target

@@ -116,7 +116,10 @@ def check_shape(c: CheckConstraint) -> object:
 
 
 def fk_shape(f: ForeignKey) -> object:
-    return (f.columns, f.ref_schema, f.ref_table, f.ref_columns, f.on_delete, f.on_update)
+    return (
+        f.columns, f.ref_schema, f.ref_table, f.ref_columns, f.on_delete, f.on_update,
+        f.deferrable, f.match,
+    )  # fmt: skip
 
 
 def match(

@@ -109,6 +109,11 @@ class ForeignKey:
     on_delete: str | None = None
     """``CASCADE``, ``SET NULL``, ``SET DEFAULT``, ``RESTRICT``; ``None`` is NO ACTION."""
     on_update: str | None = None
+    deferrable: str | None = None
+    """``DEFERRABLE INITIALLY DEFERRED`` / ``DEFERRABLE INITIALLY IMMEDIATE``; ``None`` is
+    NOT DEFERRABLE (PostgreSQL)."""
+    match: str | None = None
+    """``FULL``; ``None`` is MATCH SIMPLE, the default (PostgreSQL)."""
 
 
 Constraint = UniqueConstraint | CheckConstraint | ForeignKey

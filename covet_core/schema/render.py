@@ -49,6 +49,8 @@ def sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+_MATCH = frozenset({"FULL"})
+_DEFERRABLE = frozenset({"DEFERRABLE INITIALLY DEFERRED", "DEFERRABLE INITIALLY IMMEDIATE"})
 COLLATION_NAME = re.compile(r"[A-Za-z0-9_]+")
 """What a collation read from a catalog may be to reach a statement (no quoting exists)."""
 
@@ -133,9 +135,13 @@ class DdlRenderer:
                 f"(column {column.name} COLLATE {column.collation})"
             )
 
+    def collate(self, column: Column) -> str:
+        """`` COLLATE ...`` for a dialect that writes column collations; ``""`` otherwise."""
+        return ""
+
     def column(self, column: Column) -> str:
         self.column_options(column)
-        sql = f"{self.quote(column.name)} {self.render_type(column.type)}"
+        sql = f"{self.quote(column.name)} {self.render_type(column.type)}{self.collate(column)}"
         if column.autoincrement:
             sql += self.autoincrement(column)
         if not column.nullable:
@@ -157,11 +163,25 @@ class DdlRenderer:
             f"FOREIGN KEY ({self.names(fk.columns)}) REFERENCES "
             f"{self.table_name(fk.ref_table, fk.ref_schema)} ({self.names(fk.ref_columns)})"
         )
+        if fk.match:
+            sql += f" MATCH {self.checked(fk.match, _MATCH, 'MATCH')}"
         if fk.on_delete:
             sql += f" ON DELETE {fk.on_delete}"
         if fk.on_update:
             sql += f" ON UPDATE {fk.on_update}"
+        if fk.deferrable:
+            sql += f" {self.checked(fk.deferrable, _DEFERRABLE, 'deferral')}"
         return sql
+
+    deferrable_keys: ClassVar[bool] = False
+    """Whether foreign keys may be DEFERRABLE and MATCH FULL here (PostgreSQL)."""
+
+    def checked(self, value: str, allowed: frozenset[str], what: str) -> str:
+        """A keyword read from a catalog or a model, only if it is one SQL allows here."""
+        spelled = " ".join(value.upper().split())
+        if not self.deferrable_keys or spelled not in allowed:
+            raise ValueError(f"{self.dialect_name}: foreign key {what} {value!r} is not written")
+        return spelled
 
     def primary_key(self, table: Table) -> str:
         prefix = (

@@ -102,6 +102,7 @@ def normalise_table(table: Table, enums: Mapping[str, EnumType] | None = None) -
             replace(
                 index,
                 columns=tuple(index.columns),
+                method=index.method.lower() if index.method else None,
                 where=canonical_expression(index.where) if index.where else None,
                 expression=canonical_expression(index.expression, keys=True)
                 if index.expression
@@ -134,7 +135,7 @@ def normalise_table(table: Table, enums: Mapping[str, EnumType] | None = None) -
 def is_implicit_fk_index(index: Index, foreign_keys: tuple[ForeignKey, ...]) -> bool:
     """True for the index InnoDB made to back a foreign key: named after the key (or after
     its first column when the key's own name was generated), on exactly its columns."""
-    if index.unique or index.where or index.expression:
+    if index.unique or index.where or index.expression or index.method:
         return False
     for fk in foreign_keys:
         if tuple(index.columns) != tuple(fk.columns):
@@ -267,14 +268,13 @@ def _foreign_key(fk: ForeignKey) -> ForeignKey:
         return None if text is None or text in _NO_ACTION else text
 
     name = None if fk.name is None or _GENERATED_FK.match(fk.name) else fk.name
-    return ForeignKey(
-        name,
-        tuple(fk.columns),
-        fk.ref_table,
-        tuple(fk.ref_columns),
-        fk.ref_schema,
-        action(fk.on_delete),
-        action(fk.on_update),
+    return replace(  # replace(): what MySQL cannot write still reaches its renderer
+        fk,
+        name=name,
+        columns=tuple(fk.columns),
+        ref_columns=tuple(fk.ref_columns),
+        on_delete=action(fk.on_delete),
+        on_update=action(fk.on_update),
     )
 
 

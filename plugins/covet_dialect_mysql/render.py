@@ -20,6 +20,8 @@ from covet_dialect_mysql.expression import encode_string as sql_string
 
 # InnoDB for transactions and row locks; utf8mb4 because MySQL's "utf8" is 3-byte only.
 TABLE_OPTIONS = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
+_KINDS = {"fulltext": "FULLTEXT ", "spatial": "SPATIAL "}
+"""Index methods MySQL writes as the index's kind (``Index.method``)."""
 DEFAULT_TIMESTAMP_PRECISION = 6
 """``timestamp`` without a precision renders DATETIME(6): microseconds, like the others."""
 INTEGER_TYPES = frozenset({"tinyint", "smallint", "mediumint", "integer", "bigint"})
@@ -137,6 +139,17 @@ class MySQLRenderer(DdlRenderer):
     def column_comment(self, column: Column) -> str:
         return f" COMMENT {sql_string(column.comment)}" if column.comment else ""
 
+    def index_options(self, index: Index) -> None:
+        if index.method in _KINDS and not index.include and not index.nulls_not_distinct:
+            return  # FULLTEXT / SPATIAL: written as the index's kind
+        super().index_options(index)
+
+    def index_kind(self, index: Index) -> str:
+        """``UNIQUE ``, ``FULLTEXT ``, ``SPATIAL `` or nothing, before ``INDEX``."""
+        if index.method:
+            return _KINDS[index.method]
+        return "UNIQUE " if index.unique else ""
+
     def index_keys(self, index: Index) -> str:
         self.index_options(index)
         if index.where:
@@ -150,7 +163,7 @@ class MySQLRenderer(DdlRenderer):
         # Indexes inline, before the foreign keys: a key declared first backs its FK, so InnoDB
         # adds no implicit index that would later block dropping the user's own.
         return [
-            f"{'UNIQUE ' if i.unique else ''}INDEX {self.quote(i.name)} ({self.index_keys(i)})"
+            f"{self.index_kind(i)}INDEX {self.quote(i.name)} ({self.index_keys(i)})"
             for i in table.indexes
         ]
 
@@ -178,10 +191,10 @@ class MySQLRenderer(DdlRenderer):
         return [f"ALTER TABLE {table} MODIFY COLUMN {self.column(operation.after)}"]
 
     def index_sql(self, table: str, schema: str | None, index: Index) -> str:
-        unique = "UNIQUE " if index.unique else ""
+        keys = self.index_keys(index)  # refuses what MySQL cannot write, first
         return (
-            f"CREATE {unique}INDEX {self.quote(index.name)} ON "
-            f"{self.table_name(table, schema)} ({self.index_keys(index)})"
+            f"CREATE {self.index_kind(index)}INDEX {self.quote(index.name)} ON "
+            f"{self.table_name(table, schema)} ({keys})"
         )
 
     def create_index(self, operation: CreateIndex) -> list[str]:

@@ -346,7 +346,10 @@ class _Rows:
             unique = not int(parts[0]["nu"])
             if name == "PRIMARY":
                 primary = columns
-            elif str(parts[0]["kind"]).upper() in ("FULLTEXT", "SPATIAL", "VECTOR"):
+            elif str(parts[0]["kind"]).upper() in ("FULLTEXT", "SPATIAL"):
+                method = str(parts[0]["kind"]).lower()
+                indexes.append(Index(name, columns, method=method))
+            elif str(parts[0]["kind"]).upper() == "VECTOR":
                 kind = f"{str(parts[0]['kind']).lower()} index"
                 self.ignored.append(IgnoredObject(kind, f"{table}.{name}", schema))
             elif any(p["col"] is None or p["sub"] or p["coll"] == "D" for p in parts):

@@ -62,7 +62,10 @@ SELECT a.attrelid AS rel, a.attname, format_type(a.atttypid, a.atttypmod) AS typ
             WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
             AND d.refobjid = a.attrelid AND d.refobjsubid = a.attnum AND d.deptype = 'i')
             END AS always_sequence,
-       a.attcollation <> t.typcollation AS own_collation
+       CASE WHEN a.attcollation <> t.typcollation THEN (
+            SELECT ARRAY[cn.nspname, co.collname] FROM pg_collation co
+            JOIN pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = a.attcollation)
+            END AS collation
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_type t ON t.oid = a.atttypid
@@ -86,7 +89,7 @@ SELECT con.conrelid AS rel, con.conname, con.contype::text AS contype,
              JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num
              ORDER BY k.ord) AS ref_cols,
        con.confupdtype::text AS confupdtype, con.confdeltype::text AS confdeltype,
-       con.condeferrable, con.confmatchtype::text AS confmatchtype,
+       con.condeferrable, con.condeferred, con.confmatchtype::text AS confmatchtype,
        CASE WHEN con.contype IN ('p', 'u') THEN (
             SELECT x.indnatts > x.indnkeyatts
                    OR coalesce((to_jsonb(x) ->> 'indnullsnotdistinct')::boolean, false)

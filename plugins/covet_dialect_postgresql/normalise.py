@@ -216,6 +216,8 @@ def normalise_table(table: Table) -> Table:
             ref_schema=fk.ref_schema,
             on_delete=_action(fk.on_delete),
             on_update=_action(fk.on_update),
+            deferrable=" ".join(fk.deferrable.upper().split()) if fk.deferrable else None,
+            match=fk.match.upper() if fk.match and fk.match.upper() != "SIMPLE" else None,
         )
         for fk in table.foreign_keys
     ]

@@ -37,6 +37,7 @@ _PRECISION_TYPES = {"timestamp": "TIMESTAMP", "timestamptz": "TIMESTAMP", "time"
 class PostgreSQLRenderer(DdlRenderer):
     dialect_name = "PostgreSQL"
     carries = "postgresql"
+    deferrable_keys = True
     types = {
         "text": "TEXT",
         "integer": "INTEGER",
@@ -93,6 +94,14 @@ class PostgreSQLRenderer(DdlRenderer):
 
     def index_options(self, index: Index) -> None:
         """PostgreSQL has every option an ``Index`` can carry."""
+
+    def column_options(self, column: Column) -> None:
+        if column.on_update:
+            raise ValueError(f"PostgreSQL has no ON UPDATE for column {column.name}")
+
+    def collate(self, column: Column) -> str:
+        # ``schema.name`` as ColumnType.enum_name spells it; pg_catalog's without a schema.
+        return f" COLLATE {self.qualified_type(column.collation)}" if column.collation else ""
 
     def index_sql(self, table: str, schema: str | None, index: Index) -> str:
         # The server's grammar order: USING, keys, INCLUDE, NULLS NOT DISTINCT, WHERE.
@@ -152,9 +161,12 @@ class PostgreSQLRenderer(DdlRenderer):
         )
         if reset_default and before.default is not None:
             statements.append(f"{column} DROP DEFAULT")
-        if operation.type_changed:
+        collation_changed = before.collation != after.collation
+        if operation.type_changed or collation_changed:
             new_type = self.render_type(after.type)
-            statements.append(f"{column} TYPE {new_type} USING {name}::{new_type}")
+            collate = self.collate(after) or (' COLLATE "default"' if collation_changed else "")
+            using = f" USING {name}::{new_type}" if operation.type_changed else ""
+            statements.append(f"{column} TYPE {new_type}{collate}{using}")
         if reset_default and after.default is not None:
             statements.append(f"{column} SET DEFAULT {after.default}")
         if operation.nullable_changed:

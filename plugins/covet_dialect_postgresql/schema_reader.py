@@ -208,8 +208,6 @@ class PostgreSQLSchemaReader:
             name = f"{table['name']}.{row['attname']}"
             if row["attgenerated"]:
                 ignored.append(IgnoredObject("generated column", name, table["schema"]))
-            if row["own_collation"]:
-                ignored.append(IgnoredObject("column collation", name, table["schema"]))
             if row["always_sequence"]:
                 # Created BY DEFAULT in a copy; the sequence names the difference in pg_dump.
                 sequence = f"{row['always_sequence']} of {name}"
@@ -220,7 +218,7 @@ class PostgreSQLSchemaReader:
             if table is None:
                 continue
             name, kind, cols = row["conname"], row["contype"], tuple(row["cols"])
-            if row["condeferrable"] and kind != "f":
+            if row["condeferrable"] and kind != "f":  # a deferrable key of a table: named
                 where = f"{name} on {table['name']}"
                 ignored.append(IgnoredObject("DEFERRABLE constraint", where, table["schema"]))
             if row["key_options"]:
@@ -234,11 +232,6 @@ class PostgreSQLSchemaReader:
             elif kind == "c":
                 table["checks"].append(CheckConstraint(name, check_expression(row["def"])))
             elif kind == "f":
-                for flag, said in (("condeferrable", "DEFERRABLE"), ("confmatchtype", "MATCH")):
-                    if row[flag] is True or row[flag] == "f":
-                        where = f"{name} on {table['name']}"
-                        what = f"{said} {'FULL ' if said == 'MATCH' else ''}foreign key"
-                        ignored.append(IgnoredObject(what.strip(), where, table["schema"]))
                 table["fks"].append(
                     ForeignKey(
                         name,
@@ -248,6 +241,8 @@ class PostgreSQLSchemaReader:
                         ref_schema=own(row["ref_schema"]),
                         on_delete=_ACTIONS.get(row["confdeltype"]),
                         on_update=_ACTIONS.get(row["confupdtype"]),
+                        deferrable=_deferral(row),
+                        match="FULL" if row["confmatchtype"] == "f" else None,
                     )
                 )
             else:
@@ -306,9 +301,14 @@ class PostgreSQLSchemaReader:
         autoincrement = bool(row["attidentity"]) or serial
         if autoincrement or row["attgenerated"]:
             default = None
+        collation = None
+        if row["collation"]:
+            where, name = row["collation"]
+            schema = None if where == "pg_catalog" else own(where)
+            collation = f"{schema}.{name}" if schema else name
         return Column(
             row["attname"], column_type, nullable=not row["attnotnull"], default=default,
-            autoincrement=autoincrement, comment=row["comment"],
+            autoincrement=autoincrement, comment=row["comment"], collation=collation,
         )  # fmt: skip
 
     @staticmethod
@@ -326,6 +326,12 @@ class PostgreSQLSchemaReader:
             include=tuple(row["include"]),
             nulls_not_distinct=bool(row["nulls_not_distinct"]),
         )
+
+
+def _deferral(row: dict[str, Any]) -> str | None:
+    if not row["condeferrable"]:
+        return None
+    return f"DEFERRABLE INITIALLY {'DEFERRED' if row['condeferred'] else 'IMMEDIATE'}"
 
 
 def _table_attributes(rel: dict[str, Any], schema: str | None) -> list[IgnoredObject]:
