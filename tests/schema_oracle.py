@@ -100,17 +100,52 @@ async def sqlite_objects(adapter: Any) -> Objects:
         parts = []
         for pragma in ("table_xinfo", "foreign_key_list", "index_list"):
             found = await adapter.fetch_all(f"SELECT * FROM pragma_{pragma}({quoted})")
+            if pragma == "foreign_key_list":
+                found = [await _referenced(adapter, r) for r in found]
             # index_list's seq is only the order the indexes were created in.
             rows = [
                 {k: v for k, v in r.items() if (pragma, k) != ("index_list", "seq")} for r in found
             ]
             parts.append(repr(sorted(tuple(sorted(r.items())) for r in rows)))
-        # No pragma tells a column's declared collation: the CREATE text does.
-        parts.append(repr(re.findall(r"collate \w+", sqlite_text(row["sql"]))))
+        # No pragma tells collations, constraint names, checks or deferral: the CREATE text
+        # does, compared clause by clause (a key may be written inline or at the end).
+        text = sqlite_text(row["sql"])
+        parts.append(repr(re.findall(r"collate \w+", text)))
+        parts.append(repr(sorted(re.findall(r"\bconstraint (\S+)", text))))
+        parts.append(repr(sorted(_checks(text))))
+        parts.append(repr([len(re.findall(w, text)) for w in _FLAGS]))
         tail = " ".join((row["sql"] or "").upper().split()[-3:])
         options = [w for w in ("STRICT", "WITHOUT ROWID") if w in tail]
         objects[(kind, name)] = "\n".join([*parts, *options])
     return objects
+
+
+async def _referenced(adapter: Any, row: dict[str, Any]) -> dict[str, Any]:
+    """SQLite's own rule: ``REFERENCES parent`` without columns means the parent's primary
+    key (https://sqlite.org/foreignkeys.html), so that is what the pragma's NULL stands for."""
+    if row["to"] is not None:
+        return dict(row)
+    parent = "'" + str(row["table"]).replace("'", "''") + "'"
+    keys = await adapter.fetch_all(
+        f"SELECT name FROM pragma_table_info({parent}) WHERE pk > 0 ORDER BY pk"
+    )
+    return {**row, "to": keys[row["seq"]]["name"] if row["seq"] < len(keys) else None}
+
+
+_FLAGS = (r"deferrable initially deferred", r"\bautoincrement\b")
+
+
+def _checks(text: str) -> list[str]:
+    """The bodies of the CHECK clauses of folded CREATE text."""
+    found = []
+    for match in re.finditer(r"\bcheck \(", text):
+        depth, i = 0, match.end() - 1
+        for i in range(match.end() - 1, len(text)):
+            depth += {"(": 1, ")": -1}.get(text[i], 0)
+            if depth == 0:
+                break
+        found.append(text[match.end() : i].strip())
+    return found
 
 
 def covered(key: tuple[str, str], reported: list[IgnoredObject]) -> bool:

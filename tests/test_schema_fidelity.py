@@ -120,12 +120,16 @@ SQLITE_SOURCE = [
     "CREATE INDEX ev_name_nocase ON events (name COLLATE NOCASE, n DESC)",
     "CREATE UNIQUE INDEX ev_n_asc ON events (n ASC) WHERE n > 0",
     "CREATE INDEX ev_plain ON events (n, name)",
+    "CREATE TABLE tickets (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+    "event INTEGER REFERENCES events DEFERRABLE INITIALLY DEFERRED, "
+    "code TEXT COLLATE NOCASE CHECK (length(code) > 2))",
 ]
 
 
 def test_sqlite_declared_types_and_index_keys_are_kept(tmp_path: Path) -> None:
     """DATETIME came back TIMESTAMP and INT came back INTEGER (the docs said declared types are
-    kept); DESC and COLLATE on index keys were dropped. Judged by sqlite_master and pragmas."""
+    kept); DESC and COLLATE on index keys, column COLLATE and DEFERRABLE foreign keys were
+    dropped. Judged by sqlite_master and pragmas."""
     from conftest import database_target
     from schema_oracle import sqlite_objects
 

@@ -164,22 +164,22 @@ class DdlRenderer:
             f"{self.table_name(fk.ref_table, fk.ref_schema)} ({self.names(fk.ref_columns)})"
         )
         if fk.match:
-            sql += f" MATCH {self.checked(fk.match, _MATCH, 'MATCH')}"
+            sql += f" MATCH {self.checked(fk.match, _MATCH, 'match')}"
         if fk.on_delete:
             sql += f" ON DELETE {fk.on_delete}"
         if fk.on_update:
             sql += f" ON UPDATE {fk.on_update}"
         if fk.deferrable:
-            sql += f" {self.checked(fk.deferrable, _DEFERRABLE, 'deferral')}"
+            sql += f" {self.checked(fk.deferrable, _DEFERRABLE, 'deferrable')}"
         return sql
 
-    deferrable_keys: ClassVar[bool] = False
-    """Whether foreign keys may be DEFERRABLE and MATCH FULL here (PostgreSQL)."""
+    foreign_key_options: ClassVar[frozenset[str]] = frozenset()
+    """Which of ``ForeignKey.match`` / ``deferrable`` this dialect writes (and keeps)."""
 
     def checked(self, value: str, allowed: frozenset[str], what: str) -> str:
         """A keyword read from a catalog or a model, only if it is one SQL allows here."""
         spelled = " ".join(value.upper().split())
-        if not self.deferrable_keys or spelled not in allowed:
+        if what not in self.foreign_key_options or spelled not in allowed:
             raise ValueError(f"{self.dialect_name}: foreign key {what} {value!r} is not written")
         return spelled
 

@@ -37,7 +37,7 @@ _PRECISION_TYPES = {"timestamp": "TIMESTAMP", "timestamptz": "TIMESTAMP", "time"
 class PostgreSQLRenderer(DdlRenderer):
     dialect_name = "PostgreSQL"
     carries = "postgresql"
-    deferrable_keys = True
+    foreign_key_options = frozenset({"match", "deferrable"})
     types = {
         "text": "TEXT",
         "integer": "INTEGER",

@@ -58,6 +58,7 @@ def is_literal(default: str) -> bool:
 
 class SQLiteRenderer(DdlRenderer):
     dialect_name = "SQLite"
+    foreign_key_options = frozenset({"deferrable"})  # SQLite parses MATCH and ignores it
     types = {
         "smallint": "SMALLINT",
         "integer": "INTEGER",

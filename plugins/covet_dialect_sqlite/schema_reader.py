@@ -280,6 +280,7 @@ def _foreign_keys(
                 ref_columns,
                 on_delete=_action(rows[0]["on_delete"]),
                 on_update=_action(rows[0]["on_update"]),
+                deferrable=match.deferrable if match else None,
             )
         )
     return found

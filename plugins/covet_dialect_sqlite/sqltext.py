@@ -128,6 +128,8 @@ class ParsedForeignKey:
     columns: tuple[str, ...]
     ref_table: str
     ref_columns: tuple[str, ...]
+    deferrable: str | None = None
+    """``DEFERRABLE INITIALLY DEFERRED`` / ``... IMMEDIATE`` as the schema model spells it."""
 
 
 @dataclass
@@ -215,7 +217,21 @@ def _references(
     if k + 1 < len(item) and item[k + 1].kind == OP and item[k + 1].value == "(":
         inner, _ = _paren_group(item, k + 1)
         ref_columns = _names(inner)
-    return ParsedForeignKey(name, columns, ref, ref_columns)
+    return ParsedForeignKey(name, columns, ref, ref_columns, _deferral(item[k:]))
+
+
+def _deferral(clause: list[Token]) -> str | None:
+    """SQLite's deferral of a REFERENCES clause: only ``DEFERRABLE INITIALLY DEFERRED``
+    defers; ``DEFERRABLE`` alone or ``INITIALLY IMMEDIATE`` checks at once."""
+    words = [t.value.upper() for t in clause if t.kind == WORD]
+    for i, word in enumerate(words):
+        if word == "DEFERRABLE" and (i == 0 or words[i - 1] != "NOT"):
+            later = words[i + 1 : i + 3]
+            deferred = later == ["INITIALLY", "DEFERRED"]
+            return f"DEFERRABLE INITIALLY {'DEFERRED' if deferred else 'IMMEDIATE'}"
+        if word in ("CONSTRAINT", "CHECK", "UNIQUE", "PRIMARY", "DEFAULT", "COLLATE"):
+            return None  # the next constraint of the column
+    return None
 
 
 def _column_def(sql: str, item: list[Token], parsed: ParsedTable) -> None:
