@@ -174,6 +174,8 @@ class Column:
         name: str | None = None,
         collation: str | None = None,
         on_update: str | None = None,
+        generated: str | None = None,
+        stored: bool = False,
     ) -> None:
         self.type = type if isinstance(type, ColumnType) else type()
         if not isinstance(self.type, ColumnType):
@@ -191,6 +193,7 @@ class Column:
         self.name = name
         self.collation = collation  # MySQL / SQLite
         self.on_update = on_update  # MySQL: "CURRENT_TIMESTAMP"
+        self.generated, self.stored = generated, stored  # GENERATED ALWAYS AS (...) [STORED]
         self.order = next(_counter)
 
     def __set_name__(self, owner: type, name: str) -> None:
@@ -283,6 +286,8 @@ def table_of(model: type[Model]) -> tuple[Table, list[EnumType]]:
                 col.comment,
                 on_update=col.on_update,
                 collation=col.collation,
+                generated=col.generated,
+                stored=col.stored,
             )
         )
         if col.type.name == "enum" and col.type.enum_name:

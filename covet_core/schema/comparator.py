@@ -329,6 +329,8 @@ class _Plan(Pairing):
                     return True
                 if not is_constant(col.default):
                     return True
+                if col.generated and col.stored:  # SQLite adds only VIRTUAL ones in place
+                    return True
         return False
 
     def created_tables(self) -> tuple[list[Operation], list[Operation]]:

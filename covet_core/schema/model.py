@@ -63,6 +63,10 @@ class Column:
     collation: str | None = None
     """The column's collation when it is not its table's (MySQL ``latin1_bin``, SQLite
     ``NOCASE``); a MySQL collation implies its character set."""
+    generated: str | None = None
+    """A generated column's expression (``GENERATED ALWAYS AS (...)``), as SQL text."""
+    stored: bool = False
+    """A generated column is computed on write (STORED) rather than on read (VIRTUAL)."""
 
 
 @dataclass(frozen=True)

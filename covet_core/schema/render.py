@@ -139,9 +139,19 @@ class DdlRenderer:
         """`` COLLATE ...`` for a dialect that writes column collations; ``""`` otherwise."""
         return ""
 
+    def generated(self, column: Column) -> str:
+        """`` GENERATED ALWAYS AS (...) STORED|VIRTUAL`` (SQLite, MySQL, PostgreSQL spell it
+        alike; PostgreSQL has STORED only)."""
+        if not column.generated:
+            return ""
+        return (
+            f" GENERATED ALWAYS AS ({column.generated}) {'STORED' if column.stored else 'VIRTUAL'}"
+        )
+
     def column(self, column: Column) -> str:
         self.column_options(column)
         sql = f"{self.quote(column.name)} {self.render_type(column.type)}{self.collate(column)}"
+        sql += self.generated(column)
         if column.autoincrement:
             sql += self.autoincrement(column)
         if not column.nullable:

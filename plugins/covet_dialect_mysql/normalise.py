@@ -172,6 +172,7 @@ def _normalise_column(column: Column, enums: Mapping[str, EnumType]) -> Column:
         comment=column.comment or None,
         on_update=on_update,
         collation=column.collation.lower() if column.collation else None,
+        generated=canonical_expression(column.generated) if column.generated else None,
     )
 
 

@@ -109,6 +109,7 @@ class MySQLRenderer(DdlRenderer):
         sql = f"{self.quote(column.name)} {self.render_type(column.type)}"
         if column.collation:
             sql += f" COLLATE {collation_name(column.collation)}"
+        sql += self.generated(column)
         if not column.nullable:
             sql += " NOT NULL"
         elif column.type.name == "mysql_timestamp":

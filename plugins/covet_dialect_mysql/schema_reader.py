@@ -127,7 +127,8 @@ class MySQLSchemaReader:
         out["columns"] = await fetch(
             "SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, COLUMN_NAME AS name, "
             "COLUMN_TYPE AS type, IS_NULLABLE AS nullable, COLUMN_DEFAULT AS dflt, EXTRA AS extra, "
-            "COLUMN_COMMENT AS note, COLLATION_NAME AS coll FROM information_schema.COLUMNS "
+            "COLUMN_COMMENT AS note, COLLATION_NAME AS coll, GENERATION_EXPRESSION AS gen "
+            "FROM information_schema.COLUMNS "
             f"WHERE TABLE_SCHEMA {where} ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION",
             params,
         )
@@ -276,8 +277,9 @@ class _Rows:
         extra = str(row["extra"] or "")
         column_type = ColumnType("json") if is_json else parse_type(row["type"])
         default = row["dflt"]
+        generated = None
         if _GENERATED.search(extra):
-            self.ignored.append(IgnoredObject("generated column", f"{table}.{row['name']}"))
+            generated = row["gen"]
             default = None
         elif self.mariadb:
             # MariaDB writes defaults as SQL: 'text', 0, current_timestamp(); NULL for none.
@@ -308,6 +310,8 @@ class _Rows:
             comment=row["note"] or None,
             on_update=on_update,
             collation=collation,
+            generated=generated,
+            stored=generated is not None and "VIRTUAL" not in extra.upper(),
         )
 
     def foreign_keys(

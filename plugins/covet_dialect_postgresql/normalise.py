@@ -167,6 +167,10 @@ def normalise_table(table: Table) -> Table:
     def canonical(text: str) -> str:
         return expression.canonical(text, types, _type_text)
 
+    columns = tuple(
+        replace(c, generated=canonical(c.generated)) if c.generated else c for c in columns
+    )
+
     indexes = []
     for index in table.indexes:
         cols, expr = tuple(index.columns), index.expression

@@ -98,6 +98,8 @@ class PostgreSQLRenderer(DdlRenderer):
     def column_options(self, column: Column) -> None:
         if column.on_update:
             raise ValueError(f"PostgreSQL has no ON UPDATE for column {column.name}")
+        if column.generated and not column.stored:
+            raise ValueError(f"PostgreSQL generated columns are STORED: column {column.name}")
 
     def collate(self, column: Column) -> str:
         # ``schema.name`` as ColumnType.enum_name spells it; pg_catalog's without a schema.
@@ -147,6 +149,14 @@ class PostgreSQLRenderer(DdlRenderer):
 
     def alter_column(self, operation: AlterColumn) -> list[str]:
         self.column_options(operation.after)
+        if (operation.before.generated, operation.before.stored) != (
+            operation.after.generated,
+            operation.after.stored,
+        ):
+            raise ValueError(
+                f"PostgreSQL cannot change whether or how column {operation.name} is generated "
+                "in place: drop the column and add it again"
+            )
         table = self.table_name(operation.table, operation.schema)
         name = self.quote(operation.name)
         column = f"ALTER TABLE {table} ALTER COLUMN {name}"

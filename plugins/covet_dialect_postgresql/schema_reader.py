@@ -206,8 +206,6 @@ class PostgreSQLSchemaReader:
                 continue
             table["columns"].append(self._column(row, own))
             name = f"{table['name']}.{row['attname']}"
-            if row["attgenerated"]:
-                ignored.append(IgnoredObject("generated column", name, table["schema"]))
             if row["always_sequence"]:
                 # Created BY DEFAULT in a copy; the sequence names the difference in pg_dump.
                 sequence = f"{row['always_sequence']} of {name}"
@@ -299,6 +297,7 @@ class PostgreSQLSchemaReader:
         # A serial column's nextval() over its own sequence is the server's autoincrement.
         serial = bool(row["owns_sequence"]) and (default or "").startswith("nextval(")
         autoincrement = bool(row["attidentity"]) or serial
+        generated = default if row["attgenerated"] else None  # pg_get_expr of its expression
         if autoincrement or row["attgenerated"]:
             default = None
         collation = None
@@ -309,6 +308,7 @@ class PostgreSQLSchemaReader:
         return Column(
             row["attname"], column_type, nullable=not row["attnotnull"], default=default,
             autoincrement=autoincrement, comment=row["comment"], collation=collation,
+            generated=generated, stored=row["attgenerated"] == "s",
         )  # fmt: skip
 
     @staticmethod

@@ -135,6 +135,7 @@ def normalise_table(table: Table) -> Table:
                 comment=None,
                 # SQLite's collation names are case-insensitive: NOCASE and nocase are one.
                 collation=column.collation.upper() if column.collation else None,
+                generated=canonical_expression(column.generated) if column.generated else None,
             )
         )
     indexes = [

@@ -108,6 +108,7 @@ class SQLiteRenderer(DdlRenderer):
             if not COLLATION_NAME.fullmatch(column.collation):
                 raise ValueError(f"column {column.name}: invalid collation {column.collation!r}")
             sql += f" COLLATE {column.collation}"
+        sql += self.generated(column)
         if not column.nullable:
             sql += " NOT NULL"
         if column.default is not None:

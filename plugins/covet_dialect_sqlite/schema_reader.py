@@ -187,7 +187,6 @@ class SQLiteSchemaReader:
         for option in parsed.options:
             # Not modelled yet: a copy would be an ordinary table, so say so.
             schema.ignored.append(IgnoredObject(f"{option} table", name, label))
-        generated = {c.lower() for c in parsed.generated}
         primary_key = tuple(
             r["name"] for r in sorted((r for r in rows if r["pk"]), key=lambda r: r["pk"])
         )
@@ -198,8 +197,9 @@ class SQLiteSchemaReader:
         )
         columns = []
         for row in rows:
-            if row["hidden"] or row["name"].lower() in generated:
-                # Generated columns have no place in the model: reported, never dropped.
+            generated = parsed.generated.get(row["name"].lower())
+            if row["hidden"] == 1 or (row["hidden"] and generated is None):
+                # A hidden column of a virtual table, or one the parser could not read.
                 schema.ignored.append(IgnoredObject("generated column", f"{name}.{row['name']}"))
                 continue
             declared = row["type"] or ""
@@ -211,6 +211,8 @@ class SQLiteSchemaReader:
                     default=row["dflt_value"],
                     autoincrement=(parsed.autoincrement or "").lower() == row["name"].lower(),
                     collation=parsed.collations.get(row["name"].lower()),
+                    generated=generated[0] if generated else None,
+                    stored=bool(generated and generated[1]),
                 )
             )
         return Table(

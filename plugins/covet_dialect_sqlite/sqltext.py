@@ -143,7 +143,8 @@ class ParsedTable:
     checks: list[tuple[str | None, str]] = field(default_factory=list)
     uniques: list[tuple[str | None, tuple[str, ...]]] = field(default_factory=list)
     foreign_keys: list[ParsedForeignKey] = field(default_factory=list)
-    generated: set[str] = field(default_factory=set)
+    generated: dict[str, tuple[str, bool]] = field(default_factory=dict)
+    """Lower-cased column name -> its generating expression and whether it is STORED."""
     collations: dict[str, str] = field(default_factory=dict)
     """Lower-cased column name -> the collation its definition declares."""
     options: list[str] = field(default_factory=list)
@@ -269,8 +270,13 @@ def _column_def(sql: str, item: list[Token], parsed: ParsedTable) -> None:
             parsed.foreign_keys.append(_references(item, k, name, (column,)))
             k = _end_of_references(item, k + 1)
         elif token.is_word("GENERATED", "AS"):
-            parsed.generated.add(column)
-            k += 1
+            start = next((j for j in range(k, len(item)) if item[j].value == "("), len(item))
+            inner, k = _paren_group(item, start) if start < len(item) else ([], len(item))
+            stored = k < len(item) and item[k].is_word("STORED")
+            if k < len(item) and item[k].is_word("STORED", "VIRTUAL"):
+                k += 1
+            if inner:
+                parsed.generated[column.lower()] = (text_between(sql, inner[0], inner[-1]), stored)
         elif token.is_word("COLLATE") and k + 1 < len(item):
             parsed.collations[column.lower()] = item[k + 1].name
             k += 2
