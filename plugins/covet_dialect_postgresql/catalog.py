@@ -8,13 +8,15 @@ columns and constraints.
 
 from __future__ import annotations
 
+import re
+
 # covet's own tables are read like any other (the façade decides whether to show them), but
 # objects hanging off them are covet's business, not something to report as ignored.
 INTERNAL_PREFIX = "_covet_"
 
 # Schemas not asked for are named when they hold anything (nothing is lost silently).
 NAMESPACES = """
-SELECT current_schema() AS current,
+SELECT current_schema() AS current, current_setting('server_version_num')::int AS version,
        coalesce(array_agg(n.oid ORDER BY n.nspname) FILTER (WHERE n.chosen), '{}') AS oids,
        coalesce(array_agg(n.nspname ORDER BY n.nspname) FILTER (WHERE n.chosen), '{}') AS names,
        coalesce(array_agg(n.nspname ORDER BY n.nspname) FILTER (WHERE NOT n.chosen
@@ -91,8 +93,7 @@ SELECT con.conrelid AS rel, con.conname, con.contype::text AS contype,
        con.confupdtype::text AS confupdtype, con.confdeltype::text AS confdeltype,
        con.condeferrable, con.condeferred, con.confmatchtype::text AS confmatchtype,
        CASE WHEN con.contype IN ('p', 'u') THEN (
-            SELECT x.indnatts > x.indnkeyatts
-                   OR coalesce((to_jsonb(x) ->> 'indnullsnotdistinct')::boolean, false)
+            SELECT x.indnatts > x.indnkeyatts OR NND(x)
             FROM pg_index x WHERE x.indexrelid = con.conindid) END AS key_options
 FROM pg_constraint con
 LEFT JOIN pg_class rc ON rc.oid = con.confrelid
@@ -103,16 +104,18 @@ ORDER BY con.conrelid, con.conname
 """
 
 # Indexes that back a primary key, unique or exclusion constraint are the constraint's.
-# indnullsnotdistinct exists from PostgreSQL 15: read through to_jsonb, false before.
+# NND(alias) is pg_index.indnullsnotdistinct from PostgreSQL 15 on, false before (see
+# for_server: the column does not exist on older servers).
 # pg_get_indexdef is costly, so it is asked only for an index that is more than a list of
 # columns (expressions, DESC / NULLS, another method, operator class or collation).
 INDEXES = """
 SELECT i.indrelid AS rel, ic.relname AS name, i.indisunique, am.amname,
-       coalesce((to_jsonb(i) ->> 'indnullsnotdistinct')::boolean, false) AS nulls_not_distinct,
+       NND(i) AS nulls_not_distinct,
        ic.reloptions IS NOT NULL OR ic.reltablespace <> 0 AS has_options,
-       ARRAY(SELECT a.attname FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(num, ord)
-             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num
-             WHERE k.ord > i.indnkeyatts ORDER BY k.ord) AS include,
+       CASE WHEN i.indnatts > i.indnkeyatts THEN
+            ARRAY(SELECT a.attname FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(num, ord)
+                  JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num
+                  WHERE k.ord > i.indnkeyatts ORDER BY k.ord) ELSE '{}' END AS include,
        CASE WHEN i.indexprs IS NOT NULL OR am.amname <> 'btree' OR i.indoption::text ~ '[1-9]'
                  OR EXISTS (SELECT 1 FROM unnest(i.indclass::oid[]) oc
                             JOIN pg_opclass o ON o.oid = oc WHERE NOT o.opcdefault)
@@ -273,3 +276,9 @@ WHERE c.relkind = 'S'
                   AND o.objid = c.oid AND o.deptype IN ('a', 'i', 'e'))
 ORDER BY 4, 5
 """
+
+
+def for_server(query: str, version: int) -> str:
+    """``query`` with ``NND(alias)`` spelt for a server of ``server_version_num`` ``version``."""
+    column = r"\1.indnullsnotdistinct" if version >= 150000 else "false"
+    return re.sub(r"NND\((\w+)\)", column, query)

@@ -39,6 +39,7 @@ from covet_dialect_postgresql.catalog import (
     NAMESPACES,
     OTHERS,
     RELATIONS,
+    for_server,
 )
 
 _RELKIND = {"v": "view", "m": "materialized view", "S": "sequence", "f": "foreign table"}
@@ -146,8 +147,8 @@ class PostgreSQLSchemaReader:
         }
         relations = await fetch(RELATIONS, (oids,))
         columns = await fetch(COLUMNS, (oids,))
-        constraints = await fetch(CONSTRAINTS, (oids,))
-        indexes = await fetch(INDEXES, (oids,))
+        constraints = await fetch(for_server(CONSTRAINTS, spaces["version"]), (oids,))
+        indexes = await fetch(for_server(INDEXES, spaces["version"]), (oids,))
         enums = await fetch(ENUMS, (oids,))
         others = await fetch(OTHERS, (oids,))
         carried = [
