@@ -63,6 +63,13 @@ class Column:
     collation: str | None = None
     """The column's collation when it is not its table's (MySQL ``latin1_bin``, SQLite
     ``NOCASE``); a MySQL collation implies its character set."""
+    autoincrement_kind: str | None = field(default=None, compare=False)
+    """How PostgreSQL makes an autoincrement column's values when it is not an identity BY
+    DEFAULT: ``serial`` or ``always`` (identity ALWAYS). Read so a copy is made the same way;
+    not compared, since models say only ``autoincrement``."""
+    sequence_options: str | None = field(default=None, compare=False)
+    """PostgreSQL: an identity's sequence options when not the defaults (``START WITH 7
+    INCREMENT BY 1 ...``, as the server's numbers), written back in a copy; not compared."""
     generated: str | None = None
     """A generated column's expression (``GENERATED ALWAYS AS (...)``), as SQL text."""
     stored: bool = False

@@ -139,8 +139,16 @@ def _joined(columns: tuple[str, ...] | list[str]) -> str:
     return "_".join(columns)[: _NAMEDATALEN - 1]
 
 
-@functools.lru_cache(maxsize=8192)
 def normalise_column(column: Column, in_primary_key: bool) -> Column:
+    # The cache compares columns as the model does, without autoincrement_kind: put it back.
+    found = _normalise_column(column, in_primary_key)
+    if found.autoincrement_kind != column.autoincrement_kind:
+        found = replace(found, autoincrement_kind=column.autoincrement_kind)
+    return found
+
+
+@functools.lru_cache(maxsize=8192)
+def _normalise_column(column: Column, in_primary_key: bool) -> Column:
     column_type, serial = normalise_type(column.type)
     autoincrement = column.autoincrement or serial
     default = column.default

@@ -31,6 +31,9 @@ from covet_dialect_postgresql.expression import canonical_default
 # A type the portable set does not name is written as the server spells it (format_type's
 # output: ``interval``, ``integer[]``, ``bit varying(8)``, ``"MyDomain"``), nothing else.
 _OWN_TYPE = re.compile(r'^[A-Za-z_][A-Za-z0-9_ ."]*(\[\])*$')
+# What the catalog query writes: keywords and numbers only, nothing else reaches the SQL.
+_SEQUENCE_OPTIONS = re.compile(r"(?:[A-Z]+(?: BY| WITH)? -?\d+ ?)+(?:CYCLE)?")
+_SERIAL = {"integer": "serial", "bigint": "bigserial", "smallint": "smallserial"}
 _PRECISION_TYPES = {"timestamp": "TIMESTAMP", "timestamptz": "TIMESTAMP", "time": "TIME"}
 
 
@@ -85,7 +88,18 @@ class PostgreSQLRenderer(DdlRenderer):
             raise ValueError(f"write the array type {name!r} with its arguments in the name")
         return f"{name.upper()}({', '.join(map(str, args))})"
 
+    def autoincrement(self, column: Column) -> str:
+        kind = "ALWAYS" if column.autoincrement_kind == "always" else "BY DEFAULT"
+        options = column.sequence_options
+        if options and not _SEQUENCE_OPTIONS.fullmatch(options):
+            raise ValueError(f"column {column.name}: unexpected sequence options {options!r}")
+        return f" GENERATED {kind} AS IDENTITY" + (f" ({options})" if options else "")
+
     def column(self, column: Column) -> str:
+        serial = _SERIAL.get(column.type.name)
+        if column.autoincrement and column.autoincrement_kind == "serial" and serial:
+            # As it was made: SERIAL creates the same <table>_<column>_seq, owned, as default.
+            column = replace(column, type=ColumnType(serial), autoincrement=False, default=None)
         if column.type.name == "boolean" and column.default is not None:
             # Portable models may say 1 / 0 (MySQL's spelling); PostgreSQL wants a boolean.
             default = canonical_default(column.default, column.type, str)

@@ -207,10 +207,11 @@ class PostgreSQLSchemaReader:
                 continue
             table["columns"].append(self._column(row, own))
             name = f"{table['name']}.{row['attname']}"
-            if row["always_sequence"]:
-                # Created BY DEFAULT in a copy; the sequence names the difference in pg_dump.
-                sequence = f"{row['always_sequence']} of {name}"
-                ignored.append(IgnoredObject("identity ALWAYS", sequence, table["schema"]))
+            options = row["sequence_options"]
+            if options and not row["attidentity"]:
+                # SERIAL takes no options: a copy's sequence would start over at 1.
+                what = f"{options[0]} of {name}"
+                ignored.append(IgnoredObject("serial sequence options", what, table["schema"]))
 
         for row in constraints:
             table = tables.get(row["rel"])
@@ -310,6 +311,9 @@ class PostgreSQLSchemaReader:
             row["attname"], column_type, nullable=not row["attnotnull"], default=default,
             autoincrement=autoincrement, comment=row["comment"], collation=collation,
             generated=generated, stored=row["attgenerated"] == "s",
+            autoincrement_kind="serial" if serial else (
+                "always" if row["attidentity"] == "a" else None),
+            sequence_options=row["sequence_options"][1] if row["sequence_options"] else None,
         )  # fmt: skip
 
     @staticmethod
