@@ -26,6 +26,7 @@ from dataclasses import replace
 
 from covet_core.schema.model import (
     CheckConstraint,
+    Column,
     ColumnType,
     ForeignKey,
     Index,
@@ -127,15 +128,20 @@ def normalise_table(table: Table) -> Table:
             and declared == "INTEGER"
         )
         columns.append(
-            replace(
-                column,
-                type=column_type,
+            # A constructor, not replace(): this runs for every column of every table, twice.
+            Column(
+                column.name,
+                column_type,
                 nullable=column.nullable and not rowid,
                 default=normalise_default(column.default, column_type),
-                comment=None,
+                autoincrement=column.autoincrement,
+                on_update=column.on_update,
                 # SQLite's collation names are case-insensitive: NOCASE and nocase are one.
                 collation=column.collation.upper() if column.collation else None,
+                autoincrement_kind=column.autoincrement_kind,
+                sequence_options=column.sequence_options,
                 generated=canonical_expression(column.generated) if column.generated else None,
+                stored=column.stored,
             )
         )
     indexes = [

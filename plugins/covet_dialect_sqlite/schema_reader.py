@@ -13,6 +13,7 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import lru_cache
 from typing import Any
 
 from covet_core.dialect import quote_ansi
@@ -104,6 +105,12 @@ def portable_type(declared: str) -> ColumnType:
     if name in ("timestamp", "timestamptz", "time"):
         return ColumnType(name, precision=args[0] if args else None)
     return ColumnType(name, unsigned=unsigned)
+
+
+@lru_cache(maxsize=1024)
+def declared_type(declared: str) -> ColumnType:
+    """The portable type that keeps its declared spelling (schemas repeat a few types)."""
+    return replace(portable_type(declared), declared=declared)
 
 
 class SQLiteSchemaReader:
@@ -202,11 +209,10 @@ class SQLiteSchemaReader:
                 # A hidden column of a virtual table, or one the parser could not read.
                 schema.ignored.append(IgnoredObject("generated column", f"{name}.{row['name']}"))
                 continue
-            declared = row["type"] or ""
             columns.append(
                 Column(
                     row["name"],
-                    replace(portable_type(declared), declared=declared),
+                    declared_type(row["type"] or ""),
                     nullable=not row["notnull"] and not (rowid_alias and row["pk"]),
                     default=row["dflt_value"],
                     autoincrement=(parsed.autoincrement or "").lower() == row["name"].lower(),

@@ -329,6 +329,11 @@ def parse_create_index(sql: str) -> tuple[str, str | None]:
     return keys, where
 
 
+_KEY_WORDS = re.compile(r"\b(?:ASC|DESC|COLLATE)\b|[()]", re.I)
+
+
 def plain_keys(keys: str) -> bool:
     """Whether an index's key list is bare column names only (no DESC, COLLATE, expression)."""
+    if not _KEY_WORDS.search(keys):
+        return True  # the common case, without tokenizing (a quoted name may still match)
     return all(len(p) == 1 and p[0].kind in (WORD, QUOTED) for p in split_top(tokenize(keys)))
