@@ -35,6 +35,7 @@ from covet_core.schema.model import (
     Constraint,
     EnumType,
     ForeignKey,
+    Index,
     Schema,
     Table,
     UniqueConstraint,
@@ -140,15 +141,17 @@ def _joined(columns: tuple[str, ...] | list[str]) -> str:
 
 
 def normalise_column(column: Column, in_primary_key: bool) -> Column:
-    # The cache compares columns as the model does, without autoincrement_kind: put it back.
-    found = _normalise_column(column, in_primary_key)
-    if found.autoincrement_kind != column.autoincrement_kind:
-        found = replace(found, autoincrement_kind=column.autoincrement_kind)
-    return found
+    # The cache compares columns as the model does, without the fields that are not compared:
+    # they are part of its key, so each column gets back its own.
+    return _normalise_column(
+        column, in_primary_key, column.autoincrement_kind, column.sequence_options
+    )
 
 
 @functools.lru_cache(maxsize=8192)
-def _normalise_column(column: Column, in_primary_key: bool) -> Column:
+def _normalise_column(
+    column: Column, in_primary_key: bool, kind: str | None, options: str | None
+) -> Column:
     column_type, serial = normalise_type(column.type)
     autoincrement = column.autoincrement or serial
     default = column.default
@@ -163,6 +166,8 @@ def _normalise_column(column: Column, in_primary_key: bool) -> Column:
         default=default,
         autoincrement=autoincrement,
         comment=column.comment or None,
+        autoincrement_kind=kind,
+        sequence_options=options,
     )
 
 
@@ -192,13 +197,15 @@ def normalise_table(table: Table) -> Table:
         where = canonical(index.where) if index.where else None
         method = (index.method or "").lower() or None
         indexes.append(
-            replace(
-                index,
-                columns=cols,
+            Index(  # every field: a constructor is much cheaper than replace() here
+                index.name,
+                cols,
+                unique=index.unique,
                 where=where,
                 expression=expr,
                 method=None if method == "btree" else method,
                 include=tuple(index.include),
+                nulls_not_distinct=index.nulls_not_distinct,
             )
         )
 
