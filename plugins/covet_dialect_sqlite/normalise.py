@@ -140,6 +140,8 @@ def normalise_table(table: Table) -> Table:
                 collation=column.collation.upper() if column.collation else None,
                 autoincrement_kind=column.autoincrement_kind,
                 sequence_options=column.sequence_options,
+                written_not_null=column.written_not_null,
+                written_default=column.written_default,
                 generated=canonical_expression(column.generated) if column.generated else None,
                 stored=column.stored,
             )
@@ -166,7 +168,8 @@ def normalise_table(table: Table) -> Table:
         indexes=tuple(sorted(indexes, key=_index_key)),
         unique_constraints=tuple(sorted(table.unique_constraints, key=_unique_key)),
         check_constraints=tuple(sorted(checks, key=lambda c: (c.name or "", c.expression))),
-        foreign_keys=tuple(sorted(fks, key=_fk_key)),
+        # In written order, not sorted: a copy then lists its keys as the original does.
+        foreign_keys=tuple(fks),
     )
 
 

@@ -100,6 +100,7 @@ class SQLiteRenderer(DdlRenderer):
         return self._column(column, "")
 
     def _column(self, column: Column, key: str) -> str:
+        from covet_dialect_sqlite.normalise import normalise_default  # it imports this module
         if column.on_update:
             raise ValueError(f"SQLite has no ON UPDATE for column {column.name}")
         type_sql = self.render_type(column.type)
@@ -111,8 +112,11 @@ class SQLiteRenderer(DdlRenderer):
         sql += self.generated(column)
         if not column.nullable:
             sql += " NOT NULL"
-        if column.default is not None:
-            default = column.default.strip()
+        default = column.default.strip() if column.default is not None else None
+        written = column.written_default
+        if written is not None and normalise_default(written, column.type) == column.default:
+            default = written.strip()  # as the original wrote it (NULL, FALSE): same value
+        if default is not None:
             sql += f" DEFAULT {default if is_literal(default) else f'({default})'}"
         return sql
 
@@ -188,14 +192,17 @@ class SQLiteRenderer(DdlRenderer):
 
 
 def _rowid_alias_as_declared(table: Table) -> Table:
-    """An INTEGER primary key is the rowid, which is never NULL whatever the column says; it
-    is written without NOT NULL, as people write it, so the copy's pragmas match theirs."""
+    """An INTEGER primary key is the rowid, never NULL whatever the column says: it is written
+    with or without NOT NULL as the original was (``written_not_null``), so a copy's pragmas
+    match; a model's key says NOT NULL."""
     if len(table.primary_key) != 1:
         return table
     key = table.primary_key[0]
     columns = tuple(
         replace(c, nullable=True)
-        if c.name == key and (c.autoincrement or render_type(c.type) == "INTEGER")
+        if c.name == key
+        and c.written_not_null is False
+        and (c.autoincrement or render_type(c.type) == "INTEGER")
         else c
         for c in table.columns
     )

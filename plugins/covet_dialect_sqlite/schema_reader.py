@@ -218,6 +218,8 @@ class SQLiteSchemaReader:
                     autoincrement=(parsed.autoincrement or "").lower() == row["name"].lower(),
                     collation=parsed.collations.get(row["name"].lower()),
                     generated=generated[0] if generated else None,
+                    written_not_null=bool(row["notnull"]) if rowid_alias and row["pk"] else None,
+                    written_default=row["dflt_value"],
                     stored=bool(generated and generated[1]),
                 )
             )
