@@ -66,8 +66,24 @@ async def mysql_objects(adapter: Any) -> Objects:
         # The statement is the one value that is CREATE text (its column's name varies).
         text = next(v for v in shown[0].values() if str(v).upper().startswith("CREATE"))
         text = re.sub(r" AUTO_INCREMENT=\d+", "", str(text)).replace(f"`{database}`.", "")
-        objects[(kind, name)] = re.sub(r"DEFINER=\S+ ", "", text)
+        objects[(kind, name)] = _index_lines_sorted(re.sub(r"DEFINER=\S+ ", "", text))
     return objects
+
+
+_INDEX_LINE = re.compile(r"^  (?:UNIQUE |FULLTEXT |SPATIAL )?KEY ")
+
+
+def _index_lines_sorted(text: str) -> str:
+    """SHOW CREATE TABLE lists indexes in the order they were created, which says nothing
+    about the schema (like pg_dump's ordering, normalised away): sorted, commas aside."""
+    lines = text.split("\n")
+    at = [i for i, line in enumerate(lines) if _INDEX_LINE.match(line)]
+    if not at:
+        return text
+    keys = sorted(lines[i].rstrip(",") for i in at)
+    for i, key in zip(at, keys, strict=True):
+        lines[i] = key + ("," if lines[i].endswith(",") else "")
+    return "\n".join(lines)
 
 
 _SQLITE_WORD = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|`[^`]*`|\[[^\]]*\]|\w+|[^\s\w]")

@@ -131,6 +131,9 @@ class ForeignKey:
     NOT DEFERRABLE (PostgreSQL)."""
     match: str | None = None
     """``FULL``; ``None`` is MATCH SIMPLE, the default (PostgreSQL)."""
+    written_actions: tuple[str | None, str | None] | None = field(default=None, compare=False)
+    """MySQL: ON DELETE / ON UPDATE as the server stores them (``NO ACTION`` is shown apart
+    from the default RESTRICT, though InnoDB treats them alike), for an exact copy."""
 
 
 Constraint = UniqueConstraint | CheckConstraint | ForeignKey

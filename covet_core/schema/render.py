@@ -175,13 +175,17 @@ class DdlRenderer:
         )
         if fk.match:
             sql += f" MATCH {self.checked(fk.match, _MATCH, 'match')}"
-        if fk.on_delete:
-            sql += f" ON DELETE {fk.on_delete}"
-        if fk.on_update:
-            sql += f" ON UPDATE {fk.on_update}"
+        on_delete, on_update = self.foreign_key_actions(fk)
+        if on_delete:
+            sql += f" ON DELETE {on_delete}"
+        if on_update:
+            sql += f" ON UPDATE {on_update}"
         if fk.deferrable:
             sql += f" {self.checked(fk.deferrable, _DEFERRABLE, 'deferrable')}"
         return sql
+
+    def foreign_key_actions(self, fk: ForeignKey) -> tuple[str | None, str | None]:
+        return fk.on_delete, fk.on_update
 
     foreign_key_options: ClassVar[frozenset[str]] = frozenset()
     """Which of ``ForeignKey.match`` / ``deferrable`` this dialect writes (and keeps)."""

@@ -20,6 +20,7 @@ from covet_dialect_mysql.expression import encode_string as sql_string
 
 # InnoDB for transactions and row locks; utf8mb4 because MySQL's "utf8" is 3-byte only.
 TABLE_OPTIONS = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
+_NO_ACTION = frozenset({"NO ACTION", "RESTRICT"})
 _KINDS = {"fulltext": "FULLTEXT ", "spatial": "SPATIAL "}
 """Index methods MySQL writes as the index's kind (``Index.method``)."""
 DEFAULT_TIMESTAMP_PRECISION = 6
@@ -204,6 +205,19 @@ class MySQLRenderer(DdlRenderer):
     def drop_index(self, operation: DropIndex) -> list[str]:
         table = self.table_name(operation.table, operation.schema)
         return [f"DROP INDEX {self.quote(operation.index.name)} ON {table}"]
+
+    def foreign_key_actions(self, fk: ForeignKey) -> tuple[str | None, str | None]:
+        written = fk.written_actions
+        if written is None:
+            return fk.on_delete, fk.on_update
+
+        def same(stored: str | None, wanted: str | None) -> bool:
+            return (None if stored in _NO_ACTION else stored) == wanted
+
+        if same(written[0], fk.on_delete) and same(written[1], fk.on_update):
+            # As the original stored them: NO ACTION shows apart from the default RESTRICT.
+            return written
+        return fk.on_delete, fk.on_update
 
     def primary_key(self, table: Table) -> str:
         # MySQL's primary key is always named PRIMARY; a name given here only earns a warning.

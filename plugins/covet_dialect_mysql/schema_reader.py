@@ -333,6 +333,7 @@ class _Rows:
                     ref_schema=self.schema_of(first["rs"]),
                     on_delete=_action(rule.get("del")),
                     on_update=_action(rule.get("upd")),
+                    written_actions=(_stored(rule.get("del")), _stored(rule.get("upd"))),
                 )
             )
         return tuple(out)
@@ -386,6 +387,11 @@ def _key_part(row: dict[str, Any]) -> str:
         return f"({row['expr']})"
     text = quote(row["col"]) + (f"({row['sub']})" if row["sub"] else "")
     return text + (" DESC" if row["coll"] == "D" else "")
+
+
+def _stored(rule: str | None) -> str | None:
+    # RESTRICT is what the server takes when nothing is written: write nothing for it.
+    return None if rule is None or rule.upper() == "RESTRICT" else rule.upper()
 
 
 def _action(rule: str | None) -> str | None:

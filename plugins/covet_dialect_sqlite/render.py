@@ -101,6 +101,7 @@ class SQLiteRenderer(DdlRenderer):
 
     def _column(self, column: Column, key: str) -> str:
         from covet_dialect_sqlite.normalise import normalise_default  # it imports this module
+
         if column.on_update:
             raise ValueError(f"SQLite has no ON UPDATE for column {column.name}")
         type_sql = self.render_type(column.type)
