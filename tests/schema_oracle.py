@@ -165,10 +165,13 @@ def _checks(text: str) -> list[str]:
     return found
 
 
-def covered(key: tuple[str, str], reported: list[IgnoredObject]) -> bool:
+def covered(key: tuple[str, str], reported: list[IgnoredObject], definition: str = "") -> bool:
     """Whether an object the copy lacks (or holds differently) is named in the report: its
-    name's leading identifier is a word of the oracle's name for the object."""
+    name's leading identifier is a word of the oracle's name for the object (or, for a
+    column's DEFAULT, of the default: nextval('t_id_seq1') belongs to that sequence)."""
     words = set(re.findall(r"\w+", key[1].lower()))
+    if key[0] in ("DEFAULT", "SEQUENCE OWNED BY"):
+        words |= set(re.findall(r"\w+", definition.lower()))
     # An operator's name has no word characters: its whole name is the oracle's word.
     words |= set(key[1].lower().replace(".", " ").split())
     return any(_first_word(obj.name) in words for obj in reported)

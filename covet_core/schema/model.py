@@ -74,8 +74,9 @@ class Column:
     """SQLite: whether the CREATE text says NOT NULL on an INTEGER primary key (the rowid,
     never NULL either way), so a copy writes it as the original did; ``None`` for models."""
     written_default: str | None = field(default=None, compare=False)
-    """SQLite: the default exactly as the CREATE text wrote it (``NULL``, ``FALSE``), which
-    the comparison folds (no default, ``0``) and a copy writes back; ``None`` for models."""
+    """The default exactly as the database keeps it (SQLite ``FALSE``, PostgreSQL
+    ``NULL::character varying``), which the comparison folds (``0``, no default) and a copy
+    writes back when it means the same; ``None`` for models."""
     generated: str | None = None
     """A generated column's expression (``GENERATED ALWAYS AS (...)``), as SQL text."""
     stored: bool = False

@@ -60,17 +60,18 @@ SELECT a.attrelid AS rel, a.attname, format_type(a.atttypid, a.atttypmod) AS typ
             AND s.refobjid = a.attrelid AND s.refobjsubid = a.attnum
             AND s.classid = 'pg_class'::regclass AND s.deptype = 'a') END AS owns_sequence,
        CASE WHEN a.attidentity <> '' OR ad.adbin IS NOT NULL THEN (
-            SELECT ARRAY[s.relname::text, concat_ws(' ', 'START WITH ' || q.seqstart,
+            SELECT ARRAY[s.relname::text, CASE WHEN
+                   q.seqstart <> 1 OR q.seqincrement <> 1 OR q.seqmin <> 1 OR q.seqcache <> 1
+                   OR q.seqcycle OR q.seqmax <> CASE q.seqtypid WHEN 'int2'::regtype THEN 32767
+                   WHEN 'int4'::regtype THEN 2147483647 ELSE 9223372036854775807 END
+                   THEN concat_ws(' ', 'START WITH ' || q.seqstart,
                          'INCREMENT BY ' || q.seqincrement, 'MINVALUE ' || q.seqmin,
                          'MAXVALUE ' || q.seqmax, 'CACHE ' || q.seqcache,
-                         CASE WHEN q.seqcycle THEN 'CYCLE' END)]
+                         CASE WHEN q.seqcycle THEN 'CYCLE' END) END]
             FROM pg_depend d JOIN pg_class s ON s.oid = d.objid
             JOIN pg_sequence q ON q.seqrelid = s.oid
             WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
-              AND d.refobjid = a.attrelid AND d.refobjsubid = a.attnum AND d.deptype IN ('a', 'i')
-              AND (q.seqstart <> 1 OR q.seqincrement <> 1 OR q.seqmin <> 1 OR q.seqcache <> 1
-                   OR q.seqcycle OR q.seqmax <> CASE q.seqtypid WHEN 'int2'::regtype THEN 32767
-                   WHEN 'int4'::regtype THEN 2147483647 ELSE 9223372036854775807 END))
+              AND d.refobjid = a.attrelid AND d.refobjsubid = a.attnum AND d.deptype IN ('a', 'i'))
             END AS sequence_options,
        CASE WHEN a.attcollation <> t.typcollation THEN (
             SELECT ARRAY[cn.nspname, co.collname] FROM pg_collation co

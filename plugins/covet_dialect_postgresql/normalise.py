@@ -140,17 +140,30 @@ def _joined(columns: tuple[str, ...] | list[str]) -> str:
     return "_".join(columns)[: _NAMEDATALEN - 1]
 
 
+def normalise_default(default: str, column_type: ColumnType) -> str | None:
+    """A default in its canonical spelling for the column's type (``None``: no default)."""
+    return expression.canonical_default(default, normalise_type(column_type)[0], _type_text)
+
+
 def normalise_column(column: Column, in_primary_key: bool) -> Column:
     # The cache compares columns as the model does, without the fields that are not compared:
     # they are part of its key, so each column gets back its own.
     return _normalise_column(
-        column, in_primary_key, column.autoincrement_kind, column.sequence_options
+        column,
+        in_primary_key,
+        column.autoincrement_kind,
+        column.sequence_options,
+        column.written_default,
     )
 
 
 @functools.lru_cache(maxsize=8192)
 def _normalise_column(
-    column: Column, in_primary_key: bool, kind: str | None, options: str | None
+    column: Column,
+    in_primary_key: bool,
+    kind: str | None,
+    options: str | None,
+    written: str | None,
 ) -> Column:
     column_type, serial = normalise_type(column.type)
     autoincrement = column.autoincrement or serial
@@ -168,6 +181,7 @@ def _normalise_column(
         comment=column.comment or None,
         autoincrement_kind=kind,
         sequence_options=options,
+        written_default=written,
     )
 
 

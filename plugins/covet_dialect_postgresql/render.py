@@ -100,6 +100,13 @@ class PostgreSQLRenderer(DdlRenderer):
         if column.autoincrement and column.autoincrement_kind == "serial" and serial:
             # As it was made: SERIAL creates the same <table>_<column>_seq, owned, as default.
             column = replace(column, type=ColumnType(serial), autoincrement=False, default=None)
+        written = column.written_default
+        if written is not None and written != column.default:
+            from covet_dialect_postgresql.normalise import normalise_default  # imports this
+
+            if normalise_default(written, column.type) == column.default:
+                # As the original wrote it (DEFAULT NULL::character varying): the same value.
+                column = replace(column, default=written)
         if column.type.name == "boolean" and column.default is not None:
             # Portable models may say 1 / 0 (MySQL's spelling); PostgreSQL wants a boolean.
             default = canonical_default(column.default, column.type, str)

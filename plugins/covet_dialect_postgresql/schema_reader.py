@@ -207,11 +207,7 @@ class PostgreSQLSchemaReader:
                 continue
             table["columns"].append(self._column(row, own))
             name = f"{table['name']}.{row['attname']}"
-            options = row["sequence_options"]
-            if options and not row["attidentity"]:
-                # SERIAL takes no options: a copy's sequence would start over at 1.
-                what = f"{options[0]} of {name}"
-                ignored.append(IgnoredObject("serial sequence options", what, table["schema"]))
+            ignored += _sequence_report(row, table["name"], table["schema"])
 
         for row in constraints:
             table = tables.get(row["rel"])
@@ -314,6 +310,7 @@ class PostgreSQLSchemaReader:
             autoincrement_kind="serial" if serial else (
                 "always" if row["attidentity"] == "a" else None),
             sequence_options=row["sequence_options"][1] if row["sequence_options"] else None,
+            written_default=row["default"] if default is not None else None,
         )  # fmt: skip
 
     @staticmethod
@@ -331,6 +328,25 @@ class PostgreSQLSchemaReader:
             include=tuple(row["include"]),
             nulls_not_distinct=bool(row["nulls_not_distinct"]),
         )
+
+
+def _sequence_report(row: dict[str, Any], table: str, schema: str | None) -> list[IgnoredObject]:
+    """What a copy of a serial or identity column cannot make the same: a sequence named
+    other than ``<table>_<column>_seq`` (SERIAL and IDENTITY choose that name), or a serial
+    sequence altered after creation (SERIAL takes no options)."""
+    from covet_dialect_postgresql.normalise import pg_name  # it imports this module
+
+    sequence = row["sequence_options"]
+    if not sequence:
+        return []
+    name, options = sequence
+    what = f"{name} of {table}.{row['attname']}"
+    found = []
+    if name != pg_name(table, row["attname"], "seq"):
+        found.append(IgnoredObject("sequence name", what, schema))
+    if options and not row["attidentity"]:
+        found.append(IgnoredObject("serial sequence options", what, schema))
+    return found
 
 
 def _deferral(row: dict[str, Any]) -> str | None:
