@@ -21,6 +21,7 @@ from covet_dialect_mysql.expression import encode_string as sql_string
 # InnoDB for transactions and row locks; utf8mb4 because MySQL's "utf8" is 3-byte only.
 TABLE_OPTIONS = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
 _NO_ACTION = frozenset({"NO ACTION", "RESTRICT"})
+_ACTIONS = _NO_ACTION | {"CASCADE", "SET NULL", "SET DEFAULT"}
 _KINDS = {"fulltext": "FULLTEXT ", "spatial": "SPATIAL "}
 """Index methods MySQL writes as the index's kind (``Index.method``)."""
 DEFAULT_TIMESTAMP_PRECISION = 6
@@ -214,7 +215,8 @@ class MySQLRenderer(DdlRenderer):
         def same(stored: str | None, wanted: str | None) -> bool:
             return (None if stored in _NO_ACTION else stored) == wanted
 
-        if same(written[0], fk.on_delete) and same(written[1], fk.on_update):
+        known = all(a is None or a in _ACTIONS for a in written)  # catalog words only
+        if known and same(written[0], fk.on_delete) and same(written[1], fk.on_update):
             # As the original stored them: NO ACTION shows apart from the default RESTRICT.
             return written
         return fk.on_delete, fk.on_update
