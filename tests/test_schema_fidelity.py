@@ -7,6 +7,7 @@ itself (information_schema, pg_get_expr), not only covet's reader.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 
 from conftest import Target
@@ -123,6 +124,7 @@ SQLITE_SOURCE = [
     "CREATE TABLE tickets (id INTEGER PRIMARY KEY AUTOINCREMENT, "
     "event INTEGER REFERENCES events DEFERRABLE INITIALLY DEFERRED, "
     "code TEXT COLLATE NOCASE CHECK (length(code) > 2))",
+    "CREATE TABLE strict_kv (k TEXT PRIMARY KEY, v INTEGER, n INT) STRICT, WITHOUT ROWID",
 ]
 
 
@@ -152,6 +154,18 @@ def test_sqlite_declared_types_and_index_keys_are_kept(tmp_path: Path) -> None:
             assert [r["type"] for r in types][:3] == ["INTEGER", "DATETIME", "INT"]
             reproduced = await SchemaReader(copy, "sqlite").read_schema()
             assert SchemaComparator("sqlite").compare(reproduced, original).operations == []
+            # A rebuild (here: n becomes NOT NULL) keeps STRICT and WITHOUT ROWID too.
+            table = original.tables["strict_kv"]
+            columns = tuple(replace(c, nullable=c.name != "n") for c in table.columns)
+            tables = {**original.tables, "strict_kv": replace(table, columns=columns)}
+            changed = replace(original, tables=tables)
+            diff = SchemaComparator("sqlite").compare(reproduced, changed)
+            assert [type(op).__name__ for op in diff.operations] == ["RebuildTable"]
+            MigrationGenerator("sqlite", tmp_path / "m").generate_from_diff(diff, "rebuild")
+            result = await MigrationManager(copy, "sqlite", tmp_path / "m").migrate_up()
+            assert result["success"], result["error"]
+            sql = await copy.fetch_value("SELECT sql FROM sqlite_master WHERE name = 'strict_kv'")
+            assert sql.rstrip().endswith(") STRICT, WITHOUT ROWID")
         finally:
             await source.disconnect()
             await copy.disconnect()

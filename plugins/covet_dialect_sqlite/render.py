@@ -26,6 +26,7 @@ from covet_core.schema.operations import (
     AddEnumValue,
     AlterColumn,
     CreateEnum,
+    CreateTable,
     DropConstraint,
     DropEnum,
     RebuildTable,
@@ -145,6 +146,15 @@ class SQLiteRenderer(DdlRenderer):
         if foreign_keys:
             parts += [self.constraint(f) for f in table.foreign_keys]
         return parts
+
+    def create_table(self, operation: CreateTable) -> list[str]:
+        statements = super().create_table(operation)
+        options = operation.table.options
+        if options:
+            if any(o not in ("STRICT", "WITHOUT ROWID") for o in options):
+                raise ValueError(f"SQLite: unknown table options {options!r}")
+            statements[0] += " " + ", ".join(options)
+        return statements
 
     # -- what ALTER TABLE cannot do ----------------------------------------------------------
 

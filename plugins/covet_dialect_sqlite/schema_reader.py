@@ -36,6 +36,7 @@ from covet_dialect_sqlite.sqltext import (
     plain_keys,
 )
 
+TABLE_OPTIONS = ("STRICT", "WITHOUT ROWID")
 _OBJECTS = "SELECT type, name, tbl_name, sql FROM {s}.sqlite_master ORDER BY type, name"
 _COLUMNS = (
     'SELECT m.name AS tbl, p.cid, p.name, p.type, p."notnull", p.dflt_value, p.pk, p.hidden'
@@ -191,8 +192,8 @@ class SQLiteSchemaReader:
         schema: Schema,
     ) -> Table:
         parsed = parse_create_table(sql)
-        for option in parsed.options:
-            # Not modelled yet: a copy would be an ordinary table, so say so.
+        unknown = [o for o in parsed.options if o not in TABLE_OPTIONS]
+        for option in unknown:  # a later SQLite's option: a copy could not say it, so say so
             schema.ignored.append(IgnoredObject(f"{option} table", name, label))
         primary_key = tuple(
             r["name"] for r in sorted((r for r in rows if r["pk"]), key=lambda r: r["pk"])
@@ -233,6 +234,7 @@ class SQLiteSchemaReader:
             check_constraints=tuple(CheckConstraint(n, e) for n, e in parsed.checks),
             foreign_keys=tuple(_foreign_keys(fks, parsed, pk_of)),
             primary_key_name=parsed.primary_key_name,
+            options=tuple(o for o in parsed.options if o in TABLE_OPTIONS),
         )
 
 
