@@ -139,6 +139,15 @@ TRIGGER = {
 }
 
 
+# Something each dialect's generated migration cannot create (PostgreSQL carries views).
+UNMANAGEABLE = {
+    "postgresql": ("CREATE TABLE parted (id integer) PARTITION BY RANGE (id)",
+                   "partition key (PARTITION BY) parted"),
+    "mysql": ("CREATE VIEW v_items AS SELECT id FROM items", "view v_items"),
+    "sqlite": ("CREATE VIEW v_items AS SELECT id FROM items", "view v_items"),
+}  # fmt: skip
+
+
 def small_sink(dialect: str) -> list[str]:
     return [
         "CREATE TABLE items (id INTEGER PRIMARY KEY, name VARCHAR(50))",
@@ -180,7 +189,8 @@ def test_every_object_is_copied_or_named(target: Target, tmp_path: Path) -> None
             generator = MigrationGenerator(other.dialect, tmp_path / "migrations")
             with pytest.raises(UnmanagedObjectsError) as refused:
                 generator.generate_from_diff(diff, "copy")
-            assert "v_items" in str(refused.value) and "trg_items" in str(refused.value)
+            assert diff.unmanaged  # every sink holds something no operation can create
+            assert all(str(obj) in str(refused.value) for obj in diff.unmanaged)
             path = generator.generate_from_diff(diff, "copy", allow_unmanaged=True)
             text = path.read_text()
             for obj in diff.unmanaged:
@@ -253,7 +263,7 @@ def test_cli_generate_from_a_database_refuses_unless_allowed(
     async def setup() -> None:
         adapter = await connected(target)
         try:
-            for statement in small_sink(target.name)[:3]:
+            for statement in [*small_sink(target.name)[:2], UNMANAGEABLE[target.name][0]]:
                 await adapter.execute(statement)
         finally:
             await adapter.disconnect()
@@ -262,7 +272,8 @@ def test_cli_generate_from_a_database_refuses_unless_allowed(
     with database_target(target.name, tmp_path / "copy") as other:
         refused = run("migrate", "generate", "copy", "--target-database", target.url, env=other.env)
         assert refused.exit_code == 2, refused.output
-        assert "v_items" in refused.output and "--allow-unmanaged" in refused.output
+        name = UNMANAGEABLE[target.name][1]
+        assert name in refused.output and "--allow-unmanaged" in refused.output
         assert not list((tmp_path / "migrations").glob("*.py"))
         allowed = run(
             "migrate", "generate", "copy", "--target-database", target.url,
@@ -270,4 +281,4 @@ def test_cli_generate_from_a_database_refuses_unless_allowed(
         )  # fmt: skip
         assert allowed.exit_code == 0, allowed.output
         [path] = (tmp_path / "migrations").glob("*.py")
-        assert "#   view v_items" in path.read_text()
+        assert f"#   {name}" in path.read_text()

@@ -179,7 +179,7 @@ class _Plan(Pairing):
             if self.caps.enum_types
             else []
         )
-        ops += [CreateObject(c) for c in carried if c.stage > 0]
+        ops += [CreateObject(c) for c in carried if c.stage == 1]
         ops += [
             RenameTable(
                 self.current.tables[o].name,
@@ -199,6 +199,8 @@ class _Plan(Pairing):
         created, deferred = self.created_tables()
         dropped = self.dropped_tables()
         ops += fk_drops + table_ops + created + fk_adds + deferred + dropped
+        # Functions, views and triggers use tables: after them, in the reader's order.
+        ops += [CreateObject(c) for c in carried if c.stage > 1]
         ops += dropped_enums(self.current, self.target) if self.caps.enum_types else []
         self.diff.operations = ops
         return self.diff

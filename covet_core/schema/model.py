@@ -218,7 +218,8 @@ class CarriedObject:
     create: str
     drop: str
     stage: int = 0
-    """Order among carried objects: 0 before enum types (schemas, extensions), 1 after."""
+    """When it is created: 0 before enum types (schemas, extensions), 1 after them (domains,
+    sequences), 2 and up after the tables (functions, then views, then triggers)."""
     dialect: str = ""
     """The dialect whose SQL ``create`` and ``drop`` are; no other renders them."""
 

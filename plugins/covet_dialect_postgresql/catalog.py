@@ -283,6 +283,44 @@ FROM pg_class c JOIN named s ON s.oid = c.relnamespace JOIN pg_sequence q ON q.s
 WHERE c.relkind = 'S'
   AND NOT EXISTS (SELECT 1 FROM pg_depend o WHERE o.classid = 'pg_class'::regclass
                   AND o.objid = c.oid AND o.deptype IN ('a', 'i', 'e'))
+UNION ALL
+-- After the tables: functions and procedures (their SQL bodies may read tables), exclusion
+-- constraints, then views in creation order (a view uses what existed before it), then
+-- triggers (they call functions). Each as the server prints it.
+SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END, p.proname,
+       p.pronamespace, 2, p.oid::bigint, pg_get_functiondef(p.oid),
+       format('DROP %s %s%I(%s)', CASE p.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END,
+              s.prefix, p.proname, pg_get_function_identity_arguments(p.oid))
+FROM pg_proc p JOIN named s ON s.oid = p.pronamespace
+WHERE p.prokind IN ('f', 'p')
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+                  AND d.objid = p.oid AND d.deptype IN ('i', 'a', 'e'))
+UNION ALL
+SELECT 'exclusion constraint', con.conname || ' on ' || c.relname, c.relnamespace, 2,
+       con.oid::bigint,
+       format('ALTER TABLE %s%I ADD CONSTRAINT %I %s', s.prefix, c.relname, con.conname,
+              pg_get_constraintdef(con.oid)),
+       format('ALTER TABLE %s%I DROP CONSTRAINT %I', s.prefix, c.relname, con.conname)
+FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid
+JOIN named s ON s.oid = c.relnamespace
+WHERE con.contype = 'x'
+UNION ALL
+SELECT CASE c.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END, c.relname,
+       c.relnamespace, 3, c.oid::bigint,
+       format('CREATE %sVIEW %s%I AS %s%s', CASE c.relkind WHEN 'm' THEN 'MATERIALIZED ' ELSE '' END,
+              s.prefix, c.relname, rtrim(pg_get_viewdef(c.oid), '; '),
+              CASE c.relkind WHEN 'm' THEN ' WITH NO DATA' ELSE '' END),
+       format('DROP %sVIEW %s%I', CASE c.relkind WHEN 'm' THEN 'MATERIALIZED ' ELSE '' END,
+              s.prefix, c.relname)
+FROM pg_class c JOIN named s ON s.oid = c.relnamespace
+WHERE c.relkind IN ('v', 'm') AND c.reloptions IS NULL
+  AND {NOT_IN_EXTENSION.format(catalog="pg_class", oid="c.oid")}
+UNION ALL
+SELECT 'trigger', t.tgname || ' on ' || c.relname, c.relnamespace, 4, t.oid::bigint,
+       pg_get_triggerdef(t.oid),
+       format('DROP TRIGGER %I ON %s%I', t.tgname, s.prefix, c.relname)
+FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN named s ON s.oid = c.relnamespace
+WHERE NOT t.tgisinternal AND c.relname NOT LIKE '\\_covet\\_%'
 ORDER BY 4, 5
 """
 
