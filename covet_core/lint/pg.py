@@ -103,6 +103,8 @@ def check(node: Any, scan: Scan, ctx: Context) -> list[Hit]:
         newer = ctx.at_least(12)
         if newer is not True:
             hits.append(_non_tx("ALTER TYPE ... ADD VALUE", None if newer is False else WARNING))
+    elif isinstance(node, ast.VacuumStmt) and not node.is_vacuumcmd:
+        pass  # ANALYZE shares VACUUM's node but runs fine inside a transaction
     elif isinstance(node, NO_TRANSACTION) and scan.in_transaction:
         hits.append(_non_tx(type(node).__name__.removesuffix("Stmt").upper()))
     elif isinstance(node, ast.ReindexStmt) and scan.in_transaction:
