@@ -163,8 +163,7 @@ def test_rule_fires_on_the_dangerous_form_and_not_on_the_safe_one(
 def test_add_column_default_depends_on_the_server_version() -> None:
     """Instant on PostgreSQL 11+ / MariaDB 10.3+: flagged only for older servers. (This
     machine's servers are newer, so the old-server side is shown with the version given.)"""
-    from covet_core.lint.engine import check_migrations
-    from covet_core.lint.engine import LintReport
+    from covet_core.lint.engine import LintReport, check_migrations
     from covet_core.plugins import Plugins
 
     plugins = Plugins.load()
