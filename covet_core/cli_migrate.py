@@ -105,20 +105,27 @@ async def open_manager(
 
 
 def print_lint(state: State, report: Any) -> None:
-    """Before ``up`` applies anything: each finding on stderr, one line each, then the summary."""
-    for f in report.findings:
+    """Before ``up`` applies anything: each finding on stderr, one line each, then the summary
+    (with ``--log-format json``: one ``lint.finding`` event each instead). A statement the
+    linter could not parse is left to the server, which reports a real syntax error itself
+    (``covet migrate lint`` lists them)."""
+    findings = [f for f in report.findings if f.rule != "parse-error"]
+    if state.json:
+        for f in findings:
+            emit(state, "lint.finding", **{k: v for k, v in f.as_dict().items() if k != "why"})
+        emit(state, "migrate.linted", findings=len(findings))
+        return
+    for f in findings:
         color = "red" if f.severity == "error" else "yellow"
         where = f"{f.migration}:{f.line}"
+        line = f"lint {f.severity}: {where} [{f.rule}] {one_line(f.message)}"
+        click.secho(line, fg=color, err=True)
+    if findings:
         click.secho(
-            f"lint {f.severity}: {where} [{f.rule}] {one_line(f.message)}", fg=color, err=True
-        )
-    if report.findings:
-        click.secho(
-            f"lint: {len(report.findings)} finding(s); `covet migrate lint` shows why and the "
+            f"lint: {len(findings)} finding(s); `covet migrate lint` shows why and the "
             "rewrite",
             err=True,
         )
-    emit(state, "migrate.linted", findings=len(report.findings))
 
 
 SECONDS = FiniteSeconds()
