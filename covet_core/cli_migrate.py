@@ -122,8 +122,7 @@ def print_lint(state: State, report: Any) -> None:
         click.secho(line, fg=color, err=True)
     if findings:
         click.secho(
-            f"lint: {len(findings)} finding(s); `covet migrate lint` shows why and the "
-            "rewrite",
+            f"lint: {len(findings)} finding(s); `covet migrate lint` shows why and the rewrite",
             err=True,
         )
 

@@ -247,3 +247,18 @@ def test_up_with_lint_warn_prints_and_applies(
     assert result.exit_code == 0, result.output
     assert "lint error: 2024_01_01_000001_bad" in result.output and "[drop-column]" in result.output
     assert "Applied 1 migration(s)" in result.output
+
+
+def test_a_table_an_earlier_migration_created_is_new_unless_the_catalog_has_it(
+    pg: Target, run: Callable[..., Result], tmp_path: Path
+) -> None:
+    env = _project(tmp_path, pg, None, ["CREATE INDEX ix_qty ON items (qty)"])
+    # Both pending: items will be empty when the index is built.
+    assert run("migrate", "lint", env=env).exit_code == 0
+    assert run("migrate", "up", "--no-lint", env=env).exit_code == 0
+    # Long applied: --all asks the catalog, which has items, so the index is a finding again.
+    again = run("migrate", "lint", "--all", env=env)
+    assert again.exit_code == 1 and "[blocking-index]" in again.output, again.output
+    assert "items is small" in again.output
+    static = run("migrate", "lint", "--all", "--static", env=env)
+    assert static.exit_code == 0, static.output

@@ -55,6 +55,8 @@ class _Raw:
     line: int
     hit: Hit
     allows: dict[str, str]
+    earlier: bool = False
+    """The table was created by an earlier migration of this run (see ``Scan.created_before``)."""
 
 
 def _checker(syntax: str) -> tuple[Any, Any]:
@@ -137,6 +139,7 @@ def check_migrations(
                 continue
             for offset, node in nodes:
                 parsed.append((sql, line + sql.count("\n", 0, offset), len(sql.splitlines()), node))
+        scan.next_migration()
         scan.in_transaction = uses_transaction(migration, dialect)
         scan.schema_migration = any(not isinstance(n, Hit) and module.is_ddl(n) for *_, n in parsed)
         for sql, line, span, node in parsed:
@@ -145,7 +148,9 @@ def check_migrations(
             for number in range(line - 1, line + span):
                 allows.update(dict(file_allows.get(number, [])))
             allows.update({m.group(1): m.group(2).strip() for m in _ALLOW.finditer(sql)})
-            raws += [_Raw(migration, sql, line, hit, allows) for hit in hits]
+            raws += [
+                _Raw(migration, sql, line, hit, allows, scan.earlier(hit.table)) for hit in hits
+            ]
     return raws
 
 
@@ -189,13 +194,16 @@ async def lint(
         await fetch_version(adapter, dialect, ctx)
     raws = check_migrations(migrations, dialect, ctx, report)
     if adapter is not None:
+        wanted = {"add-column-not-null"}
         tables = [
             r.hit.table
             for r in raws
-            if (r.hit.table and RULES[r.hit.rule].size_matters)
-            or r.hit.rule == "add-column-not-null"
+            if r.hit.table and (r.earlier or RULES[r.hit.rule].size_matters or r.hit.rule in wanted)
         ]
         await fetch_tables(adapter, dialect, ctx, [t for t in tables if t])
+    # A table an earlier migration of this run creates is new, unless the catalog already has
+    # it (those migrations were applied long ago: `--all` on a live database).
+    raws = [r for r in raws if not r.earlier or (r.hit.table or "").lower() in ctx.tables]
     for raw in raws:
         finding = weigh(raw, ctx)
         if raw.hit.rule in raw.allows:
