@@ -74,7 +74,6 @@ async def one(corpus: str, dialect_name: str, repeat: int, work: Path) -> dict[s
 
         cold, before = await lint_once(migrations)
         warm = statistics.median([(await lint_once(migrations))[0] for _ in range(repeat)])
-        first_only = (await lint_once(migrations[:1]))[1].context.queries
         manager = MigrationManager(adapter, dialect, folder, lint="off")
         start = time.perf_counter()
         try:
@@ -84,6 +83,7 @@ async def one(corpus: str, dialect_name: str, repeat: int, work: Path) -> dict[s
         up = time.perf_counter() - start
         after_t = statistics.median([(await lint_once(migrations))[0] for _ in range(repeat)])
         _, after = await lint_once(migrations)
+        first_only = (await lint_once(migrations[:1]))[1].context.queries
         await adapter.disconnect()
     finally:
         await dialect.provisioner.drop(base, url)

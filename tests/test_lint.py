@@ -262,3 +262,12 @@ def test_a_table_an_earlier_migration_created_is_new_unless_the_catalog_has_it(
     assert "items is small" in again.output
     static = run("migrate", "lint", "--all", "--static", env=env)
     assert static.exit_code == 0, static.output
+
+
+def test_every_rule_is_documented() -> None:
+    from covet_core.lint import RULES
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "lint.md").read_text()
+    for rule in RULES.values():
+        assert f"| `{rule.id}` | {rule.severity}" in doc, rule.id
+        assert rule.rewrite in doc, rule.id
