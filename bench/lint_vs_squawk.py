@@ -48,7 +48,9 @@ SAME = {
 
 def squawk(files: list[Path]) -> Counter[tuple[str, str]]:
     exe = shutil.which("squawk") or str(Path(sys.executable).parent / "squawk")
-    out = subprocess.run([exe, "--reporter", "json", *map(str, files)], capture_output=True, text=True)
+    out = subprocess.run(
+        [exe, "--reporter", "json", *map(str, files)], capture_output=True, text=True
+    )
     found: Counter[tuple[str, str]] = Counter()
     for item in json.loads(out.stdout or "[]"):
         rule = item["rule_name"]
