@@ -63,7 +63,10 @@ CASES: list[tuple[str, tuple[str, ...], list[str], list[str], bool | None]] = [
      ["ALTER TABLE items ALTER COLUMN qty SET DEFAULT 0"], None),
     ("rename-column", ALL, ["ALTER TABLE items RENAME COLUMN name TO title"],
      ["ALTER TABLE items ADD COLUMN title TEXT"], None),
-    ("rename-table", ALL, ["ALTER TABLE items RENAME TO things"], [], None),
+    # A rebuild (rename aside, create again, copy, drop the copy) never loses the name.
+    ("rename-table", ALL, ["ALTER TABLE items RENAME TO things"],
+     ["ALTER TABLE items RENAME TO _bkp_items", "CREATE TABLE items (id BIGINT PRIMARY KEY)",
+      "INSERT INTO items (id) SELECT id FROM _bkp_items", "DROP TABLE _bkp_items"], None),
     ("rename-table", (MY,), ["RENAME TABLE items TO things"], [], None),
     ("drop-column", ALL, ["ALTER TABLE items DROP COLUMN qty"],
      ["ALTER TABLE items ADD COLUMN extra INT"], None),

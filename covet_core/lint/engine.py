@@ -140,6 +140,8 @@ def check_migrations(
             for offset, node in nodes:
                 parsed.append((sql, line + sql.count("\n", 0, offset), len(sql.splitlines()), node))
         scan.next_migration()
+        renamed: set[str] = set()
+        mine: list[_Raw] = []
         scan.in_transaction = uses_transaction(migration, dialect)
         scan.schema_migration = any(not isinstance(n, Hit) and module.is_ddl(n) for *_, n in parsed)
         for sql, line, span, node in parsed:
@@ -148,9 +150,15 @@ def check_migrations(
             for number in range(line - 1, line + span):
                 allows.update(dict(file_allows.get(number, [])))
             allows.update({m.group(1): m.group(2).strip() for m in _ALLOW.finditer(sql)})
-            raws += [
-                _Raw(migration, sql, line, hit, allows, scan.earlier(hit.table)) for hit in hits
-            ]
+            for hit in hits:
+                if hit.renamed_to:
+                    renamed.add(hit.renamed_to.lower())
+                if hit.rule == "drop-table" and (hit.table or "").lower() in renamed:
+                    continue  # the copy a rebuild set aside earlier in this migration
+                mine.append(_Raw(migration, sql, line, hit, allows, scan.earlier(hit.table)))
+        # A rename whose old name this migration creates again is a rebuild (rename aside,
+        # create, copy, drop): the application never sees the name go away.
+        raws += [r for r in mine if not (r.hit.renamed_to and scan.is_new(r.hit.table))]
     return raws
 
 

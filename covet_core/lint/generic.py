@@ -171,7 +171,8 @@ def _alter(node: Any, scan: Scan, ctx: Context, sqlite: bool) -> list[Hit]:
                 )
             )
         elif isinstance(action, exp.AlterRename) and not new:
-            hits.append(Hit("rename-table", f"renames table {table} to {action.this.name}", table))
+            message = f"renames table {table} to {action.this.name}"
+            hits.append(Hit("rename-table", message, table, renamed_to=action.this.name))
         elif (
             isinstance(action, exp.Drop)
             and str(action.args.get("kind")).upper() == "COLUMN"
@@ -292,7 +293,10 @@ def _command(node: Any, scan: Scan, sqlite: bool) -> list[Hit]:
             if scan.is_new(table)
             else [
                 Hit(
-                    "rename-table", f"renames table {table} to {raw[tokens.index('TO') + 1]}", table
+                    "rename-table",
+                    f"renames table {table} to {raw[tokens.index('TO') + 1]}",
+                    table,
+                    renamed_to=raw[tokens.index("TO") + 1].strip('`"'),
                 )
             ]
         )

@@ -112,6 +112,8 @@ class Hit:
     table: str | None = None
     severity: str | None = None
     """Overrides the rule's base severity (a checker that knows better from the version)."""
+    renamed_to: str | None = None
+    """For ``rename-table``: the new name (a rebuild renames, recreates, copies and drops)."""
 
 
 def _size(n: int) -> str:

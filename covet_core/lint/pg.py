@@ -93,7 +93,8 @@ def check(node: Any, scan: Scan, ctx: Context) -> list[Hit]:
                 )
             )
         elif node.renameType == OT.OBJECT_TABLE and not scan.is_new(table):
-            hits.append(Hit("rename-table", f"renames table {table} to {node.newname}", table))
+            message = f"renames table {table} to {node.newname}"
+            hits.append(Hit("rename-table", message, table, renamed_to=node.newname))
     elif isinstance(node, ast.CreateStmt):
         table = _name(node.relation)
         if table is not None:
