@@ -23,7 +23,11 @@ async def fetch_version(adapter: Any, dialect: Dialect, ctx: Context) -> None:
         return
     stmt = dialect.server_version_sql
     ctx.queries += 1
-    text = await adapter.fetch_value(stmt.text, stmt.params)
+    try:
+        text = await adapter.fetch_value(stmt.text, stmt.params)
+    except Exception as exc:  # any failure: a lint must never be why a deploy fails
+        ctx.note = f"server version unavailable ({type(exc).__name__}: {_first_line(exc)})"
+        return
     if text is not None:
         ctx.version_text = str(text)
         ctx.version = parse_version(ctx.version_text)
@@ -37,10 +41,15 @@ async def fetch_tables(adapter: Any, dialect: Dialect, ctx: Context, tables: Seq
     try:
         rows = await adapter.fetch_all(stmt.text, stmt.params)
     except Exception as exc:
-        ctx.note = f"table sizes unavailable ({type(exc).__name__}: {str(exc).splitlines()[0]})"
+        ctx.note = f"table sizes unavailable ({type(exc).__name__}: {_first_line(exc)})"
         return
     for row in rows:
         name, count, size = list(row.values())[:3]  # columns: table, rows, bytes
         ctx.tables[str(name).lower()] = TableStats(
             int(count) if count is not None else None, int(size) if size is not None else None
         )
+
+
+def _first_line(exc: Exception) -> str:
+    lines = str(exc).splitlines()
+    return lines[0] if lines else ""
