@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -271,3 +272,52 @@ def test_every_rule_is_documented() -> None:
     for rule in RULES.values():
         assert f"| `{rule.id}` | {rule.severity}" in doc, rule.id
         assert rule.rewrite in doc, rule.id
+
+
+def test_a_failing_catalog_query_leaves_the_lint_static_with_a_note(pg: Target) -> None:
+    import dataclasses
+
+    from covet_core.dialect import Statement
+    from covet_core.migration import Migration
+
+    broken = dataclasses.replace(
+        pg.dialect, table_stats_sql=lambda names: Statement("SELECT * FROM no_such_catalog")
+    )
+    m = type("M", (Migration,), {"forward_sql": ["CREATE INDEX ix ON t (a)"]})(name="m")
+
+    async def go() -> Any:
+        adapter = pg.new_adapter()
+        await adapter.connect()
+        try:
+            return await lint([m], broken, adapter)
+        finally:
+            await adapter.disconnect()
+
+    report = asyncio.run(go())
+    assert [f.rule for f in report.findings] == ["blocking-index"]
+    assert report.findings[0].severity == "error"  # the rule's own: no size to weigh it by
+    assert report.context.note and "table sizes unavailable" in report.context.note
+
+
+def test_up_with_nothing_to_apply_does_not_import_the_parsers(
+    target: Target, run: Callable[..., Result], tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    env = _project(tmp_path, target, None, ["ALTER TABLE items ADD COLUMN n INT"])
+    assert run("migrate", "up", env=env).exit_code == 0
+    probe = (
+        "import sys\nfrom covet_core.cli import main\nsys.argv = ['covet', 'migrate', 'up']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('parsers:', sorted(m for m in ('pglast', 'sqlglot') if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={**os.environ, **env},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "Nothing to apply" in out.stdout and "parsers: []" in out.stdout, out
