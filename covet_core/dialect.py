@@ -49,6 +49,9 @@ class Capabilities:
     add_column_any_default: bool = True
     """``ADD COLUMN`` takes any default, NOT NULL with a default, and auto-increment
     columns. SQLite's takes constant defaults only: other additions rebuild the table."""
+    add_column_not_null: bool = True
+    """``ADD COLUMN ... NOT NULL`` works on any table. DuckDB refuses it on a table that has
+    an index: without the flag, adding a NOT NULL column rebuilds the table."""
     enum_types: bool = False
     """Named enum types (``CREATE TYPE ... AS ENUM``, PostgreSQL)."""
     partial_indexes: bool = False

@@ -122,6 +122,24 @@ def test_add_column_any_default_is_sqlites_add_column_rule() -> None:
     ]
 
 
+def test_add_column_not_null_false_rebuilds_for_a_not_null_column() -> None:
+    class Plain(Model):
+        __tablename__ = "items"
+        id = Column(Integer, primary_key=True)
+        code = Column(String(10))
+        old_name = Column(String(20))
+        note = Column(String(20))
+
+    class Counted(Plain):
+        __tablename__ = "items"
+        qty = Column(Integer, nullable=False, default=0)
+
+    assert kinds(flipped("postgresql"), Plain, Counted) == [AddColumn]
+    no_not_null = flipped("postgresql", add_column_not_null=False)
+    assert kinds(no_not_null, Plain, Counted) == [RebuildTable]
+    assert kinds(no_not_null, Before, Plain) == [AddColumn]  # a nullable column: in place
+
+
 def test_alter_constraint_false_rebuilds_for_a_new_index_constraint() -> None:
     class Checked(Model):
         __tablename__ = "items"
@@ -324,3 +342,46 @@ def test_savepoints_false_refuses_retries_inside_a_callers_transaction(tmp_path:
     assert asyncio.run(go(flipped("sqlite"))) == 30  # the failed batch retried once, alone
     with pytest.raises(DataMigrationError, match="has no savepoints"):
         asyncio.run(go(flipped("sqlite", savepoints=False)))
+
+
+def test_drop_column_false_undoes_an_added_column_by_rebuilding(tmp_path: Path) -> None:
+    """The reverse of an in-place ADD COLUMN is planned by capability too: where the dialect
+    cannot drop a column, ``down`` rebuilds the table as it was, and it really runs."""
+    from covet_core.schema.generator import MigrationGenerator
+    from covet_core.schema.reader import SchemaReader
+
+    class Plain(Model):
+        __tablename__ = "items"
+        id = Column(Integer, primary_key=True)
+        code = Column(String(10))
+
+    class Noted(Plain):
+        __tablename__ = "items"
+        note = Column(String(20))
+
+    async def go(dialect: Dialect, db: str) -> list[str]:
+        diff = SchemaComparator(dialect).compare(
+            ModelSchemaReader([Plain]).read_schema(), ModelSchemaReader([Noted]).read_schema()
+        )
+        assert [type(op) for op in diff.operations] == [AddColumn]
+        backward = MigrationGenerator(dialect, tmp_path).render(diff.operations).backward
+        adapter = dialect.adapter_from_url(f"sqlite:///{tmp_path / db}", None)
+        await adapter.connect()
+        try:
+            await adapter.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, code VARCHAR(10))")
+            await adapter.execute("INSERT INTO items VALUES (1, 'a')")
+            for sql in MigrationGenerator(dialect, tmp_path).render(diff.operations).forward:
+                await adapter.execute(sql)
+            for sql in backward:
+                await adapter.execute(sql)
+            schema = await SchemaReader(adapter, dialect).read_schema()
+            assert [c.name for c in schema.tables["items"].columns] == ["id", "code"]
+            assert await adapter.fetch_all("SELECT * FROM items") == [{"id": 1, "code": "a"}]
+        finally:
+            await adapter.disconnect()
+        return backward
+
+    assert any("DROP COLUMN" in sql for sql in asyncio.run(go(flipped("sqlite"), "a.db")))
+    rebuilt = asyncio.run(go(flipped("sqlite", drop_column=False), "b.db"))
+    assert not any("DROP COLUMN" in sql for sql in rebuilt)
+    assert any(sql.startswith("CREATE TABLE") for sql in rebuilt)

@@ -15,40 +15,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import IN_CI, mysql_admin, write_migration
+from conftest import mysql_admin, write_migration
+from topologies import topology
 
-SCRIPT = Path(__file__).resolve().parents[1].parent / "shared" / "tools" / "topologies.sh"
 NODES = [f"mysql://root@127.0.0.1:{port}/covet" for port in (4306, 4307, 4308)]
 ROUNDS = int(os.environ.get("COVET_GALERA_ROUNDS", "3"))
 
 
-def _topology(action: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["bash", str(SCRIPT), action, "galera"], capture_output=True, text=True, timeout=180
-    )
-
-
 @pytest.fixture(scope="module")
 def galera() -> Iterator[None]:
-    reason = None
-    if not SCRIPT.exists():
-        reason = f"{SCRIPT} is missing (shared/tools is not beside this checkout)"
-    elif not Path("/usr/lib/galera/libgalera_smm.so").exists():
-        reason = "the Galera provider (package galera-4) is not installed"
-    elif os.geteuid() != 0:
-        reason = "topologies.sh runs the nodes as the mysql user: it needs root"
-    if reason:
-        if IN_CI:
-            pytest.fail(reason + "; CI=true requires the Galera topology")
-        pytest.skip(reason)
-    _topology("down")  # a run killed earlier may have left one behind
-    started = _topology("up")
-    if started.returncode != 0:
-        pytest.fail(f"could not start the Galera cluster: {started.stderr[-2000:]}")
-    try:
+    with topology("galera"):
         yield
-    finally:
-        _topology("down")
 
 
 def _covet(cwd: Path, url: str, *args: str) -> subprocess.Popen[str]:

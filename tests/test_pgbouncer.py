@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,9 +16,9 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from conftest import IN_CI, write_migration
+from conftest import write_migration
+from topologies import topology
 
-SCRIPT = Path(__file__).resolve().parents[1].parent / "shared" / "tools" / "topologies.sh"
 POOLED = "postgresql://postgres@127.0.0.1:6432/covet_pgb"
 UPSTREAM = "postgresql://postgres@127.0.0.1:5432/covet_pgb"
 PROCESSES = 6
@@ -47,33 +46,10 @@ class Backfill(Migration):
 """
 
 
-def _topology(action: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["bash", str(SCRIPT), action, "pgbouncer"], capture_output=True, text=True, timeout=120
-    )
-
-
 @pytest.fixture
 def pgbouncer() -> Iterator[None]:
-    reason = None
-    if not SCRIPT.exists():
-        reason = f"{SCRIPT} is missing (shared/tools is not beside this checkout)"
-    elif shutil.which("pgbouncer") is None and not Path("/usr/sbin/pgbouncer").exists():
-        reason = "pgbouncer is not installed (.ci/run installs it)"
-    elif os.geteuid() != 0:
-        reason = "topologies.sh runs pgbouncer as the postgres user: it needs root"
-    if reason:
-        if IN_CI:
-            pytest.fail(reason + "; CI=true requires the PgBouncer topology")
-        pytest.skip(reason)
-    _topology("down")  # a run killed earlier may have left one behind
-    started = _topology("up")
-    if started.returncode != 0:
-        pytest.fail(f"could not start PgBouncer: {started.stderr[-2000:]}")
-    try:
+    with topology("pgbouncer"):
         yield
-    finally:
-        _topology("down")
 
 
 def _covet(cwd: Path, url: str, *args: str) -> subprocess.Popen[str]:

@@ -15,7 +15,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-CHECKED = [ROOT / "plugins", ROOT / "covet_core" / "testing"]
+CHECKED = [
+    ROOT / "plugins",
+    ROOT / "covet_core" / "testing",
+    # The example third-party dialect: the contract must be enough for it too.
+    ROOT / "examples" / "covet-dialect-duckdb" / "covet_dialect_duckdb",
+]
 PUBLIC = {
     "covet_core",  # hookimpl
     "covet_core.adapter",
@@ -66,7 +71,8 @@ def test_the_checked_folders_exist_and_import_covet_core() -> None:
     # Guards the test itself: a moved folder must not make it pass by checking nothing.
     assert any(True for p in sources() for _ in core_imports(p))
     assert {p.parent.name for p in sources()} >= {
-        "covet_dialect_sqlite", "covet_dialect_postgresql", "covet_dialect_mysql", "suite"
+        "covet_dialect_sqlite", "covet_dialect_postgresql", "covet_dialect_mysql", "suite",
+        "covet_dialect_duckdb",
     }  # fmt: skip
 
 

@@ -7,8 +7,6 @@ Runs against a real PostgreSQL primary with a streaming hot standby, started on 
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,38 +15,17 @@ from typing import Any
 import asyncpg
 import pytest
 from click.testing import Result
-from conftest import IN_CI, write_migration
+from conftest import write_migration
+from topologies import topology
 
-SCRIPT = Path(__file__).resolve().parents[1].parent / "shared" / "tools" / "topologies.sh"
 PRIMARY = "postgresql://postgres@127.0.0.1:5433/covet"
 STANDBY = "postgresql://postgres@127.0.0.1:5434/covet"
 
 
-def _topology(action: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["bash", str(SCRIPT), action, "standby"], capture_output=True, text=True, timeout=120
-    )
-
-
 @pytest.fixture(scope="module")
 def standby() -> Iterator[None]:
-    reason = None
-    if not SCRIPT.exists():
-        reason = f"{SCRIPT} is missing (shared/tools is not beside this checkout)"
-    elif os.geteuid() != 0:
-        reason = "topologies.sh runs the servers as the postgres user: it needs root"
-    if reason:
-        if IN_CI:
-            pytest.fail(reason + "; CI=true requires the standby topology")
-        pytest.skip(reason)
-    _topology("down")  # a run killed earlier may have left one behind
-    started = _topology("up")
-    if started.returncode != 0:
-        pytest.fail(f"could not start the standby: {started.stderr[-2000:]}")
-    try:
+    with topology("standby"):
         yield
-    finally:
-        _topology("down")
 
 
 async def _wait_replayed(table: str) -> None:

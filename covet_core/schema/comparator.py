@@ -231,13 +231,9 @@ class _Plan(Pairing):
         fk_drops: list[Operation] = [DropConstraint(name, fk, schema) for fk in fk_drop]
         fk_adds: list[Operation] = [AddConstraint(name, fk, schema) for fk in fk_add]
         if self.needs_rebuild(before, local + fk_drops + fk_adds):
-            column_map = tuple(
-                (pair.columns.get(col.name, col.name), col.name)
-                for col in pair.current.columns
-                if after.has_column(pair.columns.get(col.name, col.name))
-            )
             start = replace(pair.current, name=name, schema=schema)
-            rebuild = RebuildTable(start, after, column_map, tuple(local + fk_drops + fk_adds))
+            changes = tuple(local + fk_drops + fk_adds)
+            rebuild = RebuildTable(start, after, self.column_map(pair, after), changes)
             if any(obj.kind == "trigger" for obj in self.diff.ignored):
                 self.diff.warnings.append(
                     f"{key} is rebuilt (copied into a new table); a rebuild cannot keep "
@@ -245,7 +241,38 @@ class _Plan(Pairing):
                     f"in a migration before and recreate them after"
                 )
             return [rebuild], [], []
+        undo = self.undo_by_rebuild(pair, after, local + fk_drops + fk_adds)
+        if undo is not None:
+            local, fk_drops, fk_adds = (
+                [replace(op, undo=undo) for op in group] for group in (local, fk_drops, fk_adds)
+            )
         return local, fk_drops, fk_adds
+
+    def undo_by_rebuild(
+        self, pair: Pair, after: Table, ops: list[Operation]
+    ) -> RebuildTable | None:
+        """A rebuild back to the table as it was, when undoing ``ops`` one by one needs what
+        the dialect cannot do in place; ``None`` when their reverses can run as they are."""
+        reverses = []
+        for op in reversed(ops):
+            try:
+                reverses.append(op.reverse())
+            except NotImplementedError:
+                continue  # irreversible: the generator says so
+        if not self.needs_rebuild(after, reverses):
+            return None
+        start = replace(pair.current, name=after.name, schema=after.schema)
+        return RebuildTable(start, after, self.column_map(pair, after), tuple(ops)).reverse()
+
+    @staticmethod
+    def column_map(pair: Pair, after: Table) -> tuple[tuple[str, str], ...]:
+        """Each column of ``after`` that takes its values from the current table, with the
+        current column's name (renames applied)."""
+        return tuple(
+            (pair.columns.get(col.name, col.name), col.name)
+            for col in pair.current.columns
+            if after.has_column(pair.columns.get(col.name, col.name))
+        )
 
     def server_named(self, pair: Pair, constraint: Any) -> Any:
         """A constraint to drop carries the name the server gave it, even where the
@@ -293,6 +320,12 @@ class _Plan(Pairing):
             ):
                 return True
             if isinstance(op, RenameColumn) and not caps.rename_column:
+                return True
+            if (
+                isinstance(op, AddColumn)
+                and not op.column.nullable
+                and not caps.add_column_not_null
+            ):
                 return True
             if isinstance(op, AddColumn) and not caps.add_column_any_default:
                 col = op.column

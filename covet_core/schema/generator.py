@@ -67,7 +67,13 @@ class MigrationGenerator:
             forward += self._sql(op)
         irreversible = [op.describe() for op in operations if op.destructive]
         backward: list[str] = []
+        undone: set[int] = set()
         for op in reversed(operations):
+            if op.undo is not None:  # a group undone at once, by rebuilding its table
+                if id(op.undo) not in undone:
+                    undone.add(id(op.undo))
+                    backward += self._sql(op.undo)
+                continue
             try:
                 reverse = op.reverse()
             except NotImplementedError as exc:

@@ -8,7 +8,7 @@ runnable backward for those.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from covet_core.schema.model import (
@@ -27,6 +27,12 @@ from covet_core.schema.model import (
 @dataclass(frozen=True)
 class Operation:
     """Base of every schema operation."""
+
+    undo: Operation | None = field(default=None, kw_only=True, compare=False, repr=False)
+    """How to undo this operation's group when its plain ``reverse()`` is not something the
+    dialect can do in place (an ``ADD COLUMN`` on a dialect without ``DROP COLUMN``): the
+    comparator sets one ``RebuildTable`` on every operation of the table's group, and the
+    generator writes it once."""
 
     destructive = False
     """Applying it loses data (dropping a column or table, narrowing a type)."""

@@ -205,6 +205,10 @@ async def test_schema_operation_and_its_reverse(
     requires_worker(db.dialect, "schema_reader", "the live schema cannot be read")
     if case.needs is not None:
         requires(db.dialect, case.needs, f"{case.id}: {WHY[case.needs]}")
+    if isinstance(case.operation.reverse(), DropColumn):
+        # The generator undoes it by rebuilding where there is no DROP COLUMN (the planned
+        # test below); this one runs the plain reverse in place.
+        requires(db.dialect, "drop_column", f"{case.id}: its reverse drops the column in place")
     await create_with_rows(db, adapter, case.before)
     assert await differences(db, adapter, case.before) == []
     await apply(db, adapter, case.operation)

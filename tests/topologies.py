@@ -1,0 +1,59 @@
+"""Throw-away production topologies for tests: PgBouncer, a hot standby, a Galera cluster.
+
+``../shared/tools/topologies.sh`` starts them on loopback ports of their own beside the
+machine's servers and removes them again. Two test runs on one machine (two checkouts) would
+start and stop the same instances under each other, so each use holds an exclusive file lock
+for as long as its instance is up: a second run waits its turn instead.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from conftest import IN_CI
+
+SCRIPT = Path(__file__).resolve().parents[1].parent / "shared" / "tools" / "topologies.sh"
+NEEDS = {
+    "pgbouncer": Path("/usr/sbin/pgbouncer"),
+    "standby": Path("/usr/lib/postgresql"),
+    "galera": Path("/usr/lib/galera/libgalera_smm.so"),
+}
+
+
+def _script(action: str, kind: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", str(SCRIPT), action, kind], capture_output=True, text=True, timeout=180
+    )
+
+
+@contextmanager
+def topology(kind: str) -> Iterator[None]:
+    """The ``kind`` topology, up for the duration (skips, or fails with ``CI=true``, when it
+    cannot be had here)."""
+    reason = None
+    if not SCRIPT.exists():
+        reason = f"{SCRIPT} is missing (shared/tools is not beside this checkout)"
+    elif not NEEDS[kind].exists():
+        reason = f"{NEEDS[kind]} is missing: install what the {kind} topology needs"
+    elif os.geteuid() != 0:
+        reason = "topologies.sh runs the servers as their own users: it needs root"
+    if reason:
+        if IN_CI:
+            pytest.fail(f"{reason}; CI=true requires the {kind} topology")
+        pytest.skip(reason)
+    with open(f"/tmp/covet-topology-{kind}.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # another run's instance is ours only after it ends
+        _script("down", kind)  # a run killed earlier may have left one behind
+        started = _script("up", kind)
+        if started.returncode != 0:
+            pytest.fail(f"could not start the {kind} topology: {started.stderr[-2000:]}")
+        try:
+            yield
+        finally:
+            _script("down", kind)
