@@ -167,8 +167,8 @@ class Dialect:
     (``covet_core.data.throttle.ReplicaLag``), for data migrations' ``max_replica_lag``."""
     lint_syntax: str | None = None
     """The SQL parser ``covet migrate lint`` reads this dialect's statements with:
-    ``"postgres"`` (pglast, the server's own parser) or a sqlglot dialect name (``"mysql"``,
-    ``"sqlite"``). ``None``: migrations are not linted, and the lint output says so."""
+    ``"postgres"`` (pglast, the server's own parser), ``"mysql"`` or ``"sqlite"`` (sqlglot).
+    ``None`` or another value: migrations are not linted, and the lint output says so."""
     table_stats_sql: Callable[[Sequence[str]], Statement] | None = None
     """``table_stats_sql(names)``: one query returning, for each of those tables that exists,
     its name, the catalog's row estimate (or NULL) and its size in bytes (or NULL), in that

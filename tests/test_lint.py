@@ -321,3 +321,21 @@ def test_up_with_nothing_to_apply_does_not_import_the_parsers(
         check=True,
     )
     assert "Nothing to apply" in out.stdout and "parsers: []" in out.stdout, out
+
+
+def test_a_dialect_without_lint_rules_is_reported_as_not_linted(
+    run: Callable[..., Result], tmp_path: Path
+) -> None:
+    import dataclasses
+
+    from covet_core.migration import Migration
+    from covet_core.plugins import Plugins
+
+    m = type("M", (Migration,), {"forward_sql": ["ALTER TABLE t DROP COLUMN c"]})(name="m")
+    for syntax in (None, "duckdb"):
+        dialect = dataclasses.replace(Plugins.load().dialect("sqlite"), lint_syntax=syntax)
+        report = asyncio.run(lint([m], dialect))
+        assert not report.supported and report.findings == []
+        from covet_core.lint.output import text
+
+        assert "not linted" in text(report)

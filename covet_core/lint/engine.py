@@ -19,6 +19,8 @@ from covet_core.migration import Migration
 # Reads a comment's words, never SQL: `-- covet:allow <rule> <reason>`.
 _ALLOW = re.compile(r"--\s*covet:allow\s+([\w-]+)[ \t]*([^\n]*)")
 LEVELS = ("error", "warn", "off")
+SYNTAXES = ("postgres", "mysql", "sqlite")
+"""The values of ``Dialect.lint_syntax`` the linter has rules for."""
 
 
 @dataclass
@@ -109,7 +111,8 @@ def check_migrations(
     from covet_core.runner import uses_transaction
 
     syntax = dialect.lint_syntax
-    if syntax is None:
+    if syntax not in SYNTAXES:
+        # No rule set for it: MySQL's advice on, say, DuckDB would be wrong, so say nothing.
         report.supported = False
         return []
     module, check = _checker(syntax)
