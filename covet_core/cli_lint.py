@@ -112,6 +112,7 @@ def lint(
     report = run(offline() if static or not settings.database or dialect_name else live())
     print_report(state, report, fmt)
     failing = fails(report, settings.lint)
-    emit(state, "migrate.linted", findings=len(report.findings), failing=len(failing))
+    if fmt == "text":  # with json/sarif the report itself is the one document on stdout
+        emit(state, "migrate.linted", findings=len(report.findings), failing=len(failing))
     if failing:
         sys.exit(1)

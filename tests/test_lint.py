@@ -339,3 +339,17 @@ def test_a_dialect_without_lint_rules_is_reported_as_not_linted(
         from covet_core.lint.output import text
 
         assert "not linted" in text(report)
+
+
+def test_machine_formats_are_one_document_on_stdout_even_with_json_logs(
+    run: Callable[..., Result], tmp_path: Path
+) -> None:
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    write_migration(folder, "2024_01_01_000000_x", ["ALTER TABLE t DROP COLUMN c"])
+    env = {"COVET_MIGRATIONS_DIR": str(folder)}
+    for fmt in ("json", "sarif"):
+        result = run("--log-format", "json", "migrate", "lint", "--dialect", "postgresql",
+                     "--format", fmt, env=env)  # fmt: skip
+        assert result.exit_code == 1
+        json.loads(result.stdout)  # exactly one JSON document
