@@ -140,7 +140,7 @@ def report(diff: Any) -> dict[str, list[str]]:
 @click.option("--rename", "renames", multiple=True, metavar="T.OLD:NEW", help="A rename (repeat).")
 @click.option("--no-detect-renames", is_flag=True, help="Never guess renames.")
 @click.option("--yes", is_flag=True, help="Accept guessed renames without asking.")
-@click.option("--dry-run", is_flag=True, help="Show the changes and SQL; write nothing.")
+@click.option("--dry-run", is_flag=True, help="Show the changes and SQL; write nothing; exit 1 if there are changes.")
 @click.pass_obj
 def generate(
     state: State,
@@ -210,7 +210,8 @@ def generate(
             path=None,
             **report(diff),
         )
-        return
+        # Like `makemigrations --check`: a dry run that would write a file fails a CI job.
+        sys.exit(1)
     path = generator.generate_from_diff(diff, name, allow_unmanaged=allow_unmanaged)
     state.say(f"Generated: {one_line(str(path))}")
     if diff.destructive:

@@ -268,7 +268,7 @@ def test_cli_generate_never_guesses_a_rename_silently(
     assert sorted((tmp_path / "migrations").iterdir()) == files  # nothing written
 
     dry = invoke("generate", "rename_email", "--models", module, "--yes", "--dry-run")
-    assert dry.exit_code == 0 and "RENAME" in dry.output.upper()
+    assert dry.exit_code == 1 and "RENAME" in dry.output.upper()  # it would write a file
     assert sorted((tmp_path / "migrations").iterdir()) == files
     told = invoke(
         "generate",
