@@ -1,0 +1,135 @@
+"""What the project tests (``covet_core.testing.project``) stand on: the user's covet settings,
+the base URL their scratch databases are made next to, and schemas read and compared.
+
+Safety: the tests only ever write to a database the dialect's provisioner made for them. The
+configured ``database`` is at most the *base* a scratch database is made next to (the same
+server and credentials); it is never connected to as the database under test.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import pytest
+
+from covet_core.adapter import Adapter
+from covet_core.config import Settings, load_settings, redact_url
+from covet_core.dialect import Dialect
+from covet_core.errors import CovetError
+from covet_core.plugins import Plugins
+from covet_core.schema.comparator import SchemaComparator
+from covet_core.schema.model import Schema
+from covet_core.schema.reader import SchemaReader
+
+URL_ENV = "COVET_TEST_URL"
+
+
+@dataclass
+class Project:
+    """The user's project as the tests see it."""
+
+    settings: Settings
+    base_url: str
+    """The URL scratch databases are made next to; never itself written to."""
+    url_source: str
+    """Where ``base_url`` came from, for messages (``--covet-url``, ``database in covet.toml``)."""
+    dialect: Dialect
+    plugins: Plugins
+
+    @property
+    def migrations_dir(self) -> Path:
+        return self.settings.require_migrations_dir()
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def skip_or_fail(message: str) -> None:
+    """Skip with ``message``; under ``CI=true`` fail, so a job never passes by testing nothing."""
+    if in_ci():
+        pytest.fail(message + "; CI=true requires it")
+    pytest.skip(message)
+
+
+def project_settings(config: pytest.Config) -> Settings:
+    """The settings the ``covet`` command would use when run where pytest was started, or those
+    of ``--covet-config`` / ini ``covet_config``."""
+    cwd = Path(config.invocation_params.dir)
+    config_file = config.getoption("covet_config") or config.getini("covet_config")
+    try:
+        if config_file:
+            return load_settings(config_file=config_file, cwd=cwd)
+        return load_settings(cwd=cwd)
+    except CovetError as error:
+        pytest.fail(f"covet project tests: {error}", pytrace=False)
+
+
+def base_url(config: pytest.Config, settings: Settings) -> tuple[str, str] | None:
+    """``(url, where it came from)``: an explicit test URL first (``--covet-url``,
+    ``$COVET_TEST_URL``, ini ``covet_test_url``), then the configured ``database``."""
+    explicit = (
+        ("--covet-url", config.getoption("covet_url")),
+        (URL_ENV, os.environ.get(URL_ENV)),
+        ("ini covet_test_url", config.getini("covet_test_url")),
+    )
+    for source, url in explicit:
+        if url:
+            return str(url), source
+    if settings.database:
+        return settings.database, f"database from {settings.sources.get('database', 'config')}"
+    return None
+
+
+def load_project(config: pytest.Config, plugins: Plugins) -> Project:
+    settings = project_settings(config)
+    found = base_url(config, settings)
+    if found is None:
+        where = f" (searched {settings.searched})" if settings.searched else ""
+        skip_or_fail(
+            f"covet project tests: no database to make scratch databases next to{where}; "
+            f"pass --covet-url URL, set {URL_ENV}, or configure covet's database"
+        )
+        raise AssertionError("unreachable: skip_or_fail raises")
+    url, source = found
+    try:
+        dialect = plugins.dialect_for_url(url)
+    except CovetError as error:
+        pytest.fail(f"covet project tests: {source}: {error}", pytrace=False)
+    return Project(settings, url, source, dialect, plugins)
+
+
+async def read_schema(adapter: Adapter, project: Project) -> Schema:
+    return await SchemaReader(adapter, project.dialect, plugins=project.plugins).read_schema()
+
+
+def differences(actual: Schema, expected: Schema, project: Project) -> list[str]:
+    """What would turn ``actual`` into ``expected``, one line each; empty when they are the
+    same schema. Renames are not guessed: a down that renames wrongly is a drop and an add."""
+    comparator = SchemaComparator(project.dialect, detect_renames=False, plugins=project.plugins)
+    lines = [op.describe() for op in comparator.compare(actual, expected).operations]
+    # Views, triggers, procedures: objects the schema model carries by name only.
+    have, want = {str(i) for i in actual.ignored}, {str(i) for i in expected.ignored}
+    lines += [f"drop {name} (left behind)" for name in sorted(have - want)]
+    lines += [f"create {name} (missing)" for name in sorted(want - have)]
+    if not lines:
+        # The comparator normalises what the server cannot tell apart; anything it did not
+        # turn into an operation but reads differently is still named, never passed over.
+        for key in sorted(set(actual.tables) & set(expected.tables)):
+            now, was = actual.tables[key], expected.tables[key]
+            for f in fields(now):
+                if getattr(now, f.name) != getattr(was, f.name):
+                    detail = f"{getattr(now, f.name)!r} instead of {getattr(was, f.name)!r}"
+                    lines.append(f"table {key}: {f.name} reads {_short(detail)}")
+    return lines
+
+
+def _short(text: str, limit: int = 400) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def describe_base(project: Project) -> str:
+    """The base URL for messages, password masked."""
+    return f"{redact_url(project.base_url)} ({project.url_source})"
