@@ -71,6 +71,7 @@ async def test_covet_down_restores_the_schema_before_each_up(
     covet_manager: MigrationManager, covet_project: Project
 ) -> None:
     manager, project = covet_manager, covet_project
+    project.needs_schema_reader()
     reversible = {m.name: m.reversible for m in manager.load_migrations()}
     if not any(reversible.values()):
         pytest.skip("no migration has a down step")
@@ -100,6 +101,7 @@ async def test_covet_models_match_the_database_after_all_migrations(
 ) -> None:
     if not covet_models:
         pytest.skip("no models: pass --covet-models myapp.models or set ini covet_models")
+    covet_project.needs_schema_reader()
     target = ModelSchemaReader(covet_models).read_schema()
     assert target.tables, f"no Model classes found in {covet_models}"
     await _step(covet_manager.migrate_up(), "migrate up")

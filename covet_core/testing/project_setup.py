@@ -40,7 +40,15 @@ class Project:
 
     @property
     def migrations_dir(self) -> Path:
-        return self.settings.require_migrations_dir()
+        try:
+            return self.settings.require_migrations_dir()
+        except CovetError as error:
+            pytest.fail(f"covet project tests: {error}", pytrace=False)
+
+    def needs_schema_reader(self) -> None:
+        """Skip the calling test when the dialect cannot read a live schema."""
+        if self.dialect.schema_reader is None:
+            pytest.skip(f"{self.dialect.name} declares schema_reader=None: no schema to compare")
 
 
 def in_ci() -> bool:
@@ -120,10 +128,20 @@ def differences(actual: Schema, expected: Schema, project: Project) -> list[str]
         for key in sorted(set(actual.tables) & set(expected.tables)):
             now, was = actual.tables[key], expected.tables[key]
             for f in fields(now):
-                if getattr(now, f.name) != getattr(was, f.name):
-                    detail = f"{getattr(now, f.name)!r} instead of {getattr(was, f.name)!r}"
-                    lines.append(f"table {key}: {f.name} reads {_short(detail)}")
+                a, b = getattr(now, f.name), getattr(was, f.name)
+                if a != b:
+                    lines.append(f"table {key}: {f.name}: {_what_differs(a, b)}")
     return lines
+
+
+def _what_differs(now: object, was: object) -> str:
+    """For lists of indexes, keys, ...: only the items that differ, not the whole list."""
+    if isinstance(now, list | tuple) and isinstance(was, list | tuple):
+        extra = [x for x in now if x not in was]
+        gone = [x for x in was if x not in now]
+        if extra or gone:
+            return _short(f"has {extra!r} where it had {gone!r}")
+    return _short(f"reads {now!r} instead of {was!r}")
 
 
 def _short(text: str, limit: int = 400) -> str:
