@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -204,6 +205,33 @@ def test_without_a_database_it_skips_and_fails_under_ci(tmp_path: Path) -> None:
     assert found[APPLY][0] == "error" and "CI=true requires it" in found[APPLY][1]
 
 
+def test_ini_options_name_the_config_and_the_test_url(tmp_path: Path) -> None:
+    work = quickstart(tmp_path)
+    (work / "config").mkdir()
+    (work / "covet.toml").rename(work / "config" / "covet.toml")
+    (work / "config" / "covet.toml").write_text('migrations_dir = "../migrations"\n')
+    (work / "pytest.ini").write_text(
+        "[pytest]\ncovet_config = config/covet.toml\ncovet_test_url = sqlite:///base.db\n"
+        "covet_models = models\n"
+    )
+    (work / "models.py").write_text(QUICKSTART_MODELS)
+    found = pytest_in(work)
+    assert found[APPLY][0] == found[DOWN][0] == found[MODELS][0] == "passed", found
+
+
+def test_an_unusable_server_is_named_without_its_password(tmp_path: Path) -> None:
+    work = project(tmp_path / "p", tmp_path)
+    url = "postgresql://covet:s3cret-pw@127.0.0.1:9/test"  # port 9: nothing listens there
+    found = pytest_in(work, env={"COVET_TEST_URL": url, "CI": "false"})
+    outcome, message = found[APPLY]
+    assert outcome == "skipped", found
+    assert (
+        "cannot make a scratch database next to postgresql://covet:***@127.0.0.1:9/test" in message
+    )
+    assert "(COVET_TEST_URL)" in message
+    assert all("s3cret-pw" not in m for _, m in found.values())
+
+
 # What the project tests find on the shared corpora. Each expected failure is a real property
 # of the project's files on this machine's servers (reported in CHANGELOG), not a covet bug.
 CORPORA = {
@@ -235,12 +263,14 @@ CORPUS_DIRS = {
 }
 
 
-@pytest.fixture(scope="module")
-def corpus_runs(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> dict[tuple[str, str], dict[str, tuple[str, str]]]:
-    """Every corpus case's pytest, all started at once: they wait on the servers more than
-    on the CPU, so together they take about as long as the slowest one."""
+Run = tuple[Path, subprocess.Popen]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def corpus_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[tuple[str, str], Run]]:
+    """Every corpus case's pytest, started when this module's first test starts: they wait on
+    the servers more than on the CPU, so they run while the other tests do, and together take
+    about as long as the slowest one."""
     started = {}
     for name, dialect in CORPORA:
         path = CORPUS.joinpath(*CORPUS_DIRS[name], FOLDER[dialect])
@@ -250,15 +280,17 @@ def corpus_runs(
         url = SERVERS[dialect] if dialect != "sqlite" else "sqlite:///base.db"
         work = project(tmp_path_factory.mktemp(f"{name}-{dialect}"), path, **files)
         started[(name, dialect)] = (work, start_pytest(work, "--covet-url", url))
-    return {case: outcomes(work, process) for case, (work, process) in started.items()}
+    yield started
+    for _, process in started.values():
+        # Waited for, not killed, when a test did not collect it (-k, -x): a killed run would
+        # leave its scratch database on the server.
+        process.communicate(timeout=300)
 
 
 @pytest.mark.parametrize("name, dialect", list(CORPORA), ids=lambda v: str(v))
-def test_the_corpora(
-    name: str, dialect: str, corpus_runs: dict[tuple[str, str], dict[str, tuple[str, str]]]
-) -> None:
+def test_the_corpora(name: str, dialect: str, corpus_runs: dict[tuple[str, str], Run]) -> None:
     corpus(*CORPUS_DIRS[name], FOLDER[dialect])  # skips, or fails under CI, when absent
-    found = corpus_runs[(name, dialect)]
+    found = outcomes(*corpus_runs[(name, dialect)])
     if any("cannot make a scratch database" in m for _, m in found.values()):
         pytest.skip(f"{dialect} server unreachable: {found}")
     expected = CORPORA[(name, dialect)]
