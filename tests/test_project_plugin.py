@@ -5,6 +5,7 @@ the shared corpora they report what they find (the real findings are pinned belo
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -131,7 +132,10 @@ def test_quickstart_passes_and_never_touches_its_configured_database(tmp_path: P
     found = pytest_in(work, "test_data.py", "--covet-models", "models")
     assert found[APPLY][0] == found[DOWN][0] == found[MODELS][0] == "passed", found
     assert found["test_admin_is_seeded"][0] == "passed", found
-    assert found[LINT][0] == "skipped" and "no linter" in found[LINT][1], found
+    if importlib.util.find_spec("covet_core.lint") is None:
+        assert found[LINT][0] == "skipped" and "no linter" in found[LINT][1], found
+    else:  # once covet has its linter, the quickstart must pass it
+        assert found[LINT][0] == "passed", found
     # The base URL was the configured sqlite:///quickstart.db; it was never opened.
     assert not list(work.glob("quickstart.db*"))
 
@@ -203,6 +207,54 @@ def test_without_a_database_it_skips_and_fails_under_ci(tmp_path: Path) -> None:
     assert "pass --covet-url URL, set COVET_TEST_URL" in found[APPLY][1]
     found = pytest_in(work, env={"CI": "true"})
     assert found[APPLY][0] == "error" and "CI=true requires it" in found[APPLY][1]
+
+
+def test_the_lint_test_fails_on_findings_at_error_level(tmp_path: Path) -> None:
+    # A stand-in for covet_core.lint with the interface the lint test calls: lint(migrations,
+    # dialect) -> a report whose at_or_above("error") lists findings. The database is real.
+    work = quickstart(tmp_path)
+    (work / "conftest.py").write_text(
+        textwrap.dedent("""
+        import importlib.machinery
+        import sys
+        import types
+        from dataclasses import dataclass
+
+        linter = types.ModuleType("covet_core.lint")
+        linter.__spec__ = importlib.machinery.ModuleSpec("covet_core.lint", None)
+
+
+        @dataclass
+        class Finding:
+            migration: str
+            line: int
+            rule: str
+            message: str
+
+
+        class Report:
+            def __init__(self, migrations):
+                self.migrations = migrations
+
+            def at_or_above(self, level):
+                assert level == "error"
+                return [Finding(m.name, 1, "blocking-index", "locks writes") for m in
+                        self.migrations if "index" in m.name]
+
+
+        async def lint(migrations, dialect):
+            return Report(migrations)
+
+
+        linter.lint = lint
+        sys.modules["covet_core.lint"] = linter
+        """)
+    )
+    found = pytest_in(work)
+    outcome, message = found[LINT]
+    assert outcome == "failure", found
+    assert "1 lint finding(s) at error level" in message
+    assert "2024_10_11_153000_add_user_email_index:1 [blocking-index] locks writes" in message
 
 
 def test_ini_options_name_the_config_and_the_test_url(tmp_path: Path) -> None:
