@@ -1,6 +1,9 @@
 """``covet migrate generate NAME --models MODULE``: a migration from the models' difference.
 
-Reads the live schema, compares it with the models and writes the migration file. A guessed
+Reads the live schema, compares it with the models (or, with ``--target-database URL``, with
+another database's schema) and writes the migration file. Nothing is lost silently: objects
+covet does not model are listed; those only the target has (a view of the database being
+copied) stop the command unless ``--allow-unmanaged``. A guessed
 rename is never turned into a drop and an add (or the other way round) without a person:
 on a terminal each guess is asked; elsewhere the command stops and names the pair unless
 ``--yes`` accepts the guesses or ``--rename`` states them.
@@ -51,6 +54,16 @@ async def read_live_schema(state: State, plugins: Any) -> tuple[Any, Any]:
     return dialect, schema
 
 
+async def read_target_database(state: State, plugins: Any, url: str) -> Any:
+    """The schema of the database at ``url`` (``--target-database``): what to become."""
+    from covet_core.schema.reader import SchemaReader
+
+    dialect = plugins.dialect_for_url(url)
+    adapter = dialect.adapter_from_url(url, state.settings().database_base_dir)
+    async with connected(adapter):
+        return await SchemaReader(adapter, dialect, plugins=plugins).read_schema()
+
+
 def interactive() -> bool:
     return sys.stdin.isatty()
 
@@ -89,9 +102,20 @@ def show(state: State, diff: Any) -> None:
         )
     for warning in diff.warnings:
         state.say(f"  warning: {one_line(warning)}", fg="yellow")
+    if diff.unmanaged:
+        missing = ", ".join(one_line(str(obj)) for obj in diff.unmanaged)
+        state.say("  not created (covet does not model them): " + missing, fg="yellow")
     if diff.ignored:
         left_alone = ", ".join(one_line(str(obj)) for obj in diff.ignored)
         state.say("  left alone (not in the models): " + left_alone)
+
+
+def report(diff: Any) -> dict[str, list[str]]:
+    """The objects left out, for ``--json`` output."""
+    return {
+        "not_created": [str(obj) for obj in diff.unmanaged],
+        "left_alone": [str(obj) for obj in diff.ignored],
+    }
 
 
 @click.command()
@@ -100,9 +124,18 @@ def show(state: State, diff: Any) -> None:
     "--models",
     "model_specs",
     multiple=True,
-    required=True,
     metavar="MODULE",
     help="Module of models (myapp.models or path/models.py); repeat for several.",
+)
+@click.option(
+    "--target-database",
+    metavar="URL",
+    help="Instead of models: bring the database to this other database's schema.",
+)
+@click.option(
+    "--allow-unmanaged",
+    is_flag=True,
+    help="Write the migration even though the target has objects it cannot create.",
 )
 @click.option("--rename", "renames", multiple=True, metavar="T.OLD:NEW", help="A rename (repeat).")
 @click.option("--no-detect-renames", is_flag=True, help="Never guess renames.")
@@ -113,6 +146,8 @@ def generate(
     state: State,
     name: str,
     model_specs: tuple[str, ...],
+    target_database: str | None,
+    allow_unmanaged: bool,
     renames: tuple[str, ...],
     no_detect_renames: bool,
     yes: bool,
@@ -123,13 +158,18 @@ def generate(
 
     from covet_core.models import ModelSchemaReader
     from covet_core.schema.comparator import SchemaComparator
-    from covet_core.schema.generator import MigrationGenerator
+    from covet_core.schema.generator import MigrationGenerator, unmanaged_error
 
-    modules = [import_models(spec) for spec in model_specs]
-    target = ModelSchemaReader(modules).read_schema()
-    if not target.tables:
-        raise ConfigError(f"no models found in {', '.join(model_specs)}")
+    if bool(model_specs) == bool(target_database):
+        raise ConfigError("give either --models MODULE or --target-database URL (one of them)")
     plugins = state.plugins()
+    if target_database:
+        target = asyncio.run(read_target_database(state, plugins, target_database))
+    else:
+        modules = [import_models(spec) for spec in model_specs]
+        target = ModelSchemaReader(modules).read_schema()
+        if not target.tables:
+            raise ConfigError(f"no models found in {', '.join(model_specs)}")
     dialect, current = asyncio.run(read_live_schema(state, plugins))
 
     def compare(rejected: list[str]) -> Any:
@@ -143,13 +183,16 @@ def generate(
         return comparator.compare(current, target)
 
     diff = compare([])
+    if diff.unmanaged and not allow_unmanaged:
+        show(state, diff)
+        raise unmanaged_error(diff)
     rejected = confirm_renames(state, diff, yes)
     if rejected:
         diff = compare(rejected)
     if not diff.has_changes():
         state.say("No changes detected.")
         show(state, diff)
-        emit(state, "migrate.generate", changes=[], path=None)
+        emit(state, "migrate.generate", changes=[], path=None, **report(diff))
         return
     state.say(f"{len(diff.operations)} change(s) on {dialect.name}:")
     show(state, diff)
@@ -159,10 +202,17 @@ def generate(
         state.say("\n-- forward")
         for sql in rendered.forward:
             state.say(sql + ";")  # names with newlines show as SQL holds them; controls escaped
-        emit(state, "migrate.generate", changes=diff.summary(), sql=rendered.forward, path=None)
+        emit(
+            state,
+            "migrate.generate",
+            changes=diff.summary(),
+            sql=rendered.forward,
+            path=None,
+            **report(diff),
+        )
         return
-    path = generator.generate_from_diff(diff, name)
+    path = generator.generate_from_diff(diff, name, allow_unmanaged=allow_unmanaged)
     state.say(f"Generated: {one_line(str(path))}")
     if diff.destructive:
         state.say("Review the lines marked ! before applying: they remove data.", fg="red")
-    emit(state, "migrate.generate", changes=diff.summary(), path=str(path))
+    emit(state, "migrate.generate", changes=diff.summary(), path=str(path), **report(diff))

@@ -75,9 +75,21 @@ class DriverAdapter:
         """A driver error as covet's (``IntegrityError`` for a constraint violation), one line."""
         return DatabaseError(" ".join(str(exc).split()) or type(exc).__name__)
 
+    def _set_server(
+        self, host: str, port: int, database: str | None, user: str | None,
+        password: str | None, ssl: Any,
+    ) -> None:  # fmt: skip
+        """Remember where a server database is: ``_parameters`` hands it to client tools
+        (``pg_dump``, ``mysqldump``) and siblings connect with it."""
+        self.host, self.port, self.database, self.user = host, int(port), database, user
+        self._password, self.ssl = password, ssl
+
     def _parameters(self) -> dict[str, Any] | None:
         """Connection parameters for client tools (``own`` mode only); ``None``: unknown."""
-        return None
+        if not hasattr(self, "host"):
+            return None
+        keys = ("host", "port", "user", "database", "ssl")
+        return {"password": self._password, **{k: getattr(self, k) for k in keys}}
 
     def _sibling(self, application_name: str | None) -> Self | None:
         """A new, unconnected adapter with this one's parameters (``own`` mode only)."""

@@ -27,6 +27,11 @@ class ConfigError(CovetError):
     """Missing or invalid configuration (no database, bad URL, unknown key)."""
 
 
+class UnmanagedObjectsError(ConfigError):
+    """The target schema has objects a generated migration cannot create (views, triggers,
+    functions): refused unless the caller allows leaving them out (``--allow-unmanaged``)."""
+
+
 class PluginError(CovetError):
     """A plugin could not be loaded, or registered something twice."""
 

@@ -34,6 +34,27 @@ from types import ModuleType
 from typing import Any, ClassVar
 
 from covet_core.errors import ConfigError
+from covet_core.model_types import (
+    JSON,
+    JSONB,
+    UUID,
+    BigInteger,
+    Binary,
+    Boolean,
+    Char,
+    Date,
+    DateTime,
+    Decimal,
+    Enum,
+    Float,
+    Integer,
+    Numeric,
+    Real,
+    SmallInteger,
+    String,
+    Text,
+    Time,
+)
 from covet_core.schema.model import CheckConstraint, ColumnType, EnumType, Schema, Table
 from covet_core.schema.model import Column as SchemaColumn
 from covet_core.schema.model import ForeignKey as SchemaForeignKey
@@ -72,52 +93,6 @@ __all__ = [
 MAX_NAME = 63  # PostgreSQL's identifier limit in bytes, the smallest of the three
 
 
-def String(length: int | None = None) -> ColumnType:
-    return ColumnType("string", length=length)
-
-
-def Char(length: int | None = None) -> ColumnType:
-    return ColumnType("char", length=length)
-
-
-def Numeric(precision: int | None = None, scale: int | None = None) -> ColumnType:
-    return ColumnType("decimal", precision=precision, scale=scale)
-
-
-def DateTime(timezone: bool = False, precision: int | None = None) -> ColumnType:
-    return ColumnType("timestamptz" if timezone else "timestamp", precision=precision)
-
-
-def Enum(*values: str, name: str | None = None) -> ColumnType:
-    if not values:
-        raise ConfigError("Enum() needs at least one value")
-    return ColumnType("enum", values=tuple(values), enum_name=name)
-
-
-def _fixed(name: str) -> Callable[[], ColumnType]:
-    def make() -> ColumnType:
-        return ColumnType(name)
-
-    make.__name__ = name
-    return make
-
-
-SmallInteger = _fixed("smallint")
-Integer = _fixed("integer")
-BigInteger = _fixed("bigint")
-Float = _fixed("float")
-Real = _fixed("real")
-Boolean = _fixed("boolean")
-Text = _fixed("text")
-Binary = _fixed("binary")
-Date = _fixed("date")
-Time = _fixed("time")
-JSON = _fixed("json")
-JSONB = _fixed("jsonb")
-UUID = _fixed("uuid")
-Decimal = Numeric
-
-
 @dataclass(frozen=True)
 class ForeignKey:
     """``ForeignKey("users.id", on_delete="CASCADE")`` (``schema.table.column`` also works)."""
@@ -126,24 +101,39 @@ class ForeignKey:
     on_delete: str | None = None
     on_update: str | None = None
     name: str | None = None
+    deferrable: str | None = None  # PostgreSQL: "DEFERRABLE INITIALLY DEFERRED"
+    match: str | None = None  # PostgreSQL: "FULL"
 
 
 @dataclass(frozen=True)
 class Index:
-    """A table-level index over ``columns`` (in ``__indexes__``); ``where`` makes it partial."""
+    """A table-level index over ``columns`` (in ``__indexes__``); ``where`` makes it partial.
+    PostgreSQL only: ``using`` (``"gin"``), ``include`` columns, ``nulls_not_distinct``."""
 
     columns: tuple[str, ...]
     unique: bool
     where: str | None
     name: str | None
+    using: str | None
+    include: tuple[str, ...]
+    nulls_not_distinct: bool
 
     def __init__(
-        self, *columns: str, unique: bool = False, where: str | None = None, name: str | None = None
+        self,
+        *columns: str,
+        unique: bool = False,
+        where: str | None = None,
+        name: str | None = None,
+        using: str | None = None,
+        include: tuple[str, ...] = (),
+        nulls_not_distinct: bool = False,
     ) -> None:
-        object.__setattr__(self, "columns", columns)
-        object.__setattr__(self, "unique", unique)
-        object.__setattr__(self, "where", where)
-        object.__setattr__(self, "name", name)
+        for attr, value in (
+            ("columns", columns), ("unique", unique), ("where", where), ("name", name),
+            ("using", using), ("include", tuple(include)),
+            ("nulls_not_distinct", nulls_not_distinct),
+        ):  # fmt: skip
+            object.__setattr__(self, attr, value)
 
 
 @dataclass(frozen=True)
@@ -182,6 +172,10 @@ class Column:
         index: bool = False,
         comment: str | None = None,
         name: str | None = None,
+        collation: str | None = None,
+        on_update: str | None = None,
+        generated: str | None = None,
+        stored: bool = False,
     ) -> None:
         self.type = type if isinstance(type, ColumnType) else type()
         if not isinstance(self.type, ColumnType):
@@ -197,6 +191,9 @@ class Column:
         self.index = index
         self.comment = comment
         self.name = name
+        self.collation = collation  # MySQL / SQLite
+        self.on_update = on_update  # MySQL: "CURRENT_TIMESTAMP"
+        self.generated, self.stored = generated, stored  # GENERATED ALWAYS AS (...) [STORED]
         self.order = next(_counter)
 
     def __set_name__(self, owner: type, name: str) -> None:
@@ -281,7 +278,16 @@ def table_of(model: type[Model]) -> tuple[Table, list[EnumType]]:
         assert col.name is not None
         cols.append(
             SchemaColumn(
-                col.name, col.type, col.nullable, col.default, col.autoincrement, col.comment
+                col.name,
+                col.type,
+                col.nullable,
+                col.default,
+                col.autoincrement,
+                col.comment,
+                on_update=col.on_update,
+                collation=col.collation,
+                generated=col.generated,
+                stored=col.stored,
             )
         )
         if col.type.name == "enum" and col.type.enum_name:
@@ -299,6 +305,9 @@ def table_of(model: type[Model]) -> tuple[Table, list[EnumType]]:
                 tuple(index.columns),
                 index.unique,
                 index.where,
+                method=index.using,
+                include=index.include,
+                nulls_not_distinct=index.nulls_not_distinct,
             )
         )
     for unique in model.__unique__:
@@ -348,6 +357,8 @@ def _foreign_key(
         ref_schema,
         fk.on_delete.upper() if fk.on_delete else None,
         fk.on_update.upper() if fk.on_update else None,
+        deferrable=fk.deferrable,
+        match=fk.match,
     )
 
 

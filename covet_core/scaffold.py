@@ -26,7 +26,7 @@ class {class_name}(Migration):
 
     dependencies = {dependencies}  # List of migrations this depends on
 
-    forward_sql = [{forward}]
+{forward_notes}    forward_sql = [{forward}]
 {backward_notes}
     backward_sql = [{backward}]
 '''
@@ -73,13 +73,15 @@ def write_migration_file(
     dialect_name: str = "",
     now: datetime | None = None,
     doc: Sequence[str] = (),
+    forward_notes: Sequence[str] = (),
     backward_notes: Sequence[str] = (),
 ) -> Path:
     """Write ``YYYY_MM_DD_HHMMSS_<label>.py`` and return its path; never overwrites a file.
 
     A timestamp already taken by another migration moves one second later, so two files
     created in the same second still have a defined order. ``doc`` (the class docstring) and
-    ``backward_notes`` (comment lines above ``backward_sql``) are lines of text that may hold
+    ``forward_notes`` / ``backward_notes`` (comment lines above ``forward_sql`` /
+    ``backward_sql``) are lines of text that may hold
     names read from a database: each becomes exactly one escaped line of the file.
     """
     check_label(label)
@@ -96,6 +98,7 @@ def write_migration_file(
         dialect=docstring_line(dialect_name),
         class_name=class_name(label),
         doc=_doc(doc) if doc else label.replace("_", " ").capitalize() + ".",
+        forward_notes="".join(f"    {comment(line)}\n" for line in forward_notes),
         backward_notes="".join(f"\n    {comment(line)}" for line in backward_notes),
         dependencies=repr(list(dependencies)),
         forward=_sql_list(forward),

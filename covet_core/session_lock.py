@@ -121,6 +121,15 @@ class SessionLock:
         try:
             await poll_until(attempt, timeout, timed_out)
             self._session_id = await self._current_id(session)
+            if self._session_id not in await self._holder_ids(session):
+                # The server session that took the lock is not the one answering now: a
+                # transaction pooler hands each statement to whichever session is free, so
+                # a session-held lock excludes nobody. Stop rather than migrate unguarded.
+                raise LockError(
+                    f"the {self.kind} lock was taken by another server session than the one "
+                    f"answering now: a transaction pooler (PgBouncer?) sits in between; add "
+                    f'?pooler=transaction to the database URL, or use lock = "table"'
+                )
             note = self._note(session)
             if note is not None:
                 await note.record_holder(str(self._session_id))

@@ -40,6 +40,7 @@ PUBLIC = {
     # User-facing: the project tests compare the user's models with the migrated database.
     "covet_core.models",
     "covet_core.plugins",
+    "covet_core.provisioning",
     "covet_core.schema",
     "covet_core.schema.comparator",
     "covet_core.schema.generator",

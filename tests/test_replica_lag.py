@@ -32,8 +32,8 @@ def test_a_dialect_that_cannot_read_replicas_refuses_the_setting(tmp_path: Path)
         asyncio.run(_on_sqlite(tmp_path, BulkDataMigration, max_replica_lag=1.0))
 
 
-def test_parallel_workers_refuse_it_rather_than_ignore_it(tmp_path: Path) -> None:
-    with pytest.raises(DataMigrationError, match="does not throttle on replica lag yet"):
+def test_parallel_workers_refuse_it_too_where_replicas_cannot_be_read(tmp_path: Path) -> None:
+    with pytest.raises(DataMigrationError, match="dialect sqlite cannot read its replicas"):
         asyncio.run(_on_sqlite(tmp_path, ParallelDataMigration, max_replica_lag=1.0))
 
 

@@ -343,7 +343,9 @@ async def test_hand_written_ddl_reads_as_the_expected_model(db: Any) -> None:
             Column("amount", ColumnType("decimal", None, 12, 4), nullable=False, default="0.5"),
             Column("active", ColumnType("boolean"), nullable=False, default="TRUE"),
             Column("kind", ColumnType("enum", values=("x", "y")), nullable=False, default="'x'"),
-            Column("seen", ColumnType("timestamp", precision=0), default="now()"),
+            Column(
+                "seen", ColumnType("timestamp", precision=0), default="now()", on_update="now()"
+            ),
             Column("at", ColumnType("mysql_timestamp", precision=3)),
             Column("doc", ColumnType("json")),
             Column("n", ColumnType("integer")),
@@ -355,6 +357,7 @@ async def test_hand_written_ddl_reads_as_the_expected_model(db: Any) -> None:
     )
     assert canon(child) == canon(expected)
     assert child.comment == "kids" and child.column("seen").default == "CURRENT_TIMESTAMP"
+    assert child.column("seen").on_update == "CURRENT_TIMESTAMP"  # was dropped (issue 14)
     assert child.foreign_keys[0].on_delete == "RESTRICT"  # as the server says; normalised: None
     assert {c.name for c in child.check_constraints} == {"n", "CONSTRAINT_1"}
 

@@ -275,6 +275,7 @@ async def test_hand_written_ddl_in_a_named_schema(pg):
     assert {str(o) for o in schema.ignored} == {
         "view app.cheap_books", "function app.touch", "trigger app.book_touch on book",
         "sequence app.tickets",
+        "unread schema (pass schemas=[...]) public",
     }  # fmt: skip
     level = t("enum", values=("low", "high"), enum_name="app.level")
     author = normalise_table(schema.table("author", "app"))

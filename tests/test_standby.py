@@ -87,16 +87,17 @@ def test_every_writing_command_refuses_a_standby_and_reading_works(
     assert nothing.exit_code == 2 and "read-only replica" in nothing.output
 
 
+@pytest.mark.parametrize("kind", ["BulkDataMigration", "ParallelDataMigration"])
 async def test_a_data_migration_waits_while_a_replica_is_behind_and_finishes_after(
-    standby: None,
+    standby: None, kind: str
 ) -> None:
     """Replay paused on the standby: with ``max_replica_lag=0`` (every batch replayed before
     the next) the migration stops advancing, and says so in its progress, until replay
     resumes; then it finishes, every row once."""
-    from covet.database.migrations.data_migrations import BulkDataMigration
+    from covet.database.migrations import data_migrations
     from covet_core.plugins import Plugins
 
-    class Bump(BulkDataMigration):
+    class Bump(getattr(data_migrations, kind)):  # type: ignore[misc]
         async def transform_batch(self, rows, adapter):  # type: ignore[no-untyped-def]
             for row in rows:
                 row["n"] += 1
@@ -122,8 +123,9 @@ async def test_a_data_migration_waits_while_a_replica_is_behind_and_finishes_aft
                 seen.append(progress.processed_rows)
                 still.set()
 
+        options = {"max_workers": 2} if kind == "ParallelDataMigration" else {}
         migration = Bump(primary, "lagged", batch_size=50, max_replica_lag=0,
-                         progress_callback=watch, checkpoint_enabled=False)  # fmt: skip
+                         progress_callback=watch, checkpoint_enabled=False, **options)  # fmt: skip
         running = asyncio.create_task(migration.execute())
         await asyncio.wait_for(still.wait(), 60)
         assert seen[0] == seen[1] < 400, seen  # no batch while the replica is behind

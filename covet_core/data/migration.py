@@ -220,7 +220,7 @@ class DataMigration:
                 f'on_failure="stop"'
             )
 
-    def _open_throttle(self) -> ReplicaThrottle | None:
+    def _open_throttle(self, adapter: Any = None) -> ReplicaThrottle | None:
         if self.max_replica_lag is None:
             return None
         if self.dialect.replica_lag is None:
@@ -228,7 +228,8 @@ class DataMigration:
                 f"max_replica_lag is set, but dialect {self.dialect.name} cannot read its "
                 f"replicas' positions; unset it (or use pause= to slow down)"
             )
-        return ReplicaThrottle(self.dialect.replica_lag(self.adapter), self.max_replica_lag)
+        source = self.dialect.replica_lag(adapter or self.adapter)
+        return ReplicaThrottle(source, self.max_replica_lag)
 
     async def _call_back(self, progress: Progress) -> None:
         if self.progress_callback is not None:

@@ -266,12 +266,31 @@ class ParallelDataMigration(BulkDataMigration):
         return [self.adapter, *extra]
 
     async def execute(self, resume: bool = False) -> Progress:
-        if self.max_replica_lag is not None:
-            # Parallel workers would race for the primary's position on shared connections.
+        monitor = await self._open_monitor()
+        try:
+            return await self._execute(resume)
+        finally:
+            self._throttle = None
+            if monitor is not None:
+                await monitor.disconnect()
+
+    async def _open_monitor(self) -> Any:
+        """Replica positions are read on a connection of their own: the workers' are busy
+        with their batches, and one connection cannot run two statements at once."""
+        if self._open_throttle() is None:  # raises where the dialect cannot watch replicas
+            return None
+        opener = getattr(self.adapter, "open_sibling", None)
+        monitor = await opener() if opener is not None else None
+        if monitor is None:
             raise DataMigrationError(
-                "ParallelDataMigration does not throttle on replica lag yet; use "
-                "BulkDataMigration with max_replica_lag, or run it without"
+                "ParallelDataMigration with max_replica_lag needs a second connection to watch "
+                "the replicas, and this adapter cannot open one; use BulkDataMigration"
             )
+        await monitor.connect()
+        self._throttle = self._open_throttle(monitor)
+        return monitor
+
+    async def _execute(self, resume: bool) -> Progress:
         keys = await self._keys()
         if len(keys) != 1:
             raise DataMigrationError(

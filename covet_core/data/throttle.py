@@ -50,10 +50,14 @@ class ReplicaThrottle:
         self.max_lag = max_lag
         self._marks: deque[tuple[float, int]] = deque()
         self.poll = min(max(max_lag / 4, 0.05), 1.0)
+        # Parallel workers share one throttle and its one connection.
+        self._reading = asyncio.Lock()
 
     async def mark(self) -> None:
         """After a batch committed: where the primary's writes stand now."""
-        self._marks.append((time.monotonic(), await self.source.position()))
+        async with self._reading:
+            position = await self.source.position()
+        self._marks.append((time.monotonic(), position))
 
     def _behind(self, applied: int, now: float) -> float:
         """Seconds since the oldest mark this replica has not applied yet (0: caught up)."""
@@ -66,7 +70,8 @@ class ReplicaThrottle:
         """Return once every replica is within ``max_lag``; count the time spent waiting."""
         logged = False
         while True:
-            replicas = await self.source.replicas()
+            async with self._reading:
+                replicas = await self.source.replicas()
             now = time.monotonic()
             lags = {name: self._behind(applied, now) for name, applied in replicas}
             worst = max(lags.values(), default=0.0)

@@ -44,6 +44,7 @@ from covet_core.schema.operations import (
     AddConstraint,
     AlterColumn,
     CreateIndex,
+    CreateObject,
     CreateTable,
     DropColumn,
     DropConstraint,
@@ -141,7 +142,24 @@ class _Plan(Pairing):
         self.current = current
         self.target = target
         self.diff = SchemaDiff(dialect=dialect.name if dialect else None)
+        # Both sides: what the current database has is left alone; what only the target has
+        # cannot be created by the operations and must be named, never dropped on the way.
         self.diff.ignored = list(current.ignored)
+        present = set(current.ignored) | {c.ignored for c in current.carried}
+        # What the reader can recreate (an extension, a domain) is created, not refused.
+        self.carried = [c for c in target.carried if c.ignored not in present]
+        created = {c.ignored for c in self.carried}
+        mine = {c.ignored: c for c in current.carried}
+        for obj in target.carried:
+            old = mine.get(obj.ignored)
+            if old is not None and old.create != obj.create:
+                self.diff.warnings.append(
+                    f"{obj} differs between the database and the target; not generated "
+                    f"(covet does not alter it): {obj.create}"
+                )
+        self.diff.unmanaged = [
+            obj for obj in target.ignored if obj not in present and obj not in created
+        ]
         self.explicit_tables: dict[str, str] = {}
         self.explicit_columns: dict[str, dict[str, str]] = {}
         self.raw = current
@@ -152,11 +170,16 @@ class _Plan(Pairing):
         self.parse_explicit()
         self.pairs = self.pair_tables()
         ops: list[Operation] = []
+        # Schemas and extensions first, then enum types, then domains and sequences: each
+        # only uses what came before it, and tables use them all.
+        carried = sorted(self.carried, key=lambda c: c.stage)
+        ops += [CreateObject(c) for c in carried if c.stage == 0]
         ops += (
             enum_changes(self.current, self.target, self.diff.warnings)
             if self.caps.enum_types
             else []
         )
+        ops += [CreateObject(c) for c in carried if c.stage == 1]
         ops += [
             RenameTable(
                 self.current.tables[o].name,
@@ -176,6 +199,8 @@ class _Plan(Pairing):
         created, deferred = self.created_tables()
         dropped = self.dropped_tables()
         ops += fk_drops + table_ops + created + fk_adds + deferred + dropped
+        # Functions, views and triggers use tables: after them, in the reader's order.
+        ops += [CreateObject(c) for c in carried if c.stage > 1]
         ops += dropped_enums(self.current, self.target) if self.caps.enum_types else []
         self.diff.operations = ops
         return self.diff
@@ -190,6 +215,12 @@ class _Plan(Pairing):
             self.diff.warnings.append(
                 f"the primary key of {key} changes ({', '.join(before.primary_key) or 'none'} -> "
                 f"{', '.join(after.primary_key) or 'none'}): not generated, write it by hand"
+            )
+        if before.collation != after.collation:
+            self.diff.warnings.append(
+                f"the collation of {key} changes ({before.collation or 'default'} -> "
+                f"{after.collation or 'default'}): not generated, write it by hand "
+                f"(ALTER TABLE ... CONVERT TO CHARACTER SET converts the rows too)"
             )
         renames = [RenameColumn(name, o, n, schema) for o, n in pair.columns.items()]
         adds: list[Operation] = []
@@ -332,6 +363,8 @@ class _Plan(Pairing):
                 if (not col.nullable and col.default is None) or col.autoincrement:
                     return True
                 if not is_constant(col.default):
+                    return True
+                if col.generated and col.stored:  # SQLite adds only VIRTUAL ones in place
                     return True
         return False
 

@@ -20,6 +20,11 @@ class SchemaDiff:
     possible_renames: list[RenameCandidate] = field(default_factory=list)
     """Pairs that scored below the threshold and became a drop and an add."""
     ignored: list[IgnoredObject] = field(default_factory=list)
+    """Objects of the current database the model does not cover: left alone, never dropped."""
+    unmanaged: list[IgnoredObject] = field(default_factory=list)
+    """Objects only the *target* has that the model does not cover (a view of the database
+    being copied): the operations cannot create them, so a generated migration refuses
+    unless told to leave them out (``allow_unmanaged``)."""
     warnings: list[str] = field(default_factory=list)
     dialect: str | None = None
 
@@ -33,6 +38,17 @@ class SchemaDiff:
     def summary(self) -> list[str]:
         """One line per operation, destructive ones marked."""
         return [("! " if op.destructive else "  ") + op.describe() for op in self.operations]
+
+    def report(self) -> list[str]:
+        """What the operations leave out, from both sides: nothing is lost silently."""
+        lines: list[str] = []
+        if self.unmanaged:
+            lines.append("Not created (the target has them; covet does not model them):")
+            lines += [f"  {obj}" for obj in self.unmanaged]
+        if self.ignored:
+            lines.append("Left alone (in the database; not described by the models):")
+            lines += [f"  {obj}" for obj in self.ignored]
+        return lines
 
     def __bool__(self) -> bool:
         return self.has_changes()

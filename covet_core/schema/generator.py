@@ -13,7 +13,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from covet_core.errors import ConfigError
+from covet_core.errors import ConfigError, UnmanagedObjectsError
+from covet_core.escaping import one_line
 from covet_core.migration import parse_name
 from covet_core.scaffold import write_migration_file
 from covet_core.schema.diff import SchemaDiff
@@ -83,9 +84,17 @@ class MigrationGenerator:
         return RenderedDiff(forward, backward, irreversible)
 
     def generate_from_diff(
-        self, diff: SchemaDiff, name: str, *, dependencies: Sequence[str] = ()
+        self,
+        diff: SchemaDiff,
+        name: str,
+        *,
+        dependencies: Sequence[str] = (),
+        allow_unmanaged: bool = False,
     ) -> Path:
-        """Write the migration and return its path. Refuses an empty diff."""
+        """Write the migration and return its path. Refuses an empty diff, and a diff whose
+        target has objects the migration cannot create unless ``allow_unmanaged``."""
+        if diff.unmanaged and not allow_unmanaged:
+            raise unmanaged_error(diff)
         if not diff.has_changes():
             raise ConfigError("the schema has no changes; no migration was written")
         rendered = self.render(diff.operations)
@@ -107,9 +116,9 @@ class MigrationGenerator:
             "",
         ]
         doc_lines += diff.summary()
-        if diff.ignored:
-            doc_lines += ["", "Left alone (not described by the models):"]
-            doc_lines += [f"  {obj}" for obj in diff.ignored]
+        report = diff.report()
+        if report:
+            doc_lines += ["", *report]
         known = [p.stem for p in self.migrations_dir.glob("*") if parse_name(p.stem)]
         return write_migration_file(
             self.migrations_dir,
@@ -120,5 +129,16 @@ class MigrationGenerator:
             known_names=known,
             dialect_name=self.dialect.name,
             doc=doc_lines,
+            forward_notes=report,
             backward_notes=notes,
         )
+
+
+def unmanaged_error(diff: SchemaDiff) -> UnmanagedObjectsError:
+    """The refusal naming every object the target has and the migration would not create."""
+    names = ", ".join(one_line(str(obj)) for obj in diff.unmanaged)
+    return UnmanagedObjectsError(
+        f"the target has {len(diff.unmanaged)} object(s) covet does not model, so the "
+        f"generated migration would not create them: {names}. Write them in a migration by "
+        f"hand, or pass --allow-unmanaged (allow_unmanaged=True) to leave them out"
+    )

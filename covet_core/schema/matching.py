@@ -59,7 +59,7 @@ def without_enum_labels(schema: Schema) -> Schema:
         return replace(table, columns=columns)
 
     tables = {k: strip(t) for k, t in schema.tables.items()}
-    return Schema(tables=tables, enums=schema.enums, ignored=schema.ignored, dialect=schema.dialect)
+    return replace(schema, tables=tables)
 
 
 def dropped_enums(current: Schema, target: Schema) -> list[Operation]:
@@ -104,7 +104,7 @@ def _insert(values: tuple[str, ...], value: str, before: str | None) -> tuple[st
 
 
 def index_shape(i: Index) -> object:
-    return (i.columns, i.unique, i.where, i.expression)
+    return (i.columns, i.unique, i.where, i.expression, i.method, i.include, i.nulls_not_distinct)
 
 
 def unique_shape(u: UniqueConstraint) -> object:
@@ -116,7 +116,10 @@ def check_shape(c: CheckConstraint) -> object:
 
 
 def fk_shape(f: ForeignKey) -> object:
-    return (f.columns, f.ref_schema, f.ref_table, f.ref_columns, f.on_delete, f.on_update)
+    return (
+        f.columns, f.ref_schema, f.ref_table, f.ref_columns, f.on_delete, f.on_update,
+        f.deferrable, f.match,
+    )  # fmt: skip
 
 
 def match(

@@ -31,6 +31,10 @@ class ColumnType:
     """PostgreSQL: the enum type's name (``schema.name`` outside the default schema)."""
     unsigned: bool = False
     """MySQL integer / decimal types only."""
+    declared: str | None = field(default=None, compare=False)
+    """The type exactly as the database declares it, where that spelling is kept and matters
+    (SQLite: ``DATETIME`` and ``INT`` stay so, not ``TIMESTAMP`` / ``INTEGER``): the same
+    dialect's renderer writes it back. Not compared: the portable fields say what it is."""
 
     def __str__(self) -> str:
         if self.name == "enum":
@@ -54,6 +58,29 @@ class Column:
     autoincrement: bool = False
     """Identity / serial / AUTO_INCREMENT / SQLite's INTEGER PRIMARY KEY AUTOINCREMENT."""
     comment: str | None = None
+    on_update: str | None = None
+    """MySQL ``ON UPDATE CURRENT_TIMESTAMP[(fsp)]``: the value set when the row changes."""
+    collation: str | None = None
+    """The column's collation when it is not its table's (MySQL ``latin1_bin``, SQLite
+    ``NOCASE``); a MySQL collation implies its character set."""
+    autoincrement_kind: str | None = field(default=None, compare=False)
+    """How PostgreSQL makes an autoincrement column's values when it is not an identity BY
+    DEFAULT: ``serial`` or ``always`` (identity ALWAYS). Read so a copy is made the same way;
+    not compared, since models say only ``autoincrement``."""
+    sequence_options: str | None = field(default=None, compare=False)
+    """PostgreSQL: an identity's sequence options when not the defaults (``START WITH 7
+    INCREMENT BY 1 ...``, as the server's numbers), written back in a copy; not compared."""
+    written_not_null: bool | None = field(default=None, compare=False)
+    """SQLite: whether the CREATE text says NOT NULL on an INTEGER primary key (the rowid,
+    never NULL either way), so a copy writes it as the original did; ``None`` for models."""
+    written_default: str | None = field(default=None, compare=False)
+    """The default exactly as the database keeps it (SQLite ``FALSE``, PostgreSQL
+    ``NULL::character varying``), which the comparison folds (``0``, no default) and a copy
+    writes back when it means the same; ``None`` for models."""
+    generated: str | None = None
+    """A generated column's expression (``GENERATED ALWAYS AS (...)``), as SQL text."""
+    stored: bool = False
+    """A generated column is computed on write (STORED) rather than on read (VIRTUAL)."""
 
 
 @dataclass(frozen=True)
@@ -64,8 +91,17 @@ class Index:
     where: str | None = None
     """The predicate of a partial index (PostgreSQL, SQLite), as SQL text without ``WHERE``."""
     expression: str | None = None
-    """For an expression index: its key expressions as SQL text (``columns`` is then empty).
-    Read and reported; the comparator never drops one it cannot see in the models."""
+    """The keys as SQL text when any key is more than a bare column (``columns`` is then
+    empty): an expression, or a column with its sort order, ``NULLS FIRST``, collation or
+    operator class (``title DESC NULLS LAST``, ``name gin_trgm_ops``), as the server spells
+    them. Compared after the dialect's canonical form; the comparator never drops such an
+    index it cannot see in the models."""
+    method: str | None = None
+    """The access method (PostgreSQL ``USING gin``); ``None`` is the dialect's default."""
+    include: tuple[str, ...] = ()
+    """Non-key columns stored in the index (PostgreSQL ``INCLUDE (...)``)."""
+    nulls_not_distinct: bool = False
+    """A unique index where NULLs collide (PostgreSQL 15 ``NULLS NOT DISTINCT``)."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +127,14 @@ class ForeignKey:
     on_delete: str | None = None
     """``CASCADE``, ``SET NULL``, ``SET DEFAULT``, ``RESTRICT``; ``None`` is NO ACTION."""
     on_update: str | None = None
+    deferrable: str | None = None
+    """``DEFERRABLE INITIALLY DEFERRED`` / ``DEFERRABLE INITIALLY IMMEDIATE``; ``None`` is
+    NOT DEFERRABLE (PostgreSQL)."""
+    match: str | None = None
+    """``FULL``; ``None`` is MATCH SIMPLE, the default (PostgreSQL)."""
+    written_actions: tuple[str | None, str | None] | None = field(default=None, compare=False)
+    """MySQL: ON DELETE / ON UPDATE as the server stores them (``NO ACTION`` is shown apart
+    from the default RESTRICT, though InnoDB treats them alike), for an exact copy."""
 
 
 Constraint = UniqueConstraint | CheckConstraint | ForeignKey
@@ -109,6 +153,12 @@ class Table:
     check_constraints: tuple[CheckConstraint, ...] = ()
     foreign_keys: tuple[ForeignKey, ...] = ()
     primary_key_name: str | None = field(default=None, compare=False)
+    options: tuple[str, ...] = field(default=(), compare=False)
+    """SQLite: ``STRICT`` / ``WITHOUT ROWID`` as declared, written in a copy (and kept by a
+    rebuild); not compared, since models do not say them."""
+    collation: str | None = None
+    """MySQL: the table's default collation (and so character set) when it is not the one
+    covet creates tables with (``DEFAULT CHARSET=utf8mb4`` and that set's default)."""
 
     @property
     def key(self) -> str:
@@ -153,6 +203,34 @@ class IgnoredObject:
         return f"{self.kind} {qualified_name(self.name, self.schema)}"
 
 
+@dataclass(frozen=True)
+class CarriedObject:
+    """An object covet does not model but can reproduce: the server's own statements that
+    create and drop it (PostgreSQL extensions, schemas, domains, sequences), carried
+    verbatim so a generated migration never uses something it did not create.
+
+    Matched with an ``IgnoredObject`` of the same kind, name and schema (the reader lists
+    both): the comparator creates what only the target has, and leaves the rest alone."""
+
+    kind: str
+    name: str
+    schema: str | None
+    create: str
+    drop: str
+    stage: int = 0
+    """When it is created: 0 before enum types (schemas, extensions), 1 after them (domains,
+    sequences), 2 and up after the tables (functions, then views, then triggers)."""
+    dialect: str = ""
+    """The dialect whose SQL ``create`` and ``drop`` are; no other renders them."""
+
+    @property
+    def ignored(self) -> IgnoredObject:
+        return IgnoredObject(self.kind, self.name, self.schema)
+
+    def __str__(self) -> str:
+        return str(self.ignored)
+
+
 @dataclass
 class Schema:
     """Everything one read produced. ``tables`` and ``enums`` are keyed by ``qualified_name``."""
@@ -162,6 +240,8 @@ class Schema:
     ignored: list[IgnoredObject] = field(default_factory=list)
     dialect: str | None = None
     """The dialect the schema was read from; ``None`` for models (portable)."""
+    carried: list[CarriedObject] = field(default_factory=list)
+    """Unmodelled objects the reader can recreate (each also in ``ignored``)."""
 
     @classmethod
     def of(
@@ -171,12 +251,14 @@ class Schema:
         *,
         dialect: str | None = None,
         ignored: list[IgnoredObject] | None = None,
+        carried: list[CarriedObject] | None = None,
     ) -> Schema:
         return cls(
             tables={t.key: t for t in tables},
             enums={e.key: e for e in enums},
             ignored=list(ignored or []),
             dialect=dialect,
+            carried=list(carried or []),
         )
 
     def table(self, name: str, schema: str | None = None) -> Table:

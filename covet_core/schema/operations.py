@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from covet_core.schema.model import (
+    CarriedObject,
     CheckConstraint,
     Column,
     Constraint,
@@ -340,3 +341,27 @@ class RebuildTable(Operation):
 
 def operation_fields(operation: Operation) -> dict[str, Any]:
     return {k: getattr(operation, k) for k in operation.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class CreateObject(Operation):
+    """Create a carried object with the server's own statement (an extension, a domain)."""
+
+    obj: CarriedObject
+
+    def reverse(self) -> DropObject:
+        return DropObject(self.obj)
+
+    def describe(self) -> str:
+        return f"create {self.obj}"
+
+
+@dataclass(frozen=True)
+class DropObject(Operation):
+    obj: CarriedObject
+
+    def reverse(self) -> CreateObject:
+        return CreateObject(self.obj)
+
+    def describe(self) -> str:
+        return f"drop {self.obj}"

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import ClassVar
 
 from covet_core.schema.model import (
+    CarriedObject,
     CheckConstraint,
     Column,
     ColumnType,
@@ -28,11 +29,13 @@ from covet_core.schema.operations import (
     AlterColumn,
     CreateEnum,
     CreateIndex,
+    CreateObject,
     CreateTable,
     DropColumn,
     DropConstraint,
     DropEnum,
     DropIndex,
+    DropObject,
     DropTable,
     Operation,
     RebuildTable,
@@ -45,6 +48,11 @@ def sql_string(value: str) -> str:
     """A SQL string literal (only for DDL, where parameters cannot be bound)."""
     return "'" + value.replace("'", "''") + "'"
 
+
+_MATCH = frozenset({"FULL"})
+_DEFERRABLE = frozenset({"DEFERRABLE INITIALLY DEFERRED", "DEFERRABLE INITIALLY IMMEDIATE"})
+COLLATION_NAME = re.compile(r"[A-Za-z0-9_]+")
+"""What a collation read from a catalog may be to reach a statement (no quoting exists)."""
 
 _SQL_STRING = re.compile(r"'(?:[^']|'')*'", re.S)
 
@@ -117,8 +125,33 @@ class DdlRenderer:
     def names(self, columns: tuple[str, ...]) -> str:
         return ", ".join(self.quote(c) for c in columns)
 
+    def column_options(self, column: Column) -> None:
+        """Refuses what a column asks for that this dialect has not (never dropped)."""
+        if column.on_update:
+            raise ValueError(f"{self.dialect_name} has no ON UPDATE for column {column.name}")
+        if column.collation:
+            raise ValueError(
+                f"{self.dialect_name}: covet does not write column collations "
+                f"(column {column.name} COLLATE {column.collation})"
+            )
+
+    def collate(self, column: Column) -> str:
+        """`` COLLATE ...`` for a dialect that writes column collations; ``""`` otherwise."""
+        return ""
+
+    def generated(self, column: Column) -> str:
+        """`` GENERATED ALWAYS AS (...) STORED|VIRTUAL`` (SQLite, MySQL, PostgreSQL spell it
+        alike; PostgreSQL has STORED only)."""
+        if not column.generated:
+            return ""
+        return (
+            f" GENERATED ALWAYS AS ({column.generated}) {'STORED' if column.stored else 'VIRTUAL'}"
+        )
+
     def column(self, column: Column) -> str:
-        sql = f"{self.quote(column.name)} {self.render_type(column.type)}"
+        self.column_options(column)
+        sql = f"{self.quote(column.name)} {self.render_type(column.type)}{self.collate(column)}"
+        sql += self.generated(column)
         if column.autoincrement:
             sql += self.autoincrement(column)
         if not column.nullable:
@@ -140,11 +173,29 @@ class DdlRenderer:
             f"FOREIGN KEY ({self.names(fk.columns)}) REFERENCES "
             f"{self.table_name(fk.ref_table, fk.ref_schema)} ({self.names(fk.ref_columns)})"
         )
-        if fk.on_delete:
-            sql += f" ON DELETE {fk.on_delete}"
-        if fk.on_update:
-            sql += f" ON UPDATE {fk.on_update}"
+        if fk.match:
+            sql += f" MATCH {self.checked(fk.match, _MATCH, 'match')}"
+        on_delete, on_update = self.foreign_key_actions(fk)
+        if on_delete:
+            sql += f" ON DELETE {on_delete}"
+        if on_update:
+            sql += f" ON UPDATE {on_update}"
+        if fk.deferrable:
+            sql += f" {self.checked(fk.deferrable, _DEFERRABLE, 'deferrable')}"
         return sql
+
+    def foreign_key_actions(self, fk: ForeignKey) -> tuple[str | None, str | None]:
+        return fk.on_delete, fk.on_update
+
+    foreign_key_options: ClassVar[frozenset[str]] = frozenset()
+    """Which of ``ForeignKey.match`` / ``deferrable`` this dialect writes (and keeps)."""
+
+    def checked(self, value: str, allowed: frozenset[str], what: str) -> str:
+        """A keyword read from a catalog or a model, only if it is one SQL allows here."""
+        spelled = " ".join(value.upper().split())
+        if what not in self.foreign_key_options or spelled not in allowed:
+            raise ValueError(f"{self.dialect_name}: foreign key {what} {value!r} is not written")
+        return spelled
 
     def primary_key(self, table: Table) -> str:
         prefix = (
@@ -167,7 +218,22 @@ class DdlRenderer:
         """Indexes declared inside CREATE TABLE; by default none (CREATE INDEX follows)."""
         return []
 
+    def index_options(self, index: Index) -> None:
+        """Refuses what an index asks for beyond keys, uniqueness and a predicate; a dialect
+        that has access methods or INCLUDE overrides it (never dropped on the way)."""
+        extras = [
+            f"USING {index.method}" if index.method else "",
+            f"INCLUDE ({', '.join(index.include)})" if index.include else "",
+            "NULLS NOT DISTINCT" if index.nulls_not_distinct else "",
+        ]
+        if any(extras):
+            raise ValueError(
+                f"{self.dialect_name} cannot create index {index.name} with "
+                f"{' '.join(e for e in extras if e)}"
+            )
+
     def index_sql(self, table: str, schema: str | None, index: Index) -> str:
+        self.index_options(index)
         unique = "UNIQUE " if index.unique else ""
         keys = index.expression if index.expression else self.names(index.columns)
         sql = (
@@ -208,6 +274,7 @@ class DdlRenderer:
         return [f"ALTER TABLE {table} DROP COLUMN {self.quote(operation.column.name)}"]
 
     def alter_column(self, operation: AlterColumn) -> list[str]:
+        self.column_options(operation.after)
         table = self.table_name(operation.table, operation.schema)
         column = f"ALTER TABLE {table} ALTER COLUMN {self.quote(operation.name)}"
         after = operation.after
@@ -258,6 +325,20 @@ class DdlRenderer:
     def rebuild_table(self, operation: RebuildTable) -> list[str]:
         raise ValueError(f"{self.dialect_name} alters tables in place; nothing to rebuild")
 
+    carries: ClassVar[str] = ""
+    """The dialect whose carried objects' statements this renderer writes as they are."""
+
+    def carried(self, obj: CarriedObject, sql: str) -> list[str]:
+        if not self.carries or obj.dialect != self.carries:
+            raise ValueError(f"{self.dialect_name} cannot create {obj} (read from {obj.dialect})")
+        return [sql]
+
+    def create_object(self, operation: CreateObject) -> list[str]:
+        return self.carried(operation.obj, operation.obj.create)
+
+    def drop_object(self, operation: DropObject) -> list[str]:
+        return self.carried(operation.obj, operation.obj.drop)
+
     _DISPATCH: ClassVar[dict[type, str]] = {
         CreateTable: "create_table",
         DropTable: "drop_table",
@@ -274,6 +355,8 @@ class DdlRenderer:
         DropEnum: "drop_enum",
         AddEnumValue: "add_enum_value",
         RebuildTable: "rebuild_table",
+        CreateObject: "create_object",
+        DropObject: "drop_object",
     }
 
     def render(self, operation: Operation) -> list[str] | None:

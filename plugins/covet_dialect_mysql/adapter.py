@@ -86,12 +86,7 @@ class MySQLAdapter(DriverAdapter):
             pool=pool,
             connect_timeout=url_seconds(str(connect_timeout), "connect_timeout", 10.0),
         )
-        self.host = host
-        self.port = int(port)
-        self.database = database
-        self.user = user
-        self._password = password
-        self.ssl = ssl
+        self._set_server(host, port, database, user, password, ssl)
         self.charset = charset
         self._restore_autocommit: bool | None = None
 
@@ -183,16 +178,6 @@ class MySQLAdapter(DriverAdapter):
     def _pool_full(self) -> bool:
         pool = self._pool
         return bool(pool.freesize == 0 and pool.size >= pool.maxsize)
-
-    def _parameters(self) -> dict[str, Any] | None:
-        return {
-            "host": self.host,
-            "port": self.port,
-            "user": self.user,
-            "password": self._password,
-            "database": self.database,
-            "ssl": self.ssl,
-        }
 
     def _sibling(self, application_name: str | None) -> MySQLAdapter:
         keep = ("host", "port", "database", "user", "ssl", "connect_timeout", "charset")

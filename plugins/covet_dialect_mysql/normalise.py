@@ -77,13 +77,16 @@ def normalise(schema: Schema) -> Schema:
         enums={},  # MySQL's enums live inline in their columns
         ignored=list(schema.ignored),
         dialect=schema.dialect,
+        carried=list(schema.carried),
     )
 
 
 def normalise_table(table: Table, enums: Mapping[str, EnumType] | None = None) -> Table:
     columns = tuple(normalise_column(c, enums or {}) for c in table.columns)
     names = {c.name.lower() for c in columns}
-    fks = tuple(sorted((_foreign_key(f) for f in table.foreign_keys), key=_order))
+    # Named keys by name, then the server's t_ibfk_1, t_ibfk_2 ... in their order: created in
+    # that order without a name, a copy's keys get the same numbers (and index names).
+    fks = tuple(_foreign_key(f) for f in sorted(table.foreign_keys, key=_fk_order))
     uniques = [
         UniqueConstraint(_unique_name(u.name, u.columns), tuple(u.columns))
         for u in table.unique_constraints
@@ -99,6 +102,7 @@ def normalise_table(table: Table, enums: Mapping[str, EnumType] | None = None) -
             replace(
                 index,
                 columns=tuple(index.columns),
+                method=index.method.lower() if index.method else None,
                 where=canonical_expression(index.where) if index.where else None,
                 expression=canonical_expression(index.expression, keys=True)
                 if index.expression
@@ -117,6 +121,7 @@ def normalise_table(table: Table, enums: Mapping[str, EnumType] | None = None) -
     return replace(
         table,
         columns=columns,
+        collation=table.collation.lower() if table.collation else None,
         primary_key=tuple(table.primary_key),
         primary_key_name=None,  # always PRIMARY on MySQL
         comment=table.comment or None,
@@ -130,7 +135,7 @@ def normalise_table(table: Table, enums: Mapping[str, EnumType] | None = None) -
 def is_implicit_fk_index(index: Index, foreign_keys: tuple[ForeignKey, ...]) -> bool:
     """True for the index InnoDB made to back a foreign key: named after the key (or after
     its first column when the key's own name was generated), on exactly its columns."""
-    if index.unique or index.where or index.expression:
+    if index.unique or index.where or index.expression or index.method:
         return False
     for fk in foreign_keys:
         if tuple(index.columns) != tuple(fk.columns):
@@ -157,7 +162,18 @@ def _normalise_plain(column: Column) -> Column:
 def _normalise_column(column: Column, enums: Mapping[str, EnumType]) -> Column:
     column_type = normalise_type(column.type, enums)
     default = None if column.autoincrement else normalise_default(column.default, column_type)
-    return replace(column, type=column_type, default=default, comment=column.comment or None)
+    on_update = column.on_update
+    if on_update is not None:
+        on_update = current_timestamp(on_update, column_type) or on_update
+    return replace(
+        column,
+        type=column_type,
+        default=default,
+        comment=column.comment or None,
+        on_update=on_update,
+        collation=column.collation.lower() if column.collation else None,
+        generated=canonical_expression(column.generated) if column.generated else None,
+    )
 
 
 def normalise_type(
@@ -253,15 +269,20 @@ def _foreign_key(fk: ForeignKey) -> ForeignKey:
         return None if text is None or text in _NO_ACTION else text
 
     name = None if fk.name is None or _GENERATED_FK.match(fk.name) else fk.name
-    return ForeignKey(
-        name,
-        tuple(fk.columns),
-        fk.ref_table,
-        tuple(fk.ref_columns),
-        fk.ref_schema,
-        action(fk.on_delete),
-        action(fk.on_update),
+    return replace(  # replace(): what MySQL cannot write still reaches its renderer
+        fk,
+        name=name,
+        columns=tuple(fk.columns),
+        ref_columns=tuple(fk.ref_columns),
+        on_delete=action(fk.on_delete),
+        on_update=action(fk.on_update),
     )
+
+
+def _fk_order(fk: ForeignKey) -> tuple[str, int, tuple[str, ...]]:
+    generated = fk.name is not None and _GENERATED_FK.match(fk.name) is not None
+    number = int(fk.name.rsplit("_", 1)[1]) if generated and fk.name else 0
+    return ("" if generated else fk.name or "", number, tuple(fk.columns))
 
 
 def _unique_name(name: str | None, columns: tuple[str, ...]) -> str | None:

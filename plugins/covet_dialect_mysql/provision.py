@@ -2,37 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Any
 
-from covet_core.urls import with_database
-
-
-class MySQLProvisioner:
-    """Runs on the base URL's connection (the admin account); DDL commits by itself."""
-
-    async def create(self, base_url: str, name: str, workdir: Path) -> str:
-        from covet_dialect_mysql import quote
-
-        await _admin(base_url, f"CREATE DATABASE {quote(name)}")
-        return with_database(base_url, name)
-
-    async def drop(self, base_url: str, url: str) -> None:
-        from covet_dialect_mysql import parse_url, quote
-
-        name = parse_url(url)["database"]
-        assert name is not None, "create() always returns a URL naming the database"
-        await _admin(base_url, f"DROP DATABASE IF EXISTS {quote(name)}")
+from covet_core.provisioning import ServerProvisioner
 
 
-async def _admin(base_url: str, sql: str) -> None:
+def _adapter(url: str) -> Any:
     from covet_dialect_mysql.adapter import MySQLAdapter
 
-    adapter = MySQLAdapter.from_url(base_url)
-    await adapter.connect()
-    try:
-        await adapter.execute(sql)
-    finally:
-        await adapter.disconnect()
+    return MySQLAdapter.from_url(url)
 
 
-PROVISIONER = MySQLProvisioner()
+def _quote(name: str) -> str:
+    from covet_dialect_mysql import quote
+
+    return quote(name)
+
+
+PROVISIONER = ServerProvisioner(_adapter, _quote)

@@ -14,12 +14,16 @@ from covet_core.schema.operations import (
     DropIndex,
     RenameTable,
 )
-from covet_core.schema.render import DdlRenderer, sql_string_value
+from covet_core.schema.render import COLLATION_NAME, DdlRenderer, sql_string_value
 from covet_dialect_mysql import quote
 from covet_dialect_mysql.expression import encode_string as sql_string
 
 # InnoDB for transactions and row locks; utf8mb4 because MySQL's "utf8" is 3-byte only.
 TABLE_OPTIONS = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
+_NO_ACTION = frozenset({"NO ACTION", "RESTRICT"})
+_ACTIONS = _NO_ACTION | {"CASCADE", "SET NULL", "SET DEFAULT"}
+_KINDS = {"fulltext": "FULLTEXT ", "spatial": "SPATIAL "}
+"""Index methods MySQL writes as the index's kind (``Index.method``)."""
 DEFAULT_TIMESTAMP_PRECISION = 6
 """``timestamp`` without a precision renders DATETIME(6): microseconds, like the others."""
 INTEGER_TYPES = frozenset({"tinyint", "smallint", "mediumint", "integer", "bigint"})
@@ -42,6 +46,12 @@ def current_timestamp(default: str | None, column_type: ColumnType) -> str | Non
     else:
         precision = int(match.group(1) or 0)
     return f"CURRENT_TIMESTAMP({precision})" if precision else "CURRENT_TIMESTAMP"
+
+
+def collation_name(name: str) -> str:
+    if not COLLATION_NAME.fullmatch(name):
+        raise ValueError(f"invalid collation name {name!r}")
+    return name
 
 
 class MySQLRenderer(DdlRenderer):
@@ -97,14 +107,25 @@ class MySQLRenderer(DdlRenderer):
         return f"{sql} UNSIGNED" if column_type.unsigned else sql
 
     def column(self, column: Column) -> str:
-        # MySQL's own order: type, NULL, DEFAULT, AUTO_INCREMENT, COMMENT.
+        # MySQL's own order: type, COLLATE, NULL, DEFAULT, ON UPDATE, AUTO_INCREMENT, COMMENT.
         sql = f"{self.quote(column.name)} {self.render_type(column.type)}"
+        if column.collation:
+            sql += f" COLLATE {collation_name(column.collation)}"
+        sql += self.generated(column)
         if not column.nullable:
             sql += " NOT NULL"
         elif column.type.name == "mysql_timestamp":
             sql += " NULL"  # without it, old servers make a TIMESTAMP NOT NULL
         if column.default is not None:
             sql += f" DEFAULT {self.default(column)}"
+        if column.on_update:
+            now = current_timestamp(column.on_update, column.type)
+            if now is None:
+                raise ValueError(
+                    f"column {column.name}: ON UPDATE takes CURRENT_TIMESTAMP only, "
+                    f"not {column.on_update!r}"
+                )
+            sql += f" ON UPDATE {now}"
         if column.autoincrement:
             sql += " AUTO_INCREMENT"
         return sql + self.column_comment(column)
@@ -121,7 +142,19 @@ class MySQLRenderer(DdlRenderer):
     def column_comment(self, column: Column) -> str:
         return f" COMMENT {sql_string(column.comment)}" if column.comment else ""
 
+    def index_options(self, index: Index) -> None:
+        if index.method in _KINDS and not index.include and not index.nulls_not_distinct:
+            return  # FULLTEXT / SPATIAL: written as the index's kind
+        super().index_options(index)
+
+    def index_kind(self, index: Index) -> str:
+        """``UNIQUE ``, ``FULLTEXT ``, ``SPATIAL `` or nothing, before ``INDEX``."""
+        if index.method:
+            return _KINDS[index.method]
+        return "UNIQUE " if index.unique else ""
+
     def index_keys(self, index: Index) -> str:
+        self.index_options(index)
         if index.where:
             raise ValueError(
                 f"MySQL has no partial indexes: index {index.name} has WHERE {index.where}; "
@@ -133,7 +166,7 @@ class MySQLRenderer(DdlRenderer):
         # Indexes inline, before the foreign keys: a key declared first backs its FK, so InnoDB
         # adds no implicit index that would later block dropping the user's own.
         return [
-            f"{'UNIQUE ' if i.unique else ''}INDEX {self.quote(i.name)} ({self.index_keys(i)})"
+            f"{self.index_kind(i)}INDEX {self.quote(i.name)} ({self.index_keys(i)})"
             for i in table.indexes
         ]
 
@@ -142,6 +175,9 @@ class MySQLRenderer(DdlRenderer):
         exists = "IF NOT EXISTS " if operation.if_not_exists else ""
         body = ",\n    ".join(self.table_body(table))
         options = f" {self.table_options}"
+        if table.collation:
+            # The collation names its character set; DEFAULT CHARSET=utf8mb4 would contradict.
+            options = f" ENGINE=InnoDB COLLATE={collation_name(table.collation)}"
         if table.comment:
             options += f" COMMENT={sql_string(table.comment)}"
         name = self.table_name(table.name, table.schema)
@@ -158,10 +194,10 @@ class MySQLRenderer(DdlRenderer):
         return [f"ALTER TABLE {table} MODIFY COLUMN {self.column(operation.after)}"]
 
     def index_sql(self, table: str, schema: str | None, index: Index) -> str:
-        unique = "UNIQUE " if index.unique else ""
+        keys = self.index_keys(index)  # refuses what MySQL cannot write, first
         return (
-            f"CREATE {unique}INDEX {self.quote(index.name)} ON "
-            f"{self.table_name(table, schema)} ({self.index_keys(index)})"
+            f"CREATE {self.index_kind(index)}INDEX {self.quote(index.name)} ON "
+            f"{self.table_name(table, schema)} ({keys})"
         )
 
     def create_index(self, operation: CreateIndex) -> list[str]:
@@ -170,6 +206,20 @@ class MySQLRenderer(DdlRenderer):
     def drop_index(self, operation: DropIndex) -> list[str]:
         table = self.table_name(operation.table, operation.schema)
         return [f"DROP INDEX {self.quote(operation.index.name)} ON {table}"]
+
+    def foreign_key_actions(self, fk: ForeignKey) -> tuple[str | None, str | None]:
+        written = fk.written_actions
+        if written is None:
+            return fk.on_delete, fk.on_update
+
+        def same(stored: str | None, wanted: str | None) -> bool:
+            return (None if stored in _NO_ACTION else stored) == wanted
+
+        known = all(a is None or a in _ACTIONS for a in written)  # catalog words only
+        if known and same(written[0], fk.on_delete) and same(written[1], fk.on_update):
+            # As the original stored them: NO ACTION shows apart from the default RESTRICT.
+            return written
+        return fk.on_delete, fk.on_update
 
     def primary_key(self, table: Table) -> str:
         # MySQL's primary key is always named PRIMARY; a name given here only earns a warning.

@@ -42,6 +42,7 @@ _NAMES = {
 }  # fmt: skip
 _GENERATED = re.compile(r"\b(?:VIRTUAL|STORED|PERSISTENT)\s+GENERATED\b", re.I)
 _CURRENT_TIMESTAMP = re.compile(r"^current_timestamp\(\)$", re.I)
+_ON_UPDATE = re.compile(r"\bon update (current_timestamp(?:\(\d*\))?)", re.I)
 
 
 def parse_type(column_type: str) -> ColumnType:
@@ -95,7 +96,12 @@ class MySQLSchemaReader:
         self.adapter = adapter
 
     async def read(self, schemas: Sequence[str] | None = None) -> Schema:
-        server = await self.adapter.fetch_one("SELECT DATABASE() AS db, VERSION() AS version")
+        # utf8mb4's default collation is what a table covet creates gets: not worth a mention.
+        server = await self.adapter.fetch_one(
+            "SELECT DATABASE() AS db, VERSION() AS version, (SELECT DEFAULT_COLLATE_NAME "
+            "FROM information_schema.CHARACTER_SETS WHERE CHARACTER_SET_NAME = 'utf8mb4') "
+            "AS utf8mb4"
+        )
         current = server["db"] if server else None
         mariadb = "mariadb" in str(server["version"] if server else "").lower()
         if schemas:
@@ -106,20 +112,23 @@ class MySQLSchemaReader:
         else:
             return Schema(dialect="mysql")
         rows = _Rows(await self._query(where, params, mariadb), current)
+        rows.default_collation = server["utf8mb4"] if server else None
         return rows.schema()
 
     async def _query(self, where: str, params: tuple[Any, ...], mariadb: bool) -> dict[str, Any]:
         fetch = self.adapter.fetch_all
         out: dict[str, Any] = {}
         out["tables"] = await fetch(
-            "SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, TABLE_TYPE AS kind, TABLE_COMMENT AS note "
+            "SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, TABLE_TYPE AS kind, TABLE_COMMENT AS note, "
+            "ENGINE AS engine, CREATE_OPTIONS AS options, TABLE_COLLATION AS coll "
             f"FROM information_schema.TABLES WHERE TABLE_SCHEMA {where}",
             params,
         )
         out["columns"] = await fetch(
             "SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, COLUMN_NAME AS name, "
             "COLUMN_TYPE AS type, IS_NULLABLE AS nullable, COLUMN_DEFAULT AS dflt, EXTRA AS extra, "
-            "COLUMN_COMMENT AS note FROM information_schema.COLUMNS "
+            "COLUMN_COMMENT AS note, COLLATION_NAME AS coll, GENERATION_EXPRESSION AS gen "
+            "FROM information_schema.COLUMNS "
             f"WHERE TABLE_SCHEMA {where} ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION",
             params,
         )
@@ -170,8 +179,10 @@ class MySQLSchemaReader:
         )
         out["routines"] = await fetch(
             "SELECT ROUTINE_SCHEMA AS s, ROUTINE_NAME AS name, ROUTINE_TYPE AS kind "
-            f"FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA {where}",
-            params,
+            f"FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA {where} UNION ALL "
+            "SELECT EVENT_SCHEMA, EVENT_NAME, 'EVENT' FROM information_schema.EVENTS "
+            f"WHERE EVENT_SCHEMA {where}",
+            params + params,
         )
         out["mariadb"] = mariadb
         return out
@@ -183,6 +194,7 @@ class _Rows:
     def __init__(self, rows: dict[str, Any], current: str | None) -> None:
         self.rows, self.current, self.mariadb = rows, current, rows["mariadb"]
         self.ignored: list[IgnoredObject] = []
+        self.default_collation: str | None = None
 
     def schema_of(self, name: str | None) -> str | None:
         return None if name == self.current else name
@@ -204,6 +216,7 @@ class _Rows:
             if kind == "VIEW" or kind == "SEQUENCE":
                 self.ignored.append(IgnoredObject(kind.lower(), row["t"], schema))
                 continue
+            self.ignored += _table_attributes(row, schema)
             tables.append(
                 self.table(
                     row, schema, columns[ident], keys[ident], checks[ident], fks[ident], rules
@@ -234,7 +247,9 @@ class _Rows:
             if c["level"] == "Column"
             and strip_outer_parentheses(c["clause"]) == f"json_valid({quote(c['name'])})"
         }
-        columns = tuple(self.column(name, c, c["name"] in json_columns) for c in column_rows)
+        columns = tuple(
+            self.column(name, c, c["name"] in json_columns, row["coll"]) for c in column_rows
+        )
         checks = tuple(
             CheckConstraint(c["name"], strip_outer_parentheses(c["clause"]))
             for c in check_rows
@@ -253,14 +268,18 @@ class _Rows:
             unique_constraints=tuple(uniques),
             check_constraints=checks,
             foreign_keys=foreign_keys,
+            collation=None if row["coll"] == self.default_collation else row["coll"],
         )
 
-    def column(self, table: str, row: dict[str, Any], is_json: bool) -> Column:
+    def column(
+        self, table: str, row: dict[str, Any], is_json: bool, table_collation: str | None
+    ) -> Column:
         extra = str(row["extra"] or "")
         column_type = ColumnType("json") if is_json else parse_type(row["type"])
         default = row["dflt"]
+        generated = None
         if _GENERATED.search(extra):
-            self.ignored.append(IgnoredObject("generated column", f"{table}.{row['name']}"))
+            generated = row["gen"]
             default = None
         elif self.mariadb:
             # MariaDB writes defaults as SQL: 'text', 0, current_timestamp(); NULL for none.
@@ -276,6 +295,12 @@ class _Rows:
             default = "CURRENT_TIMESTAMP"
         elif default is not None and default.lower().startswith("current_timestamp"):
             default = default.upper()
+        found = _ON_UPDATE.search(extra)
+        on_update = found.group(1).upper() if found else None
+        if on_update is not None and _CURRENT_TIMESTAMP.match(on_update):
+            on_update = "CURRENT_TIMESTAMP"  # as a default's current_timestamp() is read
+        # A JSON column's utf8mb4_bin is MariaDB's doing, not a choice the model makes.
+        collation = None if is_json or row["coll"] == table_collation else row["coll"]
         return Column(
             row["name"],
             column_type,
@@ -283,6 +308,10 @@ class _Rows:
             default=default,
             autoincrement="auto_increment" in extra.lower(),
             comment=row["note"] or None,
+            on_update=on_update,
+            collation=collation,
+            generated=generated,
+            stored=generated is not None and "VIRTUAL" not in extra.upper(),
         )
 
     def foreign_keys(
@@ -304,6 +333,7 @@ class _Rows:
                     ref_schema=self.schema_of(first["rs"]),
                     on_delete=_action(rule.get("del")),
                     on_update=_action(rule.get("upd")),
+                    written_actions=(_stored(rule.get("del")), _stored(rule.get("upd"))),
                 )
             )
         return tuple(out)
@@ -321,7 +351,10 @@ class _Rows:
             unique = not int(parts[0]["nu"])
             if name == "PRIMARY":
                 primary = columns
-            elif str(parts[0]["kind"]).upper() in ("FULLTEXT", "SPATIAL", "VECTOR"):
+            elif str(parts[0]["kind"]).upper() in ("FULLTEXT", "SPATIAL"):
+                method = str(parts[0]["kind"]).lower()
+                indexes.append(Index(name, columns, method=method))
+            elif str(parts[0]["kind"]).upper() == "VECTOR":
                 kind = f"{str(parts[0]['kind']).lower()} index"
                 self.ignored.append(IgnoredObject(kind, f"{table}.{name}", schema))
             elif any(p["col"] is None or p["sub"] or p["coll"] == "D" for p in parts):
@@ -335,11 +368,30 @@ class _Rows:
         return primary, uniques, indexes
 
 
+def _table_attributes(row: dict[str, Any], schema: str | None) -> list[IgnoredObject]:
+    """What a table has beyond the model: a copy is a plain InnoDB table."""
+    found = []
+    options = [o for o in str(row["options"] or "").split() if o]
+    if "partitioned" in options:
+        found.append(IgnoredObject("partitioning (PARTITION BY)", row["t"], schema))
+    others = [o for o in options if o != "partitioned"]
+    if others:
+        found.append(IgnoredObject(f"table options ({' '.join(others)})", row["t"], schema))
+    if row["engine"] and str(row["engine"]).lower() != "innodb":
+        found.append(IgnoredObject(f"{row['engine']} storage engine", row["t"], schema))
+    return found
+
+
 def _key_part(row: dict[str, Any]) -> str:
     if row["col"] is None:
         return f"({row['expr']})"
     text = quote(row["col"]) + (f"({row['sub']})" if row["sub"] else "")
     return text + (" DESC" if row["coll"] == "D" else "")
+
+
+def _stored(rule: str | None) -> str | None:
+    # RESTRICT is what the server takes when nothing is written: write nothing for it.
+    return None if rule is None or rule.upper() == "RESTRICT" else rule.upper()
 
 
 def _action(rule: str | None) -> str | None:

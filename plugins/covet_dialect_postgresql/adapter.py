@@ -81,12 +81,7 @@ class PostgreSQLAdapter(DriverAdapter):
             pool=pool,
             connect_timeout=url_seconds(str(connect_timeout), "connect_timeout", 10.0),
         )
-        self.host = host
-        self.port = int(port)
-        self.database = database
-        self.user = user
-        self._password = password
-        self.ssl = ssl
+        self._set_server(host, port, database, user, password, ssl)
         settings = dict(server_settings or {})
         for name, value in (
             ("lock_timeout", lock_timeout),
@@ -233,16 +228,6 @@ class PostgreSQLAdapter(DriverAdapter):
 
     async def _discard(self, conn: Any) -> None:
         conn.terminate()
-
-    def _parameters(self) -> dict[str, Any] | None:
-        return {
-            "host": self.host,
-            "port": self.port,
-            "user": self.user,
-            "password": self._password,
-            "database": self.database,
-            "ssl": self.ssl,
-        }
 
     def _sibling(self, application_name: str | None) -> PostgreSQLAdapter | None:
         if self.pooler != "none":

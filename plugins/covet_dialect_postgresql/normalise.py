@@ -140,8 +140,31 @@ def _joined(columns: tuple[str, ...] | list[str]) -> str:
     return "_".join(columns)[: _NAMEDATALEN - 1]
 
 
-@functools.lru_cache(maxsize=8192)
+def normalise_default(default: str, column_type: ColumnType) -> str | None:
+    """A default in its canonical spelling for the column's type (``None``: no default)."""
+    return expression.canonical_default(default, normalise_type(column_type)[0], _type_text)
+
+
 def normalise_column(column: Column, in_primary_key: bool) -> Column:
+    # The cache compares columns as the model does, without the fields that are not compared:
+    # they are part of its key, so each column gets back its own.
+    return _normalise_column(
+        column,
+        in_primary_key,
+        column.autoincrement_kind,
+        column.sequence_options,
+        column.written_default,
+    )
+
+
+@functools.lru_cache(maxsize=8192)
+def _normalise_column(
+    column: Column,
+    in_primary_key: bool,
+    kind: str | None,
+    options: str | None,
+    written: str | None,
+) -> Column:
     column_type, serial = normalise_type(column.type)
     autoincrement = column.autoincrement or serial
     default = column.default
@@ -149,13 +172,16 @@ def normalise_column(column: Column, in_primary_key: bool) -> Column:
         default = expression.canonical_default(default, column_type, _type_text)
     if autoincrement:
         default = None
-    return Column(
-        column.name,
-        column_type,
+    return replace(  # replace(): what PostgreSQL cannot do still reaches the renderer
+        column,
+        type=column_type,
         nullable=column.nullable and not autoincrement and not in_primary_key,
         default=default,
         autoincrement=autoincrement,
         comment=column.comment or None,
+        autoincrement_kind=kind,
+        sequence_options=options,
+        written_default=written,
     )
 
 
@@ -168,6 +194,10 @@ def normalise_table(table: Table) -> Table:
     def canonical(text: str) -> str:
         return expression.canonical(text, types, _type_text)
 
+    columns = tuple(
+        replace(c, generated=canonical(c.generated)) if c.generated else c for c in columns
+    )
+
     indexes = []
     for index in table.indexes:
         cols, expr = tuple(index.columns), index.expression
@@ -179,7 +209,19 @@ def normalise_table(table: Table) -> Table:
             else:
                 cols = ()
         where = canonical(index.where) if index.where else None
-        indexes.append(Index(index.name, cols, unique=index.unique, where=where, expression=expr))
+        method = (index.method or "").lower() or None
+        indexes.append(
+            Index(  # every field: a constructor is much cheaper than replace() here
+                index.name,
+                cols,
+                unique=index.unique,
+                where=where,
+                expression=expr,
+                method=None if method == "btree" else method,
+                include=tuple(index.include),
+                nulls_not_distinct=index.nulls_not_distinct,
+            )
+        )
 
     uniques = [
         UniqueConstraint(
@@ -207,6 +249,8 @@ def normalise_table(table: Table) -> Table:
             ref_schema=fk.ref_schema,
             on_delete=_action(fk.on_delete),
             on_update=_action(fk.on_update),
+            deferrable=" ".join(fk.deferrable.upper().split()) if fk.deferrable else None,
+            match=fk.match.upper() if fk.match and fk.match.upper() != "SIMPLE" else None,
         )
         for fk in table.foreign_keys
     ]
@@ -246,4 +290,5 @@ def normalise(schema: Schema) -> Schema:
         enums={k: EnumType(e.name, tuple(e.values), e.schema) for k, e in schema.enums.items()},
         ignored=list(schema.ignored),
         dialect=schema.dialect,
+        carried=list(schema.carried),
     )

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from covet_core.schema.model import Column, ColumnType, Table
+from covet_core.schema.model import Column, ColumnType, Index, Table
 from covet_core.schema.operations import (
     AddColumn,
     AddEnumValue,
@@ -31,11 +31,16 @@ from covet_dialect_postgresql.expression import canonical_default
 # A type the portable set does not name is written as the server spells it (format_type's
 # output: ``interval``, ``integer[]``, ``bit varying(8)``, ``"MyDomain"``), nothing else.
 _OWN_TYPE = re.compile(r'^[A-Za-z_][A-Za-z0-9_ ."]*(\[\])*$')
+# What the catalog query writes: keywords and numbers only, nothing else reaches the SQL.
+_SEQUENCE_OPTIONS = re.compile(r"(?:[A-Z]+(?: BY| WITH)? -?\d+ ?)+(?:CYCLE)?")
+_SERIAL = {"integer": "serial", "bigint": "bigserial", "smallint": "smallserial"}
 _PRECISION_TYPES = {"timestamp": "TIMESTAMP", "timestamptz": "TIMESTAMP", "time": "TIME"}
 
 
 class PostgreSQLRenderer(DdlRenderer):
     dialect_name = "PostgreSQL"
+    carries = "postgresql"
+    foreign_key_options = frozenset({"match", "deferrable"})
     types = {
         "text": "TEXT",
         "integer": "INTEGER",
@@ -83,12 +88,58 @@ class PostgreSQLRenderer(DdlRenderer):
             raise ValueError(f"write the array type {name!r} with its arguments in the name")
         return f"{name.upper()}({', '.join(map(str, args))})"
 
+    def autoincrement(self, column: Column) -> str:
+        kind = "ALWAYS" if column.autoincrement_kind == "always" else "BY DEFAULT"
+        options = column.sequence_options
+        if options and not _SEQUENCE_OPTIONS.fullmatch(options):
+            raise ValueError(f"column {column.name}: unexpected sequence options {options!r}")
+        return f" GENERATED {kind} AS IDENTITY" + (f" ({options})" if options else "")
+
     def column(self, column: Column) -> str:
+        serial = _SERIAL.get(column.type.name)
+        if column.autoincrement and column.autoincrement_kind == "serial" and serial:
+            # As it was made: SERIAL creates the same <table>_<column>_seq, owned, as default.
+            column = replace(column, type=ColumnType(serial), autoincrement=False, default=None)
+        written = column.written_default
+        if written is not None and written != column.default:
+            from covet_dialect_postgresql.normalise import normalise_default  # imports this
+
+            if normalise_default(written, column.type) == column.default:
+                # As the original wrote it (DEFAULT NULL::character varying): the same value.
+                column = replace(column, default=written)
         if column.type.name == "boolean" and column.default is not None:
             # Portable models may say 1 / 0 (MySQL's spelling); PostgreSQL wants a boolean.
             default = canonical_default(column.default, column.type, str)
             column = replace(column, default=default)
         return super().column(column)
+
+    def index_options(self, index: Index) -> None:
+        """PostgreSQL has every option an ``Index`` can carry."""
+
+    def column_options(self, column: Column) -> None:
+        if column.on_update:
+            raise ValueError(f"PostgreSQL has no ON UPDATE for column {column.name}")
+        if column.generated and not column.stored:
+            raise ValueError(f"PostgreSQL generated columns are STORED: column {column.name}")
+
+    def collate(self, column: Column) -> str:
+        # ``schema.name`` as ColumnType.enum_name spells it; pg_catalog's without a schema.
+        return f" COLLATE {self.qualified_type(column.collation)}" if column.collation else ""
+
+    def index_sql(self, table: str, schema: str | None, index: Index) -> str:
+        # The server's grammar order: USING, keys, INCLUDE, NULLS NOT DISTINCT, WHERE.
+        unique = "UNIQUE " if index.unique else ""
+        using = f" USING {self.quote(index.method)}" if index.method else ""
+        keys = index.expression if index.expression else self.names(index.columns)
+        sql = (
+            f"CREATE {unique}INDEX {self.quote(index.name)} ON "
+            f"{self.table_name(table, schema)}{using} ({keys})"
+        )
+        if index.include:
+            sql += f" INCLUDE ({self.names(index.include)})"
+        if index.nulls_not_distinct:
+            sql += " NULLS NOT DISTINCT"
+        return sql + (f" WHERE {index.where}" if index.where else "")
 
     # -- comments ---------------------------------------------------------------------------
 
@@ -118,6 +169,15 @@ class PostgreSQLRenderer(DdlRenderer):
         return statements
 
     def alter_column(self, operation: AlterColumn) -> list[str]:
+        self.column_options(operation.after)
+        if (operation.before.generated, operation.before.stored) != (
+            operation.after.generated,
+            operation.after.stored,
+        ):
+            raise ValueError(
+                f"PostgreSQL cannot change whether or how column {operation.name} is generated "
+                "in place: drop the column and add it again"
+            )
         table = self.table_name(operation.table, operation.schema)
         name = self.quote(operation.name)
         column = f"ALTER TABLE {table} ALTER COLUMN {name}"
@@ -132,9 +192,12 @@ class PostgreSQLRenderer(DdlRenderer):
         )
         if reset_default and before.default is not None:
             statements.append(f"{column} DROP DEFAULT")
-        if operation.type_changed:
+        collation_changed = before.collation != after.collation
+        if operation.type_changed or collation_changed:
             new_type = self.render_type(after.type)
-            statements.append(f"{column} TYPE {new_type} USING {name}::{new_type}")
+            collate = self.collate(after) or (' COLLATE "default"' if collation_changed else "")
+            using = f" USING {name}::{new_type}" if operation.type_changed else ""
+            statements.append(f"{column} TYPE {new_type}{collate}{using}")
         if reset_default and after.default is not None:
             statements.append(f"{column} SET DEFAULT {after.default}")
         if operation.nullable_changed:

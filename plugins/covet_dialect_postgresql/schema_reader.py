@@ -1,8 +1,9 @@
-"""Reading a live PostgreSQL schema from pg_catalog in seven bulk queries, whatever its size.
+"""Reading a live PostgreSQL schema from pg_catalog in eight bulk queries, whatever its size.
 
 One query each for the schemas, the relations, the columns, the constraints, the indexes, the
-enum types and everything else (triggers, functions, domains, rules, policies, extensions),
-all filtered by namespace, so 1,000 tables cost the same seven round trips as ten. The server
+enum types, everything else (triggers, functions, domains, rules, policies, extensions), and
+the statements that recreate extensions, domains and standalone sequences (carried), all
+filtered by namespace, so 1,000 tables cost the same eight round trips as ten. The server
 does the formatting (``format_type``, ``pg_get_expr``, ``pg_get_constraintdef``,
 ``pg_get_indexdef``); Python only maps its spelling onto the portable model.
 """
@@ -15,6 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from covet_core.schema.model import (
+    CarriedObject,
     CheckConstraint,
     Column,
     ColumnType,
@@ -26,149 +28,19 @@ from covet_core.schema.model import (
     Table,
     UniqueConstraint,
 )
-
-# covet's own tables are read like any other (the façade decides whether to show them), but
-# objects hanging off them are covet's business, not something to report as ignored.
-INTERNAL_PREFIX = "_covet_"
-
-_NAMESPACES = """
-SELECT current_schema() AS current,
-       coalesce(array_agg(n.oid ORDER BY n.nspname), '{}') AS oids,
-       coalesce(array_agg(n.nspname ORDER BY n.nspname), '{}') AS names
-FROM pg_namespace n
-WHERE CASE WHEN $1::text[] IS NULL THEN n.nspname = current_schema()
-           ELSE n.nspname = ANY($1::text[]) END
-"""
-
-# Sequences with an 'a' (serial) or 'i' (identity) dependency belong to a column: modelled as
-# autoincrement, not reported. Extension members are the extension's business.
-_RELATIONS = """
-SELECT c.oid, c.relnamespace AS nsp, c.relname, c.relkind::text AS relkind, c.relispartition, d.description,
-       EXISTS (SELECT 1 FROM pg_depend o WHERE o.classid = 'pg_class'::regclass
-               AND o.objid = c.oid AND o.deptype IN ('a', 'i')) AS owned,
-       EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_class'::regclass
-               AND e.objid = c.oid AND e.deptype = 'e') AS in_extension
-FROM pg_class c
-LEFT JOIN pg_description d
-       ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0
-WHERE c.relnamespace = ANY($1::oid[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
-"""
-
-_COLUMNS = """
-SELECT a.attrelid AS rel, a.attname, format_type(a.atttypid, a.atttypmod) AS type,
-       t.typtype::text AS typtype, t.typname, tn.nspname AS type_schema, a.attnotnull,
-       a.attidentity::text AS attidentity, a.attgenerated::text AS attgenerated, pg_get_expr(ad.adbin, ad.adrelid, true) AS "default",
-       ds.description AS comment,
-       CASE WHEN t.typtype = 'e' THEN ARRAY(SELECT e.enumlabel FROM pg_enum e
-            WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder) END AS labels,
-       CASE WHEN ad.adbin IS NOT NULL AND a.attidentity = '' THEN EXISTS (
-            SELECT 1 FROM pg_depend s WHERE s.refclassid = 'pg_class'::regclass
-            AND s.refobjid = a.attrelid AND s.refobjsubid = a.attnum
-            AND s.classid = 'pg_class'::regclass AND s.deptype = 'a') END AS owns_sequence
-FROM pg_attribute a
-JOIN pg_class c ON c.oid = a.attrelid
-JOIN pg_type t ON t.oid = a.atttypid
-JOIN pg_namespace tn ON tn.oid = t.typnamespace
-LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
-LEFT JOIN pg_description ds
-       ON ds.objoid = a.attrelid AND ds.classoid = 'pg_class'::regclass AND ds.objsubid = a.attnum
-WHERE c.relnamespace = ANY($1::oid[]) AND c.relkind IN ('r', 'p')
-  AND a.attnum > 0 AND NOT a.attisdropped
-ORDER BY a.attrelid, a.attnum
-"""
-
-_CONSTRAINTS = """
-SELECT con.conrelid AS rel, con.conname, con.contype::text AS contype,
-       CASE WHEN con.contype = 'c' THEN pg_get_constraintdef(con.oid, true) END AS def,
-       ARRAY(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY k(num, ord)
-             JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num
-             ORDER BY k.ord) AS cols,
-       rc.relname AS ref_table, rn.nspname AS ref_schema,
-       ARRAY(SELECT a.attname FROM unnest(con.confkey) WITH ORDINALITY k(num, ord)
-             JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num
-             ORDER BY k.ord) AS ref_cols,
-       con.confupdtype::text AS confupdtype, con.confdeltype::text AS confdeltype
-FROM pg_constraint con
-LEFT JOIN pg_class rc ON rc.oid = con.confrelid
-LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace
-WHERE con.connamespace = ANY($1::oid[]) AND con.conrelid <> 0
-  AND con.contype IN ('p', 'u', 'f', 'c', 'x')
-ORDER BY con.conrelid, con.conname
-"""
-
-# Indexes that back a primary key, unique or exclusion constraint are the constraint's.
-# pg_get_indexdef is costly, so it is asked only for an index that is more than a list of
-# columns (expressions, DESC / NULLS, another method, operator class or collation).
-_INDEXES = """
-SELECT i.indrelid AS rel, ic.relname AS name, i.indisunique, am.amname,
-       CASE WHEN i.indexprs IS NOT NULL OR am.amname <> 'btree' OR i.indoption::text ~ '[1-9]'
-                 OR EXISTS (SELECT 1 FROM unnest(i.indclass::oid[]) oc
-                            JOIN pg_opclass o ON o.oid = oc WHERE NOT o.opcdefault)
-                 OR EXISTS (SELECT 1 FROM unnest(i.indcollation::oid[], i.indkey::int2[]) x(coll, num)
-                            JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = x.num
-                            WHERE x.coll <> a.attcollation)
-            THEN pg_get_indexdef(i.indexrelid, 0, true) END AS def,
-       pg_get_expr(i.indpred, i.indrelid, true) AS predicate,
-       ARRAY(SELECT a.attname FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(num, ord)
-             LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num
-             WHERE k.ord <= i.indnkeyatts ORDER BY k.ord) AS cols,
-       ARRAY(SELECT quote_ident(a.attname) FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(num, ord)
-             LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num
-             WHERE k.ord <= i.indnkeyatts ORDER BY k.ord) AS quoted
-FROM pg_index i
-JOIN pg_class ic ON ic.oid = i.indexrelid
-JOIN pg_class c ON c.oid = i.indrelid
-JOIN pg_am am ON am.oid = ic.relam
-WHERE c.relnamespace = ANY($1::oid[]) AND c.relkind IN ('r', 'p')
-  AND NOT EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = i.indexrelid
-                  AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u', 'x'))
-ORDER BY ic.relname
-"""
-
-_ENUMS = """
-SELECT t.typnamespace AS nsp, t.typname,
-       array_agg(e.enumlabel ORDER BY e.enumsortorder) AS labels
-FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid
-WHERE t.typnamespace = ANY($1::oid[])
-GROUP BY t.typnamespace, t.typname
-ORDER BY t.typname
-"""
-
-_NOT_IN_EXTENSION = (
-    "NOT EXISTS (SELECT 1 FROM pg_depend x WHERE x.classid = '{catalog}'::regclass "
-    "AND x.objid = {oid} AND x.deptype = 'e')"
+from covet_dialect_postgresql import quote
+from covet_dialect_postgresql.catalog import (
+    CARRIED,
+    COLUMNS,
+    CONSTRAINTS,
+    ENUMS,
+    INDEXES,
+    INTERNAL_PREFIX,
+    NAMESPACES,
+    OTHERS,
+    RELATIONS,
+    for_server,
 )
-_OTHERS = f"""
-SELECT 'trigger' AS kind, t.tgname AS name, c.relnamespace AS nsp, c.relname AS parent
-FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-WHERE NOT t.tgisinternal AND c.relnamespace = ANY($1::oid[])
-UNION ALL
-SELECT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate'
-                      WHEN 'w' THEN 'window function' ELSE 'function' END,
-       p.proname, p.pronamespace, NULL
-FROM pg_proc p
-WHERE p.pronamespace = ANY($1::oid[])
-  AND {_NOT_IN_EXTENSION.format(catalog="pg_proc", oid="p.oid")}
-UNION ALL
-SELECT CASE t.typtype WHEN 'd' THEN 'domain' WHEN 'r' THEN 'range type'
-                      WHEN 'm' THEN 'range type' ELSE 'composite type' END,
-       t.typname, t.typnamespace, NULL
-FROM pg_type t LEFT JOIN pg_class c ON c.oid = t.typrelid
-WHERE t.typnamespace = ANY($1::oid[])
-  AND (t.typtype IN ('d', 'r') OR (t.typtype = 'c' AND c.relkind = 'c'))
-  AND {_NOT_IN_EXTENSION.format(catalog="pg_type", oid="t.oid")}
-UNION ALL
-SELECT 'rule', r.rulename, c.relnamespace, c.relname
-FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class
-WHERE r.rulename <> '_RETURN' AND c.relnamespace = ANY($1::oid[])
-UNION ALL
-SELECT 'policy', p.polname, c.relnamespace, c.relname
-FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid
-WHERE c.relnamespace = ANY($1::oid[])
-UNION ALL
-SELECT 'extension', e.extname, e.extnamespace, NULL
-FROM pg_extension e WHERE e.extnamespace = ANY($1::oid[])
-"""
 
 _RELKIND = {"v": "view", "m": "materialized view", "S": "sequence", "f": "foreign table"}
 _ACTIONS = {"r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
@@ -266,24 +138,52 @@ class PostgreSQLSchemaReader:
 
     async def read(self, schemas: Sequence[str] | None = None) -> Schema:
         fetch = self.adapter.fetch_all
-        spaces = await self.adapter.fetch_one(_NAMESPACES, (list(schemas) if schemas else None,))
+        spaces = await self.adapter.fetch_one(NAMESPACES, (list(schemas) if schemas else None,))
         assert spaces is not None  # an aggregate always returns its row
         current, oids = spaces["current"], list(spaces["oids"])
         # The connection's default schema is ``None`` in the model, every other one its name.
         label = {
             o: (None if n == current else n) for o, n in zip(oids, spaces["names"], strict=True)
         }
-        relations = await fetch(_RELATIONS, (oids,))
-        columns = await fetch(_COLUMNS, (oids,))
-        constraints = await fetch(_CONSTRAINTS, (oids,))
-        indexes = await fetch(_INDEXES, (oids,))
-        enums = await fetch(_ENUMS, (oids,))
-        others = await fetch(_OTHERS, (oids,))
+        relations = await fetch(RELATIONS, (oids,))
+        columns = await fetch(COLUMNS, (oids,))
+        constraints = await fetch(for_server(CONSTRAINTS, spaces["version"]), (oids,))
+        indexes = await fetch(for_server(INDEXES, spaces["version"]), (oids,))
+        enums = await fetch(ENUMS, (oids,))
+        others = await fetch(OTHERS, (oids,))
+        carried = [
+            CarriedObject(
+                row["kind"],
+                row["name"],
+                label.get(row["nsp"]),
+                row["create_sql"],
+                row["drop_sql"],
+                stage=row["stage"],
+                dialect="postgresql",
+            )
+            for row in await fetch(CARRIED, (oids,))
+        ]
+        # A schema read other than the connection's own: a copy must create it first.
+        carried[:0] = [
+            CarriedObject(
+                "schema",
+                name,
+                None,
+                f"CREATE SCHEMA {quote(name)}",
+                f"DROP SCHEMA {quote(name)}",
+                stage=0,
+                dialect="postgresql",
+            )
+            for name in spaces["names"]
+            if name != current
+        ]
 
         def own(name: str) -> str | None:
             return None if name == current else name
 
-        ignored: list[IgnoredObject] = []
+        ignored: list[IgnoredObject] = [
+            IgnoredObject("unread schema (pass schemas=[...])", name) for name in spaces["unread"]
+        ]
         tables: dict[int, dict[str, Any]] = {}
         for rel in relations:
             schema = label[rel["nsp"]]
@@ -292,6 +192,7 @@ class PostgreSQLSchemaReader:
             if rel["relkind"] in ("r", "p") and rel["relispartition"]:
                 ignored.append(IgnoredObject("partition", rel["relname"], schema))
             elif rel["relkind"] in ("r", "p"):
+                ignored += _table_attributes(rel, schema)
                 tables[rel["oid"]] = {
                     "name": rel["relname"], "schema": schema, "comment": rel["description"],
                     "columns": [], "pk": (), "pk_name": None, "indexes": [], "uniques": [],
@@ -305,15 +206,21 @@ class PostgreSQLSchemaReader:
             if table is None:
                 continue
             table["columns"].append(self._column(row, own))
-            if row["attgenerated"]:
-                name = f"{table['name']}.{row['attname']}"
-                ignored.append(IgnoredObject("generated column", name, table["schema"]))
+            name = f"{table['name']}.{row['attname']}"
+            ignored += _sequence_report(row, table["name"], table["schema"])
 
         for row in constraints:
             table = tables.get(row["rel"])
             if table is None:
                 continue
             name, kind, cols = row["conname"], row["contype"], tuple(row["cols"])
+            if row["condeferrable"] and kind != "f":  # a deferrable key of a table: named
+                where = f"{name} on {table['name']}"
+                ignored.append(IgnoredObject("DEFERRABLE constraint", where, table["schema"]))
+            if row["key_options"]:
+                where = f"{name} on {table['name']}"
+                what = "key INCLUDE / NULLS NOT DISTINCT"
+                ignored.append(IgnoredObject(what, where, table["schema"]))
             if kind == "p":
                 table["pk"], table["pk_name"] = cols, name
             elif kind == "u":
@@ -330,6 +237,8 @@ class PostgreSQLSchemaReader:
                         ref_schema=own(row["ref_schema"]),
                         on_delete=_ACTIONS.get(row["confdeltype"]),
                         on_update=_ACTIONS.get(row["confupdtype"]),
+                        deferrable=_deferral(row),
+                        match="FULL" if row["confmatchtype"] == "f" else None,
                     )
                 )
             else:
@@ -340,13 +249,17 @@ class PostgreSQLSchemaReader:
             table = tables.get(row["rel"])
             if table is not None:
                 table["indexes"].append(self._index(row))
+                if row["has_options"]:
+                    where = f"{row['name']} on {table['name']}"
+                    what = "index storage parameters / tablespace"
+                    ignored.append(IgnoredObject(what, where, table["schema"]))
 
         for row in others:
             parent = row["parent"]
             if parent and parent.startswith(INTERNAL_PREFIX):
                 continue
             name = f"{row['name']} on {parent}" if parent else row["name"]
-            ignored.append(IgnoredObject(row["kind"], name, label[row["nsp"]]))
+            ignored.append(IgnoredObject(row["kind"], name, label.get(row["nsp"])))
 
         return Schema.of(
             [
@@ -367,6 +280,7 @@ class PostgreSQLSchemaReader:
             [EnumType(e["typname"], tuple(e["labels"]), label[e["nsp"]]) for e in enums],
             dialect="postgresql",
             ignored=ignored,
+            carried=carried,
         )
 
     @staticmethod
@@ -381,11 +295,22 @@ class PostgreSQLSchemaReader:
         # A serial column's nextval() over its own sequence is the server's autoincrement.
         serial = bool(row["owns_sequence"]) and (default or "").startswith("nextval(")
         autoincrement = bool(row["attidentity"]) or serial
+        generated = default if row["attgenerated"] else None  # pg_get_expr of its expression
         if autoincrement or row["attgenerated"]:
             default = None
+        collation = None
+        if row["collation"]:
+            where, name = row["collation"]
+            schema = None if where == "pg_catalog" else own(where)
+            collation = f"{schema}.{name}" if schema else name
         return Column(
             row["attname"], column_type, nullable=not row["attnotnull"], default=default,
-            autoincrement=autoincrement, comment=row["comment"],
+            autoincrement=autoincrement, comment=row["comment"], collation=collation,
+            generated=generated, stored=row["attgenerated"] == "s",
+            autoincrement_kind="serial" if serial else (
+                "always" if row["attidentity"] == "a" else None),
+            sequence_options=row["sequence_options"][1] if row["sequence_options"] else None,
+            written_default=row["default"] if default is not None else None,
         )  # fmt: skip
 
     @staticmethod
@@ -399,7 +324,52 @@ class PostgreSQLSchemaReader:
             unique=row["indisunique"],
             where=row["predicate"],
             expression=None if plain else keys,
+            method=None if row["amname"] == "btree" else row["amname"],
+            include=tuple(row["include"]),
+            nulls_not_distinct=bool(row["nulls_not_distinct"]),
         )
+
+
+def _sequence_report(row: dict[str, Any], table: str, schema: str | None) -> list[IgnoredObject]:
+    """What a copy of a serial or identity column cannot make the same: a sequence named
+    other than ``<table>_<column>_seq`` (SERIAL and IDENTITY choose that name), or a serial
+    sequence altered after creation (SERIAL takes no options)."""
+    from covet_dialect_postgresql.normalise import pg_name  # it imports this module
+
+    sequence = row["sequence_options"]
+    if not sequence:
+        return []
+    name, options = sequence
+    what = f"{name} of {table}.{row['attname']}"
+    found = []
+    if name != pg_name(table, row["attname"], "seq"):
+        found.append(IgnoredObject("sequence name", what, schema))
+    if options and not row["attidentity"]:
+        found.append(IgnoredObject("serial sequence options", what, schema))
+    return found
+
+
+def _deferral(row: dict[str, Any]) -> str | None:
+    if not row["condeferrable"]:
+        return None
+    return f"DEFERRABLE INITIALLY {'DEFERRED' if row['condeferred'] else 'IMMEDIATE'}"
+
+
+def _table_attributes(rel: dict[str, Any], schema: str | None) -> list[IgnoredObject]:
+    """What a table has beyond the model (a copy would be a plain, logged, heap table)."""
+    name = rel["relname"]
+    found = [
+        IgnoredObject(kind, name, schema)
+        for kind, present in (
+            ("partition key (PARTITION BY)", rel["relkind"] == "p"),
+            ("inheritance (INHERITS)", rel["inherits"]),
+            ("unlogged table", rel["persistence"] == "u"),
+            ("storage parameters (WITH ...)", rel["has_options"]),
+            ("row level security", rel["row_security"]),
+        )
+        if present
+    ]
+    return found
 
 
 def schema_reader(adapter: Any) -> PostgreSQLSchemaReader:

@@ -11,7 +11,7 @@ What SQLite cannot tell apart, or never stores, is folded to one form:
   for date / time), and where the column's affinity makes them the same stored value, ``'5'``
   and ``5`` are one spelling (a number on INTEGER / REAL / NUMERIC affinity, a string on TEXT).
 - expressions (CHECK, index WHERE and key expressions): one spelling by tokens, see
-  :func:`covet_dialect_sqlite.sqltext.canonical_tokens` (literals are never touched).
+  :func:`covet_dialect_sqlite.sqlcanon.canonical_tokens` (literals are never touched).
 - comments are dropped (SQLite has none); enum types are gone (their labels live in columns).
 - names: SQLite generates none. A constraint written without a name reads back as ``None``;
   explicit names survive the round trip and are compared as they are.
@@ -35,16 +35,8 @@ from covet_core.schema.model import (
     UniqueConstraint,
 )
 from covet_dialect_sqlite.render import INTEGER_TYPES, render_type
-from covet_dialect_sqlite.sqltext import (
-    NUMBER,
-    OP,
-    STRING,
-    WORD,
-    canonical_expression,
-    canonical_tokens,
-    strip_outer_parens,
-    tokenize,
-)
+from covet_dialect_sqlite.sqlcanon import canonical_expression, canonical_tokens, strip_outer_parens
+from covet_dialect_sqlite.sqltext import NUMBER, OP, STRING, WORD, tokenize
 
 _INTEGER = re.compile(r"^[+-]?\d+$")
 _NOW = {
@@ -62,6 +54,7 @@ def normalise(schema: Schema) -> Schema:
         enums={},
         ignored=list(schema.ignored),
         dialect=schema.dialect,
+        carried=list(schema.carried),
     )
 
 
@@ -86,10 +79,11 @@ def normalise_type(column_type: ColumnType, autoincrement: bool = False) -> Colu
         return ColumnType("string", length=longest) if longest else ColumnType("text")
     if autoincrement and name in INTEGER_TYPES:
         return ColumnType("integer")
+    # replace(), not a new ColumnType: the declared spelling travels with the type.
     if name == "binary":
-        return ColumnType("binary")
+        return replace(column_type, length=None)
     if name == "decimal" and column_type.precision is not None and column_type.scale is None:
-        return ColumnType("decimal", precision=column_type.precision, scale=0)
+        return replace(column_type, scale=0)
     if column_type.unsigned:
         return replace(column_type, unsigned=False)
     return column_type
@@ -125,15 +119,31 @@ def normalise_table(table: Table) -> Table:
     columns = []
     for column in table.columns:
         column_type = normalise_type(column.type, column.autoincrement)
-        rowid = len(pk) == 1 and pk[0] == column.name and column_type.name == "integer"
+        # Only a key declared exactly INTEGER is the rowid (INT PRIMARY KEY may hold NULL).
+        declared = (column_type.declared or "INTEGER").upper()
+        rowid = (
+            len(pk) == 1
+            and pk[0] == column.name
+            and column_type.name == "integer"
+            and declared == "INTEGER"
+        )
         columns.append(
+            # A constructor, not replace(): this runs for every column of every table, twice.
             Column(
                 column.name,
                 column_type,
                 nullable=column.nullable and not rowid,
                 default=normalise_default(column.default, column_type),
                 autoincrement=column.autoincrement,
-                comment=None,
+                on_update=column.on_update,
+                # SQLite's collation names are case-insensitive: NOCASE and nocase are one.
+                collation=column.collation.upper() if column.collation else None,
+                autoincrement_kind=column.autoincrement_kind,
+                sequence_options=column.sequence_options,
+                written_not_null=column.written_not_null,
+                written_default=column.written_default,
+                generated=canonical_expression(column.generated) if column.generated else None,
+                stored=column.stored,
             )
         )
     indexes = [
@@ -158,7 +168,8 @@ def normalise_table(table: Table) -> Table:
         indexes=tuple(sorted(indexes, key=_index_key)),
         unique_constraints=tuple(sorted(table.unique_constraints, key=_unique_key)),
         check_constraints=tuple(sorted(checks, key=lambda c: (c.name or "", c.expression))),
-        foreign_keys=tuple(sorted(fks, key=_fk_key)),
+        # In written order, not sorted: a copy then lists its keys as the original does.
+        foreign_keys=tuple(fks),
     )
 
 

@@ -49,8 +49,14 @@ def rebuild_statements(renderer: SQLiteRenderer, operation: RebuildTable) -> lis
     new = renderer.table_name(after.name, schema)
     schema_arg = sql_string(schema or "main")
     old_name, new_name = sql_string(before.name), sql_string(after.name)
+    # Generated columns compute their values: rows copy every other column.
     pairs = [
-        (n, o) for n, o in operation.column_map if after.has_column(n) and before.has_column(o)
+        (n, o)
+        for n, o in operation.column_map
+        if after.has_column(n)
+        and before.has_column(o)
+        and not after.column(n).generated
+        and not before.column(o).generated
     ]
     triggers_message = (
         f"covet: table {before.name} has triggers, which rebuilding it would drop: "

@@ -15,6 +15,9 @@ integer). ALTER TABLE does only RENAME, ADD COLUMN and DROP COLUMN: the other ch
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
+
 from covet_core.dialect import quote_ansi
 from covet_core.schema.model import Column, ColumnType, Table
 from covet_core.schema.operations import (
@@ -23,14 +26,18 @@ from covet_core.schema.operations import (
     AddEnumValue,
     AlterColumn,
     CreateEnum,
+    CreateTable,
     DropConstraint,
     DropEnum,
     RebuildTable,
 )
-from covet_core.schema.render import DdlRenderer
+from covet_core.schema.render import COLLATION_NAME, DdlRenderer
 from covet_dialect_sqlite.sqltext import BLOB, NUMBER, OP, STRING, WORD, tokenize
 
 INTEGER_TYPES = ("smallint", "integer", "bigint")
+# A declared type is written back only when it is type-name words and numeric arguments:
+# nothing read from a database reaches a statement as anything but what it was.
+_DECLARED = re.compile(r"[A-Za-z_][A-Za-z0-9_ ]*(?:\(\s*[+-]?\d+\s*(?:,\s*[+-]?\d+\s*)?\))?")
 _LITERAL_WORDS = {"NULL", "TRUE", "FALSE", "CURRENT_TIME", "CURRENT_DATE", "CURRENT_TIMESTAMP"}
 _NON_CONSTANT = {"CURRENT_TIME", "CURRENT_DATE", "CURRENT_TIMESTAMP"}
 
@@ -52,6 +59,7 @@ def is_literal(default: str) -> bool:
 
 class SQLiteRenderer(DdlRenderer):
     dialect_name = "SQLite"
+    foreign_key_options = frozenset({"deferrable"})  # SQLite parses MATCH and ignores it
     types = {
         "smallint": "SMALLINT",
         "integer": "INTEGER",
@@ -69,6 +77,9 @@ class SQLiteRenderer(DdlRenderer):
     }
 
     def render_type(self, column_type: ColumnType) -> str:
+        declared = column_type.declared
+        if declared is not None and _DECLARED.fullmatch(declared):
+            return declared  # SQLite keeps what was declared: write it back as it was
         name = column_type.name
         if name in ("timestamp", "timestamptz", "time"):
             word = {"timestamp": "TIMESTAMP", "timestamptz": "TIMESTAMPTZ", "time": "TIME"}[name]
@@ -90,16 +101,29 @@ class SQLiteRenderer(DdlRenderer):
         return self._column(column, "")
 
     def _column(self, column: Column, key: str) -> str:
+        from covet_dialect_sqlite.normalise import normalise_default  # it imports this module
+
+        if column.on_update:
+            raise ValueError(f"SQLite has no ON UPDATE for column {column.name}")
         type_sql = self.render_type(column.type)
         sql = f"{self.quote(column.name)} {type_sql}".rstrip() + key
+        if column.collation:
+            if not COLLATION_NAME.fullmatch(column.collation):
+                raise ValueError(f"column {column.name}: invalid collation {column.collation!r}")
+            sql += f" COLLATE {column.collation}"
+        sql += self.generated(column)
         if not column.nullable:
             sql += " NOT NULL"
-        if column.default is not None:
-            default = column.default.strip()
+        default = column.default.strip() if column.default is not None else None
+        written = column.written_default
+        if written is not None and normalise_default(written, column.type) == column.default:
+            default = written.strip()  # as the original wrote it (NULL, FALSE): same value
+        if default is not None:
             sql += f" DEFAULT {default if is_literal(default) else f'({default})'}"
         return sql
 
     def table_body(self, table: Table, *, foreign_keys: bool = True) -> list[str]:
+        table = _rowid_alias_as_declared(table)
         auto = [c for c in table.columns if c.autoincrement]
         if not auto:
             return super().table_body(table, foreign_keys=foreign_keys)
@@ -122,6 +146,15 @@ class SQLiteRenderer(DdlRenderer):
         if foreign_keys:
             parts += [self.constraint(f) for f in table.foreign_keys]
         return parts
+
+    def create_table(self, operation: CreateTable) -> list[str]:
+        statements = super().create_table(operation)
+        options = operation.table.options
+        if options:
+            if any(o not in ("STRICT", "WITHOUT ROWID") for o in options):
+                raise ValueError(f"SQLite: unknown table options {options!r}")
+            statements[0] += " " + ", ".join(options)
+        return statements
 
     # -- what ALTER TABLE cannot do ----------------------------------------------------------
 
@@ -167,6 +200,24 @@ class SQLiteRenderer(DdlRenderer):
         from covet_dialect_sqlite.rebuild import rebuild_statements
 
         return rebuild_statements(self, operation)
+
+
+def _rowid_alias_as_declared(table: Table) -> Table:
+    """An INTEGER primary key is the rowid, never NULL whatever the column says: it is written
+    with or without NOT NULL as the original was (``written_not_null``), so a copy's pragmas
+    match; a model's key says NOT NULL."""
+    if len(table.primary_key) != 1:
+        return table
+    key = table.primary_key[0]
+    columns = tuple(
+        replace(c, nullable=True)
+        if c.name == key
+        and c.written_not_null is False
+        and (c.autoincrement or render_type(c.type) == "INTEGER")
+        else c
+        for c in table.columns
+    )
+    return replace(table, columns=columns)
 
 
 def _as_integer_key(column: Column) -> Column:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
+from functools import lru_cache
 from typing import Any
 
 from covet_core.dialect import quote_ansi
@@ -31,8 +33,10 @@ from covet_dialect_sqlite.sqltext import (
     ParsedTable,
     parse_create_index,
     parse_create_table,
+    plain_keys,
 )
 
+TABLE_OPTIONS = ("STRICT", "WITHOUT ROWID")
 _OBJECTS = "SELECT type, name, tbl_name, sql FROM {s}.sqlite_master ORDER BY type, name"
 _COLUMNS = (
     'SELECT m.name AS tbl, p.cid, p.name, p.type, p."notnull", p.dflt_value, p.pk, p.hidden'
@@ -102,6 +106,12 @@ def portable_type(declared: str) -> ColumnType:
     if name in ("timestamp", "timestamptz", "time"):
         return ColumnType(name, precision=args[0] if args else None)
     return ColumnType(name, unsigned=unsigned)
+
+
+@lru_cache(maxsize=1024)
+def declared_type(declared: str) -> ColumnType:
+    """The portable type that keeps its declared spelling (schemas repeat a few types)."""
+    return replace(portable_type(declared), declared=declared)
 
 
 class SQLiteSchemaReader:
@@ -182,7 +192,9 @@ class SQLiteSchemaReader:
         schema: Schema,
     ) -> Table:
         parsed = parse_create_table(sql)
-        generated = {c.lower() for c in parsed.generated}
+        unknown = [o for o in parsed.options if o not in TABLE_OPTIONS]
+        for option in unknown:  # a later SQLite's option: a copy could not say it, so say so
+            schema.ignored.append(IgnoredObject(f"{option} table", name, label))
         primary_key = tuple(
             r["name"] for r in sorted((r for r in rows if r["pk"]), key=lambda r: r["pk"])
         )
@@ -193,17 +205,23 @@ class SQLiteSchemaReader:
         )
         columns = []
         for row in rows:
-            if row["hidden"] or row["name"].lower() in generated:
-                # Generated columns have no place in the model: reported, never dropped.
+            generated = parsed.generated.get(row["name"].lower())
+            if row["hidden"] == 1 or (row["hidden"] and generated is None):
+                # A hidden column of a virtual table, or one the parser could not read.
                 schema.ignored.append(IgnoredObject("generated column", f"{name}.{row['name']}"))
                 continue
             columns.append(
                 Column(
                     row["name"],
-                    portable_type(row["type"] or ""),
+                    declared_type(row["type"] or ""),
                     nullable=not row["notnull"] and not (rowid_alias and row["pk"]),
                     default=row["dflt_value"],
                     autoincrement=(parsed.autoincrement or "").lower() == row["name"].lower(),
+                    collation=parsed.collations.get(row["name"].lower()),
+                    generated=generated[0] if generated else None,
+                    written_not_null=bool(row["notnull"]) if rowid_alias and row["pk"] else None,
+                    written_default=row["dflt_value"],
+                    stored=bool(generated and generated[1]),
                 )
             )
         return Table(
@@ -216,6 +234,7 @@ class SQLiteSchemaReader:
             check_constraints=tuple(CheckConstraint(n, e) for n, e in parsed.checks),
             foreign_keys=tuple(_foreign_keys(fks, parsed, pk_of)),
             primary_key_name=parsed.primary_key_name,
+            options=tuple(o for o in parsed.options if o in TABLE_OPTIONS),
         )
 
 
@@ -227,7 +246,8 @@ def _indexes(
         if rows[0]["origin"] != "c":
             continue  # backs the primary key or a UNIQUE constraint
         keys, where = parse_create_index(sql_of.get(("index", name)) or "")
-        if any(r["cid"] == -2 for r in rows):
+        if any(r["cid"] == -2 for r in rows) or not plain_keys(keys):
+            # An expression, or a column with DESC / ASC / COLLATE: the keys as written.
             found.append(Index(name, (), bool(rows[0]["unique"]), where, expression=keys))
         else:
             columns = tuple(r["col"] for r in rows)
@@ -272,6 +292,7 @@ def _foreign_keys(
                 ref_columns,
                 on_delete=_action(rows[0]["on_delete"]),
                 on_update=_action(rows[0]["on_update"]),
+                deferrable=match.deferrable if match else None,
             )
         )
     return found

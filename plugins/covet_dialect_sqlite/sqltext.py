@@ -10,7 +10,6 @@ comma or a keyword inside any of them never splits or ends a clause.
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass, field
 
@@ -129,6 +128,8 @@ class ParsedForeignKey:
     columns: tuple[str, ...]
     ref_table: str
     ref_columns: tuple[str, ...]
+    deferrable: str | None = None
+    """``DEFERRABLE INITIALLY DEFERRED`` / ``... IMMEDIATE`` as the schema model spells it."""
 
 
 @dataclass
@@ -142,7 +143,12 @@ class ParsedTable:
     checks: list[tuple[str | None, str]] = field(default_factory=list)
     uniques: list[tuple[str | None, tuple[str, ...]]] = field(default_factory=list)
     foreign_keys: list[ParsedForeignKey] = field(default_factory=list)
-    generated: set[str] = field(default_factory=set)
+    generated: dict[str, tuple[str, bool]] = field(default_factory=dict)
+    """Lower-cased column name -> its generating expression and whether it is STORED."""
+    collations: dict[str, str] = field(default_factory=dict)
+    """Lower-cased column name -> the collation its definition declares."""
+    options: list[str] = field(default_factory=list)
+    """Table options after the definitions: ``STRICT``, ``WITHOUT ROWID``."""
 
 
 def parse_create_table(sql: str) -> ParsedTable:
@@ -151,7 +157,12 @@ def parse_create_table(sql: str) -> ParsedTable:
     open_at = next((k for k, t in enumerate(tokens) if t.kind == OP and t.value == "("), None)
     if open_at is None:  # CREATE TABLE ... AS SELECT: no definitions to read
         return parsed
-    body = tokens[open_at + 1 : matching(tokens, open_at)]
+    close = matching(tokens, open_at)
+    body = tokens[open_at + 1 : close]
+    options = [
+        [t.value.upper() for t in o if t.kind == WORD] for o in split_top(tokens[close + 1 :])
+    ]
+    parsed.options = [" ".join(words) for words in options if words]
     for item in split_top(body):
         head = item[0]
         if head.is_word("CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"):
@@ -207,7 +218,21 @@ def _references(
     if k + 1 < len(item) and item[k + 1].kind == OP and item[k + 1].value == "(":
         inner, _ = _paren_group(item, k + 1)
         ref_columns = _names(inner)
-    return ParsedForeignKey(name, columns, ref, ref_columns)
+    return ParsedForeignKey(name, columns, ref, ref_columns, _deferral(item[k:]))
+
+
+def _deferral(clause: list[Token]) -> str | None:
+    """SQLite's deferral of a REFERENCES clause: only ``DEFERRABLE INITIALLY DEFERRED``
+    defers; ``DEFERRABLE`` alone or ``INITIALLY IMMEDIATE`` checks at once."""
+    words = [t.value.upper() for t in clause if t.kind == WORD]
+    for i, word in enumerate(words):
+        if word == "DEFERRABLE" and (i == 0 or words[i - 1] != "NOT"):
+            later = words[i + 1 : i + 3]
+            deferred = later == ["INITIALLY", "DEFERRED"]
+            return f"DEFERRABLE INITIALLY {'DEFERRED' if deferred else 'IMMEDIATE'}"
+        if word in ("CONSTRAINT", "CHECK", "UNIQUE", "PRIMARY", "DEFAULT", "COLLATE"):
+            return None  # the next constraint of the column
+    return None
 
 
 def _column_def(sql: str, item: list[Token], parsed: ParsedTable) -> None:
@@ -245,8 +270,16 @@ def _column_def(sql: str, item: list[Token], parsed: ParsedTable) -> None:
             parsed.foreign_keys.append(_references(item, k, name, (column,)))
             k = _end_of_references(item, k + 1)
         elif token.is_word("GENERATED", "AS"):
-            parsed.generated.add(column)
-            k += 1
+            start = next((j for j in range(k, len(item)) if item[j].value == "("), len(item))
+            inner, k = _paren_group(item, start) if start < len(item) else ([], len(item))
+            stored = k < len(item) and item[k].is_word("STORED")
+            if k < len(item) and item[k].is_word("STORED", "VIRTUAL"):
+                k += 1
+            if inner:
+                parsed.generated[column.lower()] = (text_between(sql, inner[0], inner[-1]), stored)
+        elif token.is_word("COLLATE") and k + 1 < len(item):
+            parsed.collations[column.lower()] = item[k + 1].name
+            k += 2
         elif token.is_word("DEFAULT") and k + 1 < len(item):
             k += 2
             if item[k - 1].kind == OP and item[k - 1].value == "(":
@@ -296,119 +329,11 @@ def parse_create_index(sql: str) -> tuple[str, str | None]:
     return keys, where
 
 
-# -- one spelling for an expression --------------------------------------------------------------
-
-KEYWORDS = frozenset(
-    [
-        "ABORT",
-        "ALL",
-        "AND",
-        "AS",
-        "ASC",
-        "BETWEEN",
-        "BY",
-        "CASE",
-        "CAST",
-        "COLLATE",
-        "CONSTRAINT",
-        "CURRENT_DATE",
-        "CURRENT_TIME",
-        "CURRENT_TIMESTAMP",
-        "DEFAULT",
-        "DESC",
-        "DISTINCT",
-        "ELSE",
-        "END",
-        "ESCAPE",
-        "EXISTS",
-        "FALSE",
-        "FROM",
-        "GLOB",
-        "IN",
-        "INDEX",
-        "IS",
-        "ISNULL",
-        "KEY",
-        "LIKE",
-        "MATCH",
-        "NOT",
-        "NOTNULL",
-        "NULL",
-        "ON",
-        "OR",
-        "PRIMARY",
-        "RAISE",
-        "REFERENCES",
-        "REGEXP",
-        "SELECT",
-        "TABLE",
-        "THEN",
-        "TRUE",
-        "UNIQUE",
-        "WHEN",
-        "WHERE",
-    ]
-)
-_NO_SPACE_BEFORE = {")", ",", "."}
-_NO_SPACE_AFTER = {"(", "."}
-_EQUIVALENT_OPS = {"==": "=", "!=": "<>"}
+_KEY_WORDS = re.compile(r"\b(?:ASC|DESC|COLLATE)\b|[()]", re.I)
 
 
-def _identifier(name: str) -> str:
-    lowered = name.lower()
-    simple = lowered.replace("_", "a").isalnum() and lowered.isascii() and not lowered[0].isdigit()
-    if simple and lowered.upper() not in KEYWORDS:
-        return lowered
-    return '"' + lowered.replace('"', '""') + '"'
-
-
-def canonical_tokens(tokens: list[Token]) -> str:
-    """Keywords upper-case, identifiers lower-case (SQLite's names ignore case) and quoted only
-    when they must be, ``==`` as ``=``, one space between tokens; literals untouched."""
-    out: list[str] = []
-    prev: Token | None = None
-    for token in tokens:
-        if token.kind == WORD and token.value.upper() in KEYWORDS:
-            text = token.value.upper()
-        elif token.kind in (WORD, QUOTED):
-            text = _identifier(token.value)
-        elif token.kind == OP:
-            text = _EQUIVALENT_OPS.get(token.value, token.value)
-        elif token.kind == BLOB:
-            text = "X" + token.text[1:].upper()
-        else:
-            text = token.text
-        space = bool(out) and text not in _NO_SPACE_BEFORE and out[-1] not in _NO_SPACE_AFTER
-        if prev is not None and text == "(" and prev.kind in (WORD, QUOTED):
-            space = prev.kind == WORD and prev.value.upper() in KEYWORDS
-        if out and out[-1].strip() in ("-", "+") and _unary(out[:-1]):
-            space = False
-        out.append((" " if space else "") + text)
-        prev = token
-    return "".join(out).strip()
-
-
-def _unary(before: list[str]) -> bool:
-    """Whether a sign after ``before`` is a unary sign (not a subtraction)."""
-    if not before:
-        return True
-    last = before[-1].strip()
-    if last in ("(", ",") or last.upper() in KEYWORDS:
-        return True
-    return not last[:1].isalnum() and last[:1] not in ("'", '"', ")", "_")
-
-
-def strip_outer_parens(tokens: list[Token]) -> list[Token]:
-    while (
-        len(tokens) >= 2
-        and tokens[0].kind == OP
-        and tokens[0].value == "("
-        and matching(tokens, 0) == len(tokens) - 1
-    ):
-        tokens = tokens[1:-1]
-    return tokens
-
-
-@functools.lru_cache(maxsize=8192)
-def canonical_expression(sql: str) -> str:  # schemas repeat a few checks across many tables
-    return canonical_tokens(strip_outer_parens(tokenize(sql)))
+def plain_keys(keys: str) -> bool:
+    """Whether an index's key list is bare column names only (no DESC, COLLATE, expression)."""
+    if not _KEY_WORDS.search(keys):
+        return True  # the common case, without tokenizing (a quoted name may still match)
+    return all(len(p) == 1 and p[0].kind in (WORD, QUOTED) for p in split_top(tokenize(keys)))

@@ -1,0 +1,331 @@
+"""The PostgreSQL catalog queries behind the schema reader: eight, whatever the schema's size.
+
+Each is filtered by namespace (``$1``, the oids of the schemas read), so 1,000 tables cost the
+same round trips as ten. What the schema model does not cover is still selected, so that the
+reader can name it (nothing is lost silently): see ``OTHERS`` and the flags on relations,
+columns and constraints.
+"""
+
+from __future__ import annotations
+
+import re
+
+# covet's own tables are read like any other (the façade decides whether to show them), but
+# objects hanging off them are covet's business, not something to report as ignored.
+INTERNAL_PREFIX = "_covet_"
+
+# Schemas not asked for are named when they hold anything (nothing is lost silently).
+NAMESPACES = """
+SELECT current_schema() AS current, current_setting('server_version_num')::int AS version,
+       coalesce(array_agg(n.oid ORDER BY n.nspname) FILTER (WHERE n.chosen), '{}') AS oids,
+       coalesce(array_agg(n.nspname ORDER BY n.nspname) FILTER (WHERE n.chosen), '{}') AS names,
+       coalesce(array_agg(n.nspname ORDER BY n.nspname) FILTER (WHERE NOT n.chosen
+                AND n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'
+                AND (EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = n.oid)
+                     OR EXISTS (SELECT 1 FROM pg_proc p WHERE p.pronamespace = n.oid)
+                     OR EXISTS (SELECT 1 FROM pg_type t WHERE t.typnamespace = n.oid))), '{}')
+       AS unread
+FROM (SELECT oid, nspname,
+             CASE WHEN $1::text[] IS NULL THEN nspname = current_schema()
+                  ELSE nspname = ANY($1::text[]) END AS chosen
+      FROM pg_namespace) n
+"""
+
+# Sequences with an 'a' (serial) or 'i' (identity) dependency belong to a column: modelled as
+# autoincrement, not reported. Extension members are the extension's business.
+RELATIONS = """
+SELECT c.oid, c.relnamespace AS nsp, c.relname, c.relkind::text AS relkind, c.relispartition, d.description,
+       c.relpersistence::text AS persistence, c.reloptions IS NOT NULL AS has_options,
+       c.relrowsecurity OR c.relforcerowsecurity AS row_security,
+       NOT c.relispartition AND EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = c.oid) AS inherits,
+       EXISTS (SELECT 1 FROM pg_depend o WHERE o.classid = 'pg_class'::regclass
+               AND o.objid = c.oid AND o.deptype IN ('a', 'i')) AS owned,
+       EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_class'::regclass
+               AND e.objid = c.oid AND e.deptype = 'e') AS in_extension
+FROM pg_class c
+LEFT JOIN pg_description d
+       ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0
+WHERE c.relnamespace = ANY($1::oid[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+"""
+
+COLUMNS = """
+SELECT a.attrelid AS rel, a.attname, format_type(a.atttypid, a.atttypmod) AS type,
+       t.typtype::text AS typtype, t.typname, tn.nspname AS type_schema, a.attnotnull,
+       a.attidentity::text AS attidentity, a.attgenerated::text AS attgenerated, pg_get_expr(ad.adbin, ad.adrelid, true) AS "default",
+       ds.description AS comment,
+       CASE WHEN t.typtype = 'e' THEN ARRAY(SELECT e.enumlabel FROM pg_enum e
+            WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder) END AS labels,
+       CASE WHEN ad.adbin IS NOT NULL AND a.attidentity = '' THEN EXISTS (
+            SELECT 1 FROM pg_depend s WHERE s.refclassid = 'pg_class'::regclass
+            AND s.refobjid = a.attrelid AND s.refobjsubid = a.attnum
+            AND s.classid = 'pg_class'::regclass AND s.deptype = 'a') END AS owns_sequence,
+       CASE WHEN a.attidentity <> '' OR ad.adbin IS NOT NULL THEN (
+            SELECT ARRAY[s.relname::text, CASE WHEN
+                   q.seqstart <> 1 OR q.seqincrement <> 1 OR q.seqmin <> 1 OR q.seqcache <> 1
+                   OR q.seqcycle OR q.seqmax <> CASE q.seqtypid WHEN 'int2'::regtype THEN 32767
+                   WHEN 'int4'::regtype THEN 2147483647 ELSE 9223372036854775807 END
+                   THEN concat_ws(' ', 'START WITH ' || q.seqstart,
+                         'INCREMENT BY ' || q.seqincrement, 'MINVALUE ' || q.seqmin,
+                         'MAXVALUE ' || q.seqmax, 'CACHE ' || q.seqcache,
+                         CASE WHEN q.seqcycle THEN 'CYCLE' END) END]
+            FROM pg_depend d JOIN pg_class s ON s.oid = d.objid
+            JOIN pg_sequence q ON q.seqrelid = s.oid
+            WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+              AND d.refobjid = a.attrelid AND d.refobjsubid = a.attnum AND d.deptype IN ('a', 'i'))
+            END AS sequence_options,
+       CASE WHEN a.attcollation <> t.typcollation THEN (
+            SELECT ARRAY[cn.nspname, co.collname] FROM pg_collation co
+            JOIN pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = a.attcollation)
+            END AS collation
+FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid
+JOIN pg_type t ON t.oid = a.atttypid
+JOIN pg_namespace tn ON tn.oid = t.typnamespace
+LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+LEFT JOIN pg_description ds
+       ON ds.objoid = a.attrelid AND ds.classoid = 'pg_class'::regclass AND ds.objsubid = a.attnum
+WHERE c.relnamespace = ANY($1::oid[]) AND c.relkind IN ('r', 'p')
+  AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attrelid, a.attnum
+"""
+
+CONSTRAINTS = """
+SELECT con.conrelid AS rel, con.conname, con.contype::text AS contype,
+       CASE WHEN con.contype = 'c' THEN pg_get_constraintdef(con.oid, true) END AS def,
+       ARRAY(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY k(num, ord)
+             JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num
+             ORDER BY k.ord) AS cols,
+       rc.relname AS ref_table, rn.nspname AS ref_schema,
+       ARRAY(SELECT a.attname FROM unnest(con.confkey) WITH ORDINALITY k(num, ord)
+             JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num
+             ORDER BY k.ord) AS ref_cols,
+       con.confupdtype::text AS confupdtype, con.confdeltype::text AS confdeltype,
+       con.condeferrable, con.condeferred, con.confmatchtype::text AS confmatchtype,
+       CASE WHEN con.contype IN ('p', 'u') THEN (
+            SELECT x.indnatts > x.indnkeyatts OR NND(x)
+            FROM pg_index x WHERE x.indexrelid = con.conindid) END AS key_options
+FROM pg_constraint con
+LEFT JOIN pg_class rc ON rc.oid = con.confrelid
+LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+WHERE con.connamespace = ANY($1::oid[]) AND con.conrelid <> 0
+  AND con.contype IN ('p', 'u', 'f', 'c', 'x')
+ORDER BY con.conrelid, con.conname
+"""
+
+# Indexes that back a primary key, unique or exclusion constraint are the constraint's.
+# NND(alias) is pg_index.indnullsnotdistinct from PostgreSQL 15 on, false before (see
+# for_server: the column does not exist on older servers).
+# pg_get_indexdef is costly, so it is asked only for an index that is more than a list of
+# columns (expressions, DESC / NULLS, another method, operator class or collation).
+INDEXES = """
+SELECT i.indrelid AS rel, ic.relname AS name, i.indisunique, am.amname,
+       NND(i) AS nulls_not_distinct,
+       ic.reloptions IS NOT NULL OR ic.reltablespace <> 0 AS has_options,
+       CASE WHEN i.indnatts > i.indnkeyatts THEN
+            ARRAY(SELECT a.attname FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(num, ord)
+                  JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num
+                  WHERE k.ord > i.indnkeyatts ORDER BY k.ord) ELSE '{}' END AS include,
+       CASE WHEN i.indexprs IS NOT NULL OR am.amname <> 'btree' OR i.indoption::text ~ '[1-9]'
+                 OR EXISTS (SELECT 1 FROM unnest(i.indclass::oid[]) oc
+                            JOIN pg_opclass o ON o.oid = oc WHERE NOT o.opcdefault)
+                 OR EXISTS (SELECT 1 FROM unnest(i.indcollation::oid[], i.indkey::int2[]) x(coll, num)
+                            JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = x.num
+                            WHERE x.coll <> a.attcollation)
+            THEN pg_get_indexdef(i.indexrelid, 0, true) END AS def,
+       pg_get_expr(i.indpred, i.indrelid, true) AS predicate,
+       ARRAY(SELECT a.attname FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(num, ord)
+             LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num
+             WHERE k.ord <= i.indnkeyatts ORDER BY k.ord) AS cols,
+       ARRAY(SELECT quote_ident(a.attname) FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(num, ord)
+             LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num
+             WHERE k.ord <= i.indnkeyatts ORDER BY k.ord) AS quoted
+FROM pg_index i
+JOIN pg_class ic ON ic.oid = i.indexrelid
+JOIN pg_class c ON c.oid = i.indrelid
+JOIN pg_am am ON am.oid = ic.relam
+WHERE c.relnamespace = ANY($1::oid[]) AND c.relkind IN ('r', 'p')
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = i.indexrelid
+                  AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u', 'x'))
+ORDER BY ic.relname
+"""
+
+ENUMS = """
+SELECT t.typnamespace AS nsp, t.typname,
+       array_agg(e.enumlabel ORDER BY e.enumsortorder) AS labels
+FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid
+WHERE t.typnamespace = ANY($1::oid[])
+GROUP BY t.typnamespace, t.typname
+ORDER BY t.typname
+"""
+
+NOT_IN_EXTENSION = (
+    "NOT EXISTS (SELECT 1 FROM pg_depend x WHERE x.classid = '{catalog}'::regclass "
+    "AND x.objid = {oid} AND x.deptype = 'e')"
+)
+OTHERS = f"""
+SELECT 'trigger' AS kind, t.tgname AS name, c.relnamespace AS nsp, c.relname AS parent
+FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+WHERE NOT t.tgisinternal AND c.relnamespace = ANY($1::oid[])
+UNION ALL
+SELECT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate'
+                      WHEN 'w' THEN 'window function' ELSE 'function' END,
+       p.proname, p.pronamespace, NULL
+FROM pg_proc p
+WHERE p.pronamespace = ANY($1::oid[])
+  AND {NOT_IN_EXTENSION.format(catalog="pg_proc", oid="p.oid")}
+UNION ALL
+SELECT CASE t.typtype WHEN 'd' THEN 'domain' WHEN 'r' THEN 'range type'
+                      WHEN 'm' THEN 'range type' ELSE 'composite type' END,
+       t.typname, t.typnamespace, NULL
+FROM pg_type t LEFT JOIN pg_class c ON c.oid = t.typrelid
+WHERE t.typnamespace = ANY($1::oid[])
+  AND (t.typtype IN ('d', 'r') OR (t.typtype = 'c' AND c.relkind = 'c'))
+  AND {NOT_IN_EXTENSION.format(catalog="pg_type", oid="t.oid")}
+UNION ALL
+SELECT 'rule', r.rulename, c.relnamespace, c.relname
+FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class
+WHERE r.rulename <> '_RETURN' AND c.relnamespace = ANY($1::oid[])
+UNION ALL
+SELECT 'policy', p.polname, c.relnamespace, c.relname
+FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid
+WHERE c.relnamespace = ANY($1::oid[])
+UNION ALL
+SELECT 'extension', e.extname, e.extnamespace, NULL
+FROM pg_extension e WHERE e.extnamespace = ANY($1::oid[])
+UNION ALL
+SELECT 'collation', o.collname, o.collnamespace, NULL FROM pg_collation o
+WHERE o.collnamespace = ANY($1::oid[])
+  AND {NOT_IN_EXTENSION.format(catalog="pg_collation", oid="o.oid")}
+UNION ALL
+SELECT 'operator', o.oprname, o.oprnamespace, NULL FROM pg_operator o
+WHERE o.oprnamespace = ANY($1::oid[])
+  AND {NOT_IN_EXTENSION.format(catalog="pg_operator", oid="o.oid")}
+UNION ALL
+SELECT 'operator class', o.opcname, o.opcnamespace, NULL FROM pg_opclass o
+WHERE o.opcnamespace = ANY($1::oid[])
+  AND {NOT_IN_EXTENSION.format(catalog="pg_opclass", oid="o.oid")}
+UNION ALL
+SELECT 'operator family', o.opfname, o.opfnamespace, NULL FROM pg_opfamily o
+WHERE o.opfnamespace = ANY($1::oid[])
+  AND {NOT_IN_EXTENSION.format(catalog="pg_opfamily", oid="o.oid")}
+UNION ALL
+SELECT 'statistics', o.stxname, o.stxnamespace, NULL FROM pg_statistic_ext o
+WHERE o.stxnamespace = ANY($1::oid[])
+UNION ALL
+SELECT 'conversion', o.conname, o.connamespace, NULL FROM pg_conversion o
+WHERE o.connamespace = ANY($1::oid[])
+  AND {NOT_IN_EXTENSION.format(catalog="pg_conversion", oid="o.oid")}
+UNION ALL
+SELECT 'text search configuration', o.cfgname, o.cfgnamespace, NULL FROM pg_ts_config o
+WHERE o.cfgnamespace = ANY($1::oid[])
+  AND {NOT_IN_EXTENSION.format(catalog="pg_ts_config", oid="o.oid")}
+UNION ALL
+SELECT 'text search dictionary', o.dictname, o.dictnamespace, NULL FROM pg_ts_dict o
+WHERE o.dictnamespace = ANY($1::oid[])
+  AND {NOT_IN_EXTENSION.format(catalog="pg_ts_dict", oid="o.oid")}
+UNION ALL
+SELECT 'text search parser', o.prsname, o.prsnamespace, NULL FROM pg_ts_parser o
+WHERE o.prsnamespace = ANY($1::oid[])
+  AND {NOT_IN_EXTENSION.format(catalog="pg_ts_parser", oid="o.oid")}
+UNION ALL
+SELECT 'text search template', o.tmplname, o.tmplnamespace, NULL FROM pg_ts_template o
+WHERE o.tmplnamespace = ANY($1::oid[])
+  AND {NOT_IN_EXTENSION.format(catalog="pg_ts_template", oid="o.oid")}
+UNION ALL
+-- Objects of the whole database, not of a schema: reported with every read.
+SELECT 'foreign data wrapper', w.fdwname, NULL, NULL FROM pg_foreign_data_wrapper w
+WHERE {NOT_IN_EXTENSION.format(catalog="pg_foreign_data_wrapper", oid="w.oid")}
+UNION ALL
+SELECT 'foreign server', s.srvname, NULL, NULL FROM pg_foreign_server s
+UNION ALL
+SELECT 'event trigger', e.evtname, NULL, NULL FROM pg_event_trigger e
+WHERE {NOT_IN_EXTENSION.format(catalog="pg_event_trigger", oid="e.oid")}
+UNION ALL
+SELECT 'publication', p.pubname, NULL, NULL FROM pg_publication p
+"""
+
+# What the reader can recreate with the server's own spelling (extensions, domains and
+# sequences no column owns), so a generated migration creates what its tables use. ``name``
+# is written qualified unless it lives in the current schema, as format_type writes it.
+CARRIED = f"""
+WITH named AS (
+    SELECT n.oid, CASE WHEN n.nspname = current_schema() THEN '' ELSE quote_ident(n.nspname) || '.'
+                  END AS prefix, n.nspname FROM pg_namespace n WHERE n.oid = ANY($1::oid[])
+)
+SELECT 'extension' AS kind, e.extname AS name, e.extnamespace AS nsp, 0 AS stage, e.oid::bigint AS ord,
+       format('CREATE EXTENSION %I WITH SCHEMA %I', e.extname, s.nspname) AS create_sql,
+       format('DROP EXTENSION %I', e.extname) AS drop_sql
+FROM pg_extension e JOIN named s ON s.oid = e.extnamespace
+UNION ALL
+SELECT 'domain', t.typname, t.typnamespace, 1, t.oid::bigint,
+       'CREATE DOMAIN ' || s.prefix || quote_ident(t.typname) || ' AS '
+       || format_type(t.typbasetype, t.typtypmod)
+       || CASE WHEN t.typcollation <> 0 AND t.typcollation <> b.typcollation THEN
+               ' COLLATE ' || (SELECT format('%I.%I', cn.nspname, co.collname) FROM pg_collation co
+                               JOIN pg_namespace cn ON cn.oid = co.collnamespace
+                               WHERE co.oid = t.typcollation) ELSE '' END
+       || CASE WHEN t.typdefault IS NOT NULL THEN ' DEFAULT ' || t.typdefault ELSE '' END
+       || CASE WHEN t.typnotnull THEN ' NOT NULL' ELSE '' END
+       || coalesce((SELECT string_agg(format(' CONSTRAINT %I %s', c.conname,
+                                             pg_get_constraintdef(c.oid)), '' ORDER BY c.conname)
+                    FROM pg_constraint c WHERE c.contypid = t.oid AND c.contype = 'c'), ''),
+       'DROP DOMAIN ' || s.prefix || quote_ident(t.typname)
+FROM pg_type t JOIN named s ON s.oid = t.typnamespace JOIN pg_type b ON b.oid = t.typbasetype
+WHERE t.typtype = 'd' AND {NOT_IN_EXTENSION.format(catalog="pg_type", oid="t.oid")}
+UNION ALL
+SELECT 'sequence', c.relname, c.relnamespace, 1, c.oid::bigint,
+       'CREATE SEQUENCE ' || s.prefix || quote_ident(c.relname)
+       || ' AS ' || format_type(q.seqtypid, NULL) || ' INCREMENT BY ' || q.seqincrement
+       || ' MINVALUE ' || q.seqmin || ' MAXVALUE ' || q.seqmax || ' START WITH ' || q.seqstart
+       || ' CACHE ' || q.seqcache || CASE WHEN q.seqcycle THEN ' CYCLE' ELSE '' END,
+       'DROP SEQUENCE ' || s.prefix || quote_ident(c.relname)
+FROM pg_class c JOIN named s ON s.oid = c.relnamespace JOIN pg_sequence q ON q.seqrelid = c.oid
+WHERE c.relkind = 'S'
+  AND NOT EXISTS (SELECT 1 FROM pg_depend o WHERE o.classid = 'pg_class'::regclass
+                  AND o.objid = c.oid AND o.deptype IN ('a', 'i', 'e'))
+UNION ALL
+-- After the tables: functions and procedures (their SQL bodies may read tables), exclusion
+-- constraints, then views in creation order (a view uses what existed before it), then
+-- triggers (they call functions). Each as the server prints it.
+SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END, p.proname,
+       p.pronamespace, 2, p.oid::bigint, pg_get_functiondef(p.oid),
+       format('DROP %s %s%I(%s)', CASE p.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END,
+              s.prefix, p.proname, pg_get_function_identity_arguments(p.oid))
+FROM pg_proc p JOIN named s ON s.oid = p.pronamespace
+WHERE p.prokind IN ('f', 'p')
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+                  AND d.objid = p.oid AND d.deptype IN ('i', 'a', 'e'))
+UNION ALL
+SELECT 'exclusion constraint', con.conname || ' on ' || c.relname, c.relnamespace, 2,
+       con.oid::bigint,
+       format('ALTER TABLE %s%I ADD CONSTRAINT %I %s', s.prefix, c.relname, con.conname,
+              pg_get_constraintdef(con.oid)),
+       format('ALTER TABLE %s%I DROP CONSTRAINT %I', s.prefix, c.relname, con.conname)
+FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid
+JOIN named s ON s.oid = c.relnamespace
+WHERE con.contype = 'x'
+UNION ALL
+SELECT CASE c.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END, c.relname,
+       c.relnamespace, 3, c.oid::bigint,
+       format('CREATE %sVIEW %s%I AS %s%s', CASE c.relkind WHEN 'm' THEN 'MATERIALIZED ' ELSE '' END,
+              s.prefix, c.relname, rtrim(pg_get_viewdef(c.oid), '; '),
+              CASE c.relkind WHEN 'm' THEN ' WITH NO DATA' ELSE '' END),
+       format('DROP %sVIEW %s%I', CASE c.relkind WHEN 'm' THEN 'MATERIALIZED ' ELSE '' END,
+              s.prefix, c.relname)
+FROM pg_class c JOIN named s ON s.oid = c.relnamespace
+WHERE c.relkind IN ('v', 'm') AND c.reloptions IS NULL
+  AND {NOT_IN_EXTENSION.format(catalog="pg_class", oid="c.oid")}
+UNION ALL
+SELECT 'trigger', t.tgname || ' on ' || c.relname, c.relnamespace, 4, t.oid::bigint,
+       pg_get_triggerdef(t.oid),
+       format('DROP TRIGGER %I ON %s%I', t.tgname, s.prefix, c.relname)
+FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN named s ON s.oid = c.relnamespace
+WHERE NOT t.tgisinternal AND c.relname NOT LIKE '\\_covet\\_%'
+ORDER BY 4, 5
+"""
+
+
+def for_server(query: str, version: int) -> str:
+    """``query`` with ``NND(alias)`` spelt for a server of ``server_version_num`` ``version``."""
+    column = r"\1.indnullsnotdistinct" if version >= 150000 else "false"
+    return re.sub(r"NND\((\w+)\)", column, query)

@@ -1,0 +1,187 @@
+"""An oracle independent of covet's reader: each database's own account of a schema.
+
+A reader that loses a feature loses it on both sides of a comparison, so fidelity is judged
+with the databases' own tools: ``pg_dump --schema-only`` on PostgreSQL, ``SHOW CREATE`` on
+MySQL/MariaDB, ``sqlite_master`` and the pragmas on SQLite. Each function returns the schema
+as ``{(kind, name): definition}``, normalised only for what differs between two databases
+holding the same schema (the database's name, AUTO_INCREMENT counters, quoting, spacing).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from typing import Any
+
+from covet_core.schema.model import IgnoredObject
+
+Objects = dict[tuple[str, str], str]
+
+_TOC = re.compile(r"^-- Name: (?P<name>.*); Type: (?P<type>.*); Schema: (?P<schema>.*?);")
+
+
+def pg_dump_objects(url: str) -> Objects:
+    """``pg_dump -s``, one entry per TOC item (``("INDEX", "public.ix")`` -> its SQL)."""
+    text = subprocess.run(
+        ["pg_dump", "--schema-only", "--no-owner", "--no-privileges", "-d", url],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    objects: Objects = {}
+    key: tuple[str, str] | None = None
+    body: list[str] = []
+    for line in text.splitlines():
+        toc = _TOC.match(line)
+        if toc:
+            if key is not None:
+                objects[key] = "\n".join(body).strip()
+            key, body = (toc["type"], f"{toc['schema']}.{toc['name']}"), []
+        elif key is not None and not line.startswith(("--", "\\", "SET ", "SELECT pg_catalog.")):
+            body.append(line)
+    if key is not None:
+        objects[key] = "\n".join(body).strip()
+    return objects
+
+
+async def mysql_objects(adapter: Any) -> Objects:
+    """``SHOW CREATE`` of every table, view, trigger, routine and event of the database."""
+    database = await adapter.fetch_value("SELECT DATABASE()")
+    listing = await adapter.fetch_all(
+        "SELECT CASE TABLE_TYPE WHEN 'VIEW' THEN 'VIEW' WHEN 'SEQUENCE' THEN 'SEQUENCE' "
+        "ELSE 'TABLE' END AS kind, TABLE_NAME AS name FROM information_schema.TABLES "
+        "WHERE TABLE_SCHEMA = DATABASE() UNION ALL "
+        "SELECT 'TRIGGER', TRIGGER_NAME FROM information_schema.TRIGGERS "
+        "WHERE TRIGGER_SCHEMA = DATABASE() UNION ALL "
+        "SELECT ROUTINE_TYPE, ROUTINE_NAME FROM information_schema.ROUTINES "
+        "WHERE ROUTINE_SCHEMA = DATABASE() UNION ALL "
+        "SELECT 'EVENT', EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = DATABASE()"
+    )
+    objects: Objects = {}
+    for row in listing:
+        kind, name = str(row["kind"]), str(row["name"])
+        if name.startswith("_covet_"):
+            continue
+        shown = await adapter.fetch_all(f"SHOW CREATE {kind} `{name}`")
+        # The statement is the one value that is CREATE text (its column's name varies).
+        text = next(v for v in shown[0].values() if str(v).upper().startswith("CREATE"))
+        text = re.sub(r" AUTO_INCREMENT=\d+", "", str(text)).replace(f"`{database}`.", "")
+        objects[(kind, name)] = _index_lines_sorted(re.sub(r"DEFINER=\S+ ", "", text))
+    return objects
+
+
+_INDEX_LINE = re.compile(r"^  (?:UNIQUE |FULLTEXT |SPATIAL )?KEY ")
+
+
+def _index_lines_sorted(text: str) -> str:
+    """SHOW CREATE TABLE lists indexes in the order they were created, which says nothing
+    about the schema (like pg_dump's ordering, normalised away): sorted, commas aside."""
+    lines = text.split("\n")
+    at = [i for i, line in enumerate(lines) if _INDEX_LINE.match(line)]
+    if not at:
+        return text
+    keys = sorted(lines[i].rstrip(",") for i in at)
+    for i, key in zip(at, keys, strict=True):
+        lines[i] = key + ("," if lines[i].endswith(",") else "")
+    return "\n".join(lines)
+
+
+_SQLITE_WORD = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|`[^`]*`|\[[^\]]*\]|\w+|[^\s\w]")
+
+
+def sqlite_text(sql: str) -> str:
+    """SQL with identifier quotes, case of words and spacing folded; literals kept."""
+    out = []
+    for token in _SQLITE_WORD.findall(sql or ""):
+        if token[0] in '"`[':
+            token = token[1:-1]
+        out.append(token if token.startswith("'") else token.lower())
+    return " ".join(out)
+
+
+async def sqlite_objects(adapter: Any) -> Objects:
+    """Tables by their pragmas (columns as declared, keys, foreign keys); indexes, views and
+    triggers by their ``sqlite_master`` SQL."""
+    rows = await adapter.fetch_all(
+        "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' "
+        "AND name NOT LIKE '_covet_%' AND tbl_name NOT LIKE '_covet_%'"
+    )
+    objects: Objects = {}
+    for row in rows:
+        kind, name = row["type"], row["name"]
+        if kind != "table":
+            objects[(kind, name)] = sqlite_text(row["sql"] or f"auto index on {row['tbl_name']}")
+            continue
+        quoted = "'" + name.replace("'", "''") + "'"
+        parts = []
+        for pragma in ("table_xinfo", "foreign_key_list", "index_list"):
+            found = await adapter.fetch_all(f"SELECT * FROM pragma_{pragma}({quoted})")
+            if pragma == "foreign_key_list":
+                found = [await _referenced(adapter, r) for r in found]
+            # index_list's seq is only the order the indexes were created in.
+            rows = [
+                {k: v for k, v in r.items() if (pragma, k) != ("index_list", "seq")} for r in found
+            ]
+            parts.append(repr(sorted(tuple(sorted(r.items())) for r in rows)))
+        # No pragma tells collations, constraint names, checks or deferral: the CREATE text
+        # does, compared clause by clause (a key may be written inline or at the end).
+        text = sqlite_text(row["sql"])
+        parts.append(repr(re.findall(r"collate \w+", text)))
+        parts.append(repr(sorted(re.findall(r"\bconstraint (\S+)", text))))
+        parts.append(repr(sorted(_checks(text))))
+        parts.append(repr([len(re.findall(w, text)) for w in _FLAGS]))
+        sql = row["sql"] or ""
+        tail = " ".join(sql[sql.rfind(")") + 1 :].upper().replace(",", " ").split())
+        options = [w for w in ("STRICT", "WITHOUT ROWID") if re.search(rf"\b{w}\b", tail)]
+        objects[(kind, name)] = "\n".join([*parts, *options])
+    return objects
+
+
+async def _referenced(adapter: Any, row: dict[str, Any]) -> dict[str, Any]:
+    """SQLite's own rule: ``REFERENCES parent`` without columns means the parent's primary
+    key (https://sqlite.org/foreignkeys.html), so that is what the pragma's NULL stands for."""
+    if row["to"] is not None:
+        return dict(row)
+    parent = "'" + str(row["table"]).replace("'", "''") + "'"
+    keys = await adapter.fetch_all(
+        f"SELECT name FROM pragma_table_info({parent}) WHERE pk > 0 ORDER BY pk"
+    )
+    return {**row, "to": keys[row["seq"]]["name"] if row["seq"] < len(keys) else None}
+
+
+_FLAGS = (r"deferrable initially deferred", r"\bautoincrement\b")
+
+
+def _checks(text: str) -> list[str]:
+    """The bodies of the CHECK clauses of folded CREATE text."""
+    found = []
+    for match in re.finditer(r"\bcheck \(", text):
+        depth, i = 0, match.end() - 1
+        for i in range(match.end() - 1, len(text)):
+            depth += {"(": 1, ")": -1}.get(text[i], 0)
+            if depth == 0:
+                break
+        found.append(text[match.end() : i].strip())
+    return found
+
+
+def covered(key: tuple[str, str], reported: list[IgnoredObject], definition: str = "") -> bool:
+    """Whether an object the copy lacks (or holds differently) is named in the report: its
+    name's leading identifier is a word of the oracle's name for the object (or, for a
+    column's DEFAULT, of the default: nextval('t_id_seq1') belongs to that sequence)."""
+    words = set(re.findall(r"\w+", key[1].lower()))
+    if key[0] in ("DEFAULT", "SEQUENCE OWNED BY"):
+        words |= set(re.findall(r"\w+", definition.lower()))
+    # An operator's name has no word characters: its whole name is the oracle's word.
+    words |= set(key[1].lower().replace(".", " ").split())
+    return any(_first_word(obj.name) in words for obj in reported)
+
+
+def _first_word(name: str) -> str:
+    found = re.findall(r"\w+", name.lower())
+    return found[0] if found else name.split()[0]
+
+
+def lost(original: Objects, copy: Objects) -> dict[tuple[str, str], str]:
+    """What the copy lacks or holds differently, with the original's definition."""
+    return {k: v for k, v in original.items() if copy.get(k) != v}

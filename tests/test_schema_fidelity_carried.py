@@ -1,0 +1,128 @@
+"""PostgreSQL: a generated migration creates the objects its tables use (issue 14).
+
+A copy of a database whose tables use a sequence (``nextval('t_seq')``), a domain, an
+extension's operator class or live in another schema failed to apply: those objects were
+never created. The reader now carries them with the server's own spelling and the
+comparator creates them first; judged with ``pg_dump -s`` through up, down and up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from conftest import Target, database_target
+from schema_oracle import pg_dump_objects
+
+from covet_core.manager import MigrationManager
+from covet_core.schema import CreateObject, CreateTable
+from covet_core.schema.comparator import SchemaComparator
+from covet_core.schema.generator import MigrationGenerator
+from covet_core.schema.reader import SchemaReader
+
+SOURCE = [
+    "CREATE SCHEMA app",
+    "CREATE EXTENSION pg_trgm WITH SCHEMA app",
+    "CREATE SEQUENCE app.ticket_seq AS integer INCREMENT BY 5 MINVALUE 10 START WITH 20 CYCLE",
+    "CREATE DOMAIN app.positive AS numeric(10, 2) DEFAULT 1 NOT NULL "
+    "CONSTRAINT positive_check CHECK (VALUE > 0)",
+    "CREATE DOMAIN app.code AS text COLLATE \"C\" CHECK (VALUE ~ '^[A-Z]+$')",
+    "CREATE TABLE app.tickets (id integer PRIMARY KEY DEFAULT nextval('app.ticket_seq'), "
+    "price app.positive, code app.code, title text)",
+    "CREATE INDEX tickets_title ON app.tickets USING gin (title app.gin_trgm_ops)",
+]
+
+
+def test_postgresql_copy_creates_what_its_tables_use(pg: Target, tmp_path: Path) -> None:
+    async def go(other: Target) -> None:
+        source, copy = pg.new_adapter(), other.new_adapter()
+        await source.connect()
+        await copy.connect()
+        try:
+            for statement in SOURCE:
+                await source.execute(statement)
+            original = await SchemaReader(source, pg.dialect, schemas=["app"]).read_schema()
+            empty = await SchemaReader(copy, other.dialect, schemas=["app"]).read_schema()
+            diff = SchemaComparator(other.dialect).compare(empty, original)
+            assert diff.unmanaged == []  # nothing is refused: everything is created
+            created = [str(op.obj) for op in diff.operations if isinstance(op, CreateObject)]
+            assert created == [
+                "schema app", "extension app.pg_trgm", "sequence app.ticket_seq",
+                "domain app.positive", "domain app.code",
+            ]  # fmt: skip
+            first_table = next(
+                i for i, op in enumerate(diff.operations) if isinstance(op, CreateTable)
+            )
+            assert all(isinstance(op, CreateObject) for op in diff.operations[:first_table])
+            path = MigrationGenerator(other.dialect, tmp_path / "m").generate_from_diff(
+                diff, "copy"
+            )
+            manager = MigrationManager(copy, other.dialect, path.parent)
+            expected = await asyncio.to_thread(pg_dump_objects, pg.url)
+            for step in ("up", "down", "up"):
+                result = await (manager.migrate_up() if step == "up" else manager.migrate_down())
+                assert result["success"], f"{result['error']}\n{path.read_text()}"
+                dumped = await asyncio.to_thread(pg_dump_objects, other.url)
+                mine = {k: v for k, v in dumped.items() if "_covet_" not in k[1] + v}
+                assert mine == (expected if step == "up" else {})
+            reproduced = await SchemaReader(copy, other.dialect, schemas=["app"]).read_schema()
+            again = SchemaComparator(pg.dialect).compare(reproduced, original)
+            assert again.operations == [] and again.warnings == []
+        finally:
+            await source.disconnect()
+            await copy.disconnect()
+
+    with database_target("postgresql", tmp_path / "copy") as other:
+        asyncio.run(go(other))
+
+
+OBJECTS = [
+    "CREATE TABLE booking (id integer PRIMARY KEY, room integer, during tsrange, "
+    "CONSTRAINT no_overlap EXCLUDE USING gist (during WITH &&))",
+    "CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS "
+    "$$BEGIN NEW.room := coalesce(NEW.room, 0); RETURN NEW; END$$",
+    "CREATE TRIGGER booking_touch BEFORE INSERT ON booking FOR EACH ROW EXECUTE FUNCTION touch()",
+    "CREATE FUNCTION rooms() RETURNS bigint LANGUAGE sql AS 'SELECT count(*) FROM booking'",
+    "CREATE PROCEDURE noop() LANGUAGE sql AS 'SELECT 1'",
+    "CREATE VIEW busy AS SELECT room, count(*) AS n FROM booking GROUP BY room",
+    "CREATE VIEW busiest AS SELECT room FROM busy WHERE n > 1",
+    "CREATE MATERIALIZED VIEW snapshot AS SELECT * FROM busiest",
+]
+
+
+def test_postgresql_copy_carries_functions_views_and_triggers(pg: Target, tmp_path: Path) -> None:
+    """Views (one on another), a materialized view, functions, a procedure, a trigger and an
+    exclusion constraint: created after the tables in an order that works, dropped in the
+    reverse one, and identical under pg_dump -s. They were only named before."""
+
+    async def go(other: Target) -> None:
+        source, copy = pg.new_adapter(), other.new_adapter()
+        await source.connect()
+        await copy.connect()
+        try:
+            for statement in OBJECTS:
+                await source.execute(statement)
+            original = await SchemaReader(source, pg.dialect).read_schema()
+            empty = await SchemaReader(copy, other.dialect).read_schema()
+            diff = SchemaComparator(other.dialect).compare(empty, original)
+            assert diff.unmanaged == []
+            path = MigrationGenerator(other.dialect, tmp_path / "m").generate_from_diff(
+                diff, "copy"
+            )
+            manager = MigrationManager(copy, other.dialect, path.parent)
+            expected = await asyncio.to_thread(pg_dump_objects, pg.url)
+            for step in ("up", "down", "up"):
+                result = await (manager.migrate_up() if step == "up" else manager.migrate_down())
+                assert result["success"], f"{result['error']}\n{path.read_text()}"
+                dumped = await asyncio.to_thread(pg_dump_objects, other.url)
+                mine = {k: v for k, v in dumped.items() if "_covet_" not in k[1] + v}
+                assert mine == (expected if step == "up" else {})
+            reproduced = await SchemaReader(copy, other.dialect).read_schema()
+            again = SchemaComparator(pg.dialect).compare(reproduced, original)
+            assert again.operations == [] and again.warnings == []
+        finally:
+            await source.disconnect()
+            await copy.disconnect()
+
+    with database_target("postgresql", tmp_path / "copy") as other:
+        asyncio.run(go(other))
