@@ -21,6 +21,7 @@ from covet_core.errors import CovetError
 from covet_core.plugins import Plugins
 from covet_core.schema.comparator import SchemaComparator
 from covet_core.schema.model import Schema
+from covet_core.schema.operations import CreateObject
 from covet_core.schema.reader import SchemaReader
 
 URL_ENV = "COVET_TEST_URL"
@@ -117,11 +118,22 @@ def differences(actual: Schema, expected: Schema, project: Project) -> list[str]
     """What would turn ``actual`` into ``expected``, one line each; empty when they are the
     same schema. Renames are not guessed: a down that renames wrongly is a drop and an add."""
     comparator = SchemaComparator(project.dialect, detect_renames=False, plugins=project.plugins)
-    lines = [op.describe() for op in comparator.compare(actual, expected).operations]
-    # Views, triggers, procedures: objects the schema model carries by name only.
+    operations = comparator.compare(actual, expected).operations
+    lines = [op.describe() for op in operations]
+    # Views, triggers, procedures: objects the schema model knows by name only. The comparator
+    # leaves those only ``actual`` has alone and recreates the carried ones only ``expected``
+    # has (CreateObject); every other one is named here.
+    created = {str(op.obj) for op in operations if isinstance(op, CreateObject)}
     have, want = {str(i) for i in actual.ignored}, {str(i) for i in expected.ignored}
     lines += [f"drop {name} (left behind)" for name in sorted(have - want)]
-    lines += [f"create {name} (missing)" for name in sorted(want - have)]
+    lines += [f"create {name} (missing)" for name in sorted(want - have - created)]
+    definitions = {str(c): c.create for c in actual.carried}
+    for carried in expected.carried:
+        defined = definitions.get(str(carried))
+        if defined is not None and defined != carried.create:
+            lines.append(
+                f"{carried}: defined as {_short(defined)!r} instead of {_short(carried.create)!r}"
+            )
     if not lines:
         # The comparator normalises what the server cannot tell apart; anything it did not
         # turn into an operation but reads differently is still named, never passed over.
