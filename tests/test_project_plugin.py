@@ -261,7 +261,10 @@ def test_ini_options_name_the_config_and_the_test_url(tmp_path: Path) -> None:
     work = quickstart(tmp_path)
     (work / "config").mkdir()
     (work / "covet.toml").rename(work / "config" / "covet.toml")
-    (work / "config" / "covet.toml").write_text('migrations_dir = "../migrations"\n')
+    # A variable only production sets: unused, and not expanded, when a test URL is given.
+    (work / "config" / "covet.toml").write_text(
+        'migrations_dir = "../migrations"\ndatabase = "${PRODUCTION_ONLY_URL}"\n'
+    )
     (work / "pytest.ini").write_text(
         "[pytest]\ncovet_config = config/covet.toml\ncovet_test_url = sqlite:///base.db\n"
         "covet_models = models\n"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from covet_core.adapter import Adapter
-from covet_core.config import Settings, load_settings, redact_url
+from covet_core.config import ENV_DATABASE, Settings, load_settings, redact_url
 from covet_core.dialect import Dialect
 from covet_core.errors import CovetError
 from covet_core.plugins import Plugins
@@ -63,38 +63,41 @@ def skip_or_fail(message: str) -> None:
     pytest.skip(message)
 
 
-def project_settings(config: pytest.Config) -> Settings:
+def project_settings(config: pytest.Config, test_url: str | None) -> Settings:
     """The settings the ``covet`` command would use when run where pytest was started, or those
     of ``--covet-config`` / ini ``covet_config``."""
     cwd = Path(config.invocation_params.dir)
     config_file = config.getoption("covet_config") or config.getini("covet_config")
+    env = dict(os.environ)
+    if test_url:
+        # The configured database is not used then: a ${VAR} in it that only production sets
+        # must not stop the tests (a set COVET_DATABASE_URL is never expanded).
+        env[ENV_DATABASE] = test_url
     try:
         if config_file:
-            return load_settings(config_file=config_file, cwd=cwd)
-        return load_settings(cwd=cwd)
+            return load_settings(config_file=config_file, cwd=cwd, env=env)
+        return load_settings(cwd=cwd, env=env)
     except CovetError as error:
         pytest.fail(f"covet project tests: {error}", pytrace=False)
 
 
-def base_url(config: pytest.Config, settings: Settings) -> tuple[str, str] | None:
-    """``(url, where it came from)``: an explicit test URL first (``--covet-url``,
-    ``$COVET_TEST_URL``, ini ``covet_test_url``), then the configured ``database``."""
+def explicit_test_url(config: pytest.Config) -> tuple[str, str] | None:
+    """``(url, where it came from)`` of an explicit test URL: ``--covet-url``,
+    ``$COVET_TEST_URL``, then ini ``covet_test_url``."""
     explicit = (
         ("--covet-url", config.getoption("covet_url")),
         (URL_ENV, os.environ.get(URL_ENV)),
         ("ini covet_test_url", config.getini("covet_test_url")),
     )
-    for source, url in explicit:
-        if url:
-            return str(url), source
-    if settings.database:
-        return settings.database, f"database from {settings.sources.get('database', 'config')}"
-    return None
+    return next(((str(url), source) for source, url in explicit if url), None)
 
 
 def load_project(config: pytest.Config, plugins: Plugins) -> Project:
-    settings = project_settings(config)
-    found = base_url(config, settings)
+    """The base URL is the explicit test URL, else the configured ``database``."""
+    found = explicit_test_url(config)
+    settings = project_settings(config, found[0] if found else None)
+    if found is None and settings.database:
+        found = settings.database, f"database from {settings.sources.get('database', 'config')}"
     if found is None:
         where = f" (searched {settings.searched})" if settings.searched else ""
         skip_or_fail(
