@@ -276,10 +276,12 @@ def _register_subcommands() -> None:
     from covet_core.cli_check import check
     from covet_core.cli_data import data
     from covet_core.cli_generate import generate
+    from covet_core.cli_lint import lint
     from covet_core.cli_migrate import migrate
 
     migrate.add_command(generate)
     migrate.add_command(check)
+    migrate.add_command(lint)
     cli.add_command(migrate)
     cli.add_command(backup)
     cli.add_command(data)

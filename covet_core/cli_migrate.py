@@ -60,6 +60,7 @@ async def open_manager(
     lock_timeout: float | None = None,
     migrations: bool = True,
     read_only: bool = False,
+    lint: bool = False,
 ) -> AsyncIterator[Any]:
     """A manager on a connected adapter.
 
@@ -90,6 +91,9 @@ async def open_manager(
         max_replica_lag=settings.max_replica_lag,
         ddl_lock_timeout=settings.ddl_lock_timeout,
         ddl_retries=settings.ddl_retries,
+        lint=settings.lint if lint else "off",
+        lint_large_table_rows=settings.lint_large_table_rows,
+        on_lint=(lambda report: print_lint(state, report)) if lint else None,
     )
     if read_only and (missing := manager.database_missing()) is not None:
         state.say(f"The database {missing} does not exist yet (`covet migrate up` creates it).")
@@ -98,6 +102,29 @@ async def open_manager(
         return
     async with connected(adapter):
         yield manager
+
+
+def print_lint(state: State, report: Any) -> None:
+    """Before ``up`` applies anything: each finding on stderr, one line each, then the summary
+    (with ``--log-format json``: one ``lint.finding`` event each instead). A statement the
+    linter could not parse is left to the server, which reports a real syntax error itself
+    (``covet migrate lint`` lists them)."""
+    findings = [f for f in report.findings if f.rule != "parse-error"]
+    if state.json:
+        for f in findings:
+            emit(state, "lint.finding", **{k: v for k, v in f.as_dict().items() if k != "why"})
+        emit(state, "migrate.linted", findings=len(findings))
+        return
+    for f in findings:
+        color = "red" if f.severity == "error" else "yellow"
+        where = f"{f.migration}:{f.line}"
+        line = f"lint {f.severity}: {where} [{f.rule}] {one_line(f.message)}"
+        click.secho(line, fg=color, err=True)
+    if findings:
+        click.secho(
+            f"lint: {len(findings)} finding(s); `covet migrate lint` shows why and the rewrite",
+            err=True,
+        )
 
 
 SECONDS = FiniteSeconds()
@@ -119,6 +146,7 @@ def migrate() -> None:
 )
 @click.option("--lock-timeout", type=SECONDS, metavar="SECONDS", help=LOCK_TIMEOUT_HELP)
 @click.option("--backup/--no-backup", default=None, help="Take a backup first (default: config).")
+@click.option("--no-lint", is_flag=True, help="Skip the lint of the migrations to apply.")
 @click.pass_obj
 def up(
     state: State,
@@ -127,14 +155,19 @@ def up(
     verify: bool,
     lock_timeout: float | None,
     backup: bool | None,
+    no_lint: bool,
 ) -> None:
-    """Apply pending migrations."""
+    """Apply pending migrations (linted first, see the lint setting)."""
     if verify and not dry_run:
         raise ConfigError("--verify goes with --dry-run: it runs the migrations and undoes them")
 
     async def go() -> bool:
         async with open_manager(
-            state, enable_backup=backup, lock_timeout=lock_timeout, read_only=dry_run
+            state,
+            enable_backup=backup,
+            lock_timeout=lock_timeout,
+            read_only=dry_run,
+            lint=not no_lint,
         ) as manager:
             report = await manager.upgrade(target=target, dry_run=dry_run, verify=verify)
         warn_out_of_order(state, report.out_of_order, dry_run=dry_run)

@@ -38,8 +38,11 @@ KEYS: dict[str, type | tuple[type, ...]] = {
     "max_replica_lag": (int, float),
     "ddl_lock_timeout": (int, float, bool),
     "ddl_retries": int,
+    "lint": str,
+    "lint_large_table_rows": int,
 }
 OUT_OF_ORDER = ("allow", "warn", "refuse")
+LINT_LEVELS = ("error", "warn", "off")
 POOLERS = ("none", "session", "transaction")
 
 _SECRET_PARAMS = {"password", "passwd", "pwd", "sslpassword", "secret", "token"}
@@ -63,6 +66,11 @@ class Settings:
     """Seconds a migration's statements wait for a table lock before the migration is rolled
     back and retried; ``false`` in covet.toml: as long as the server lets them."""
     ddl_retries: int = 3
+    lint: str = "warn"
+    """What ``migrate up`` does with lint findings: ``error`` refuses to apply on any error
+    finding, ``warn`` prints them and applies, ``off`` skips the lint."""
+    lint_large_table_rows: int = 100_000
+    """From how many (estimated) rows a blocking statement on a table is an error."""
     """Seconds replicas may fall behind before data steps wait for them."""
     pooler: str | None = None
     """``transaction`` / ``session``: the database is reached through a connection pooler
@@ -267,6 +275,14 @@ def load_settings(
                         f"{origin}: ddl_lock_timeout must be a number of seconds > 0, or false"
                     )
                 settings.ddl_lock_timeout = None if value is False else float(value)
+            elif key == "lint":
+                if value not in LINT_LEVELS:
+                    raise ConfigError(f"{origin}: lint must be one of {', '.join(LINT_LEVELS)}")
+                settings.lint = value
+            elif key == "lint_large_table_rows":
+                if value < 0:
+                    raise ConfigError(f"{origin}: lint_large_table_rows must be 0 or more")
+                settings.lint_large_table_rows = value
             elif key == "ddl_retries":
                 if value < 0:
                     raise ConfigError(f"{origin}: ddl_retries must be 0 or more")

@@ -6,7 +6,7 @@ Identifiers become SQL text only through ``dialect.quote``; values always travel
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -165,6 +165,17 @@ class Dialect:
     replica_lag: Callable[[Adapter], ReplicaLag] | None = None
     """``replica_lag(adapter)``: the primary's write position and each replica's applied one
     (``covet_core.data.throttle.ReplicaLag``), for data migrations' ``max_replica_lag``."""
+    lint_syntax: str | None = None
+    """The SQL parser ``covet migrate lint`` reads this dialect's statements with:
+    ``"postgres"`` (pglast, the server's own parser), ``"mysql"`` or ``"sqlite"`` (sqlglot).
+    ``None`` or another value: migrations are not linted, and the lint output says so."""
+    table_stats_sql: Callable[[Sequence[str]], Statement] | None = None
+    """``table_stats_sql(names)``: one query returning, for each of those tables that exists,
+    its name, the catalog's row estimate (or NULL) and its size in bytes (or NULL), in that
+    column order. The linter makes it once per run, for every table its findings name."""
+    server_version_sql: Statement | None = None
+    """A query returning the server's version string (the linter knows what is instant
+    from which version)."""
     provisioner: Provisioner | None = None
     """Creates and drops scratch databases (the conformance suite, users' migration tests)."""
     description: str = ""

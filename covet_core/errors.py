@@ -168,3 +168,10 @@ class MigrationFailedError(CovetError):
             else " Nothing of it was kept."
         )
         super().__init__(f"Could not {verb} {migration}{where}: {cause}.{tail}")
+
+
+class LintRefusedError(CovetError):
+    """``lint = "error"`` and the plan holds a migration with an error-level lint finding:
+    nothing was applied."""
+
+    exit_code = 1

@@ -27,6 +27,7 @@ from covet_core.errors import (
     CovetError,
     DiscoveryError,
     HistoryError,
+    LintRefusedError,
     MigrationFailedError,
     ReadOnlyDatabaseError,
 )
@@ -68,6 +69,8 @@ class RunReport:
     """Migrations of the plan older than the newest applied one (name -> that one)."""
     verified: list[Verified] | None = None
     """A verified dry run's report, per migration of the plan."""
+    lint: Any = None
+    """The ``LintReport`` of the plan's migrations (``None``: not linted, or nothing to do)."""
 
     def as_dict(self) -> dict[str, Any]:
         key = "applied" if self.direction == "up" else "rolled_back"
@@ -121,6 +124,9 @@ class MigrationManager(BackupMethods, HistoryMethods):
         max_replica_lag: float | None = None,
         ddl_lock_timeout: float | None = DEFAULT_DDL_LOCK_TIMEOUT,
         ddl_retries: int = DEFAULT_DDL_RETRIES,
+        lint: str = "off",
+        lint_large_table_rows: int | None = None,
+        on_lint: Callable[[Any], None] | None = None,
     ) -> None:
         if not isinstance(lock_timeout, int | float) or not 0 <= lock_timeout < math.inf:
             raise ConfigError(
@@ -144,6 +150,10 @@ class MigrationManager(BackupMethods, HistoryMethods):
         if not isinstance(ddl_retries, int) or ddl_retries < 0:
             raise ConfigError(f"ddl_retries must be a whole number >= 0, not {ddl_retries!r}")
         self.ddl_lock_timeout, self.ddl_retries = ddl_lock_timeout, ddl_retries
+        if lint not in ("error", "warn", "off"):
+            raise ConfigError(f"lint must be one of error, warn, off, not {lint!r}")
+        self.lint, self.lint_large_table_rows, self.on_lint = lint, lint_large_table_rows, on_lint
+        """``on_lint(report)`` is called with the plan's lint report before anything runs."""
         """The default ``max_replica_lag`` of data steps that do not set their own."""
         self.adapter = adapter
         self.plugins = (
@@ -297,6 +307,7 @@ class MigrationManager(BackupMethods, HistoryMethods):
             plan = plan_up(migrations, records, target)
             self._check_order(report, plan, migrations, records)
             self._describe(report, plan, "up")
+            await self._lint(report, plan, refuse=False)
             if verify:
                 report.verified = await self._verify(plan)
             if plan and self.enable_backup:
@@ -309,11 +320,39 @@ class MigrationManager(BackupMethods, HistoryMethods):
             plan = plan_up(migrations, records, target)
             self._check_order(report, plan, migrations, records)
             self._describe(report, plan, "up")
+            await self._lint(report, plan, refuse=True)
             if plan and self.enable_backup:
                 report.backup = await self.backup(plan[0].name)
             await self._run(plan, "up", report, records)
         report.duration = time.monotonic() - start
         return report
+
+    async def _lint(self, report: RunReport, plan: list[Migration], refuse: bool) -> None:
+        """Lint the plan's migrations only, and only when there is a plan: the cost of ``up``
+        with nothing to do stays the same, and the parsers are imported only here."""
+        if not plan or self.lint == "off":
+            return
+        from covet_core.lint import lint
+
+        missing = self.database_missing() is not None
+        report.lint = await lint(
+            plan,
+            self.dialect,
+            None if missing else self.adapter,
+            large_rows=self.lint_large_table_rows,
+        )
+        if self.on_lint is not None:
+            self.on_lint(report.lint)
+        errors = report.lint.at_or_above("error")
+        if refuse and self.lint == "error" and errors:
+            first = errors[0]
+            more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+            raise LintRefusedError(
+                f'lint = "error": {first.migration} line {first.line}: [{first.rule}] '
+                f"{first.message}{more}; nothing was applied. Fix it (`covet migrate lint` "
+                f"shows the rewrite), silence it with -- covet:allow {first.rule} <reason>, "
+                f"or pass --no-lint"
+            )
 
     async def _verify(self, plan: list[Migration]) -> list[Verified]:
         refuse_unverifiable(self.dialect)

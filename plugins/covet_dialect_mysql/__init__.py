@@ -5,7 +5,7 @@ Importing this module is cheap: aiomysql is imported only when an adapter is cre
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote
@@ -204,6 +204,16 @@ def _lock_timeout(adapter: Any, seconds: float) -> Any:
     return lock_timeout(adapter, seconds)
 
 
+def _table_stats(tables: Sequence[str]) -> Statement:
+    # TABLE_ROWS is InnoDB's sampled estimate: good enough to tell 200 rows from 50 million.
+    marks = ", ".join(["%s"] * len(tables))
+    return Statement(
+        "SELECT table_name, table_rows, data_length + index_length FROM information_schema.tables "
+        f"WHERE table_schema = DATABASE() AND table_name IN ({marks})",
+        tuple(tables),
+    )
+
+
 DIALECT = Dialect(
     name=NAME,
     url_schemes=("mysql", "mariadb"),
@@ -239,6 +249,9 @@ DIALECT = Dialect(
     default_lock=LOCK_NAME,
     default_backup="mysqldump",
     provisioner=PROVISIONER,
+    lint_syntax="mysql",
+    table_stats_sql=_table_stats,
+    server_version_sql=Statement("SELECT VERSION()"),
     description="MySQL 8 / MariaDB 10.6+ through aiomysql",
 )
 

@@ -6,7 +6,7 @@ Importing this module is cheap: asyncpg is imported only when an adapter connect
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +125,18 @@ def _lock_timeout(adapter: Any, seconds: float) -> Any:
     return lock_timeout(adapter, seconds)
 
 
+def _table_stats(tables: Sequence[str]) -> Statement:
+    # reltuples is -1 until the table was first vacuumed or analysed: no row estimate then,
+    # but its size still is one.
+    return Statement(
+        "SELECT c.relname, CASE WHEN c.reltuples < 0 THEN NULL ELSE c.reltuples::bigint END, "
+        "pg_total_relation_size(c.oid) FROM pg_class c "
+        "WHERE c.relnamespace = to_regnamespace(current_schema()) AND c.relkind IN ('r', 'p') "
+        "AND c.relname = ANY($1::text[])",
+        (list(tables),),
+    )
+
+
 DIALECT = Dialect(
     name=NAME,
     url_schemes=("postgresql", "postgres"),
@@ -169,6 +181,9 @@ DIALECT = Dialect(
     default_lock="pg_advisory",
     default_backup="pg_dump",
     provisioner=PROVISIONER,
+    lint_syntax="postgres",
+    table_stats_sql=_table_stats,
+    server_version_sql=Statement("SELECT current_setting('server_version')"),
     description="PostgreSQL through asyncpg",
 )
 

@@ -5,7 +5,7 @@ Importing this module is cheap: aiosqlite is imported only when an adapter conne
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,17 @@ def _renderer() -> Any:
     return RENDERER
 
 
+def _table_stats(tables: Sequence[str]) -> Statement:
+    # SQLite keeps no row estimate and COUNT(*) reads the whole table: the dbstat virtual
+    # table gives each table's size in pages without reading rows. Builds without dbstat make
+    # this query fail, and the linter then says the sizes are unavailable.
+    marks = ", ".join(["?"] * len(tables))
+    return Statement(
+        f"SELECT name, NULL, SUM(pgsize) FROM dbstat WHERE name IN ({marks}) GROUP BY name",
+        tuple(tables),
+    )
+
+
 DIALECT = Dialect(
     name=NAME,
     url_schemes=("sqlite",),
@@ -85,6 +96,9 @@ DIALECT = Dialect(
     schema_normaliser=_normalise,
     bulk_writer=lambda a, t: __import__("covet_dialect_sqlite.bulk").bulk.writer(a, t),
     provisioner=PROVISIONER,
+    lint_syntax="sqlite",
+    table_stats_sql=_table_stats,
+    server_version_sql=Statement("SELECT sqlite_version()"),
     description="SQLite 3 through aiosqlite",
 )
 
