@@ -25,6 +25,8 @@ PUBLIC = {
     "covet_core",  # hookimpl
     "covet_core.adapter",
     "covet_core.backup",
+    # User-facing: the project tests (covet_core.testing.project) read the user's settings.
+    "covet_core.config",
     "covet_core.data",
     "covet_core.data.bulk",
     "covet_core.data.throttle",
@@ -35,6 +37,8 @@ PUBLIC = {
     "covet_core.log",
     "covet_core.manager",
     "covet_core.migration",
+    # User-facing: the project tests compare the user's models with the migrated database.
+    "covet_core.models",
     "covet_core.plugins",
     "covet_core.provisioning",
     "covet_core.schema",

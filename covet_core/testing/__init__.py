@@ -15,6 +15,9 @@ The pytest plugin (``covet_core.testing.plugin``) is registered through the ``py
 entry point, so installing covet is enough. Its fixtures: ``covet_url``, ``covet_plugins``,
 ``covet_dialect``, ``covet_runner``, ``covet_database`` (a fresh ``ScratchDatabase`` per
 test), ``covet_adapter`` (connected to it) and ``covet_migrations`` (an empty folder).
+
+Projects test their own migrations with ``from covet_core.testing.project import *`` and the
+``covet_project`` / ``covet_manager`` / ``covet_migrated_to`` fixtures (docs/testing.md).
 """
 
 from covet_core.testing.support import (

@@ -1,7 +1,9 @@
 """The pytest plugin behind ``covet_core.testing`` (entry point ``pytest11: covet``).
 
-Only fixtures named ``covet_*`` and the ``--covet-url`` option: a project that installs covet
-but never uses the suite sees nothing else of it.
+Only fixtures named ``covet_*`` and ``--covet-*`` options: a project that installs covet but
+never uses the suite or the project tests sees nothing else of it. The project fixtures are
+defined in ``project_fixtures`` and registered here, at plugin level, so that a project's
+conftest.py can override each of them.
 """
 
 from __future__ import annotations
@@ -17,10 +19,19 @@ import pytest
 from covet_core.adapter import Adapter
 from covet_core.dialect import Dialect
 from covet_core.plugins import Plugins
+from covet_core.testing.project_fixtures import (  # noqa: F401 - registered as fixtures here
+    covet_manager,
+    covet_migrated_to,
+    covet_migrations_dir,
+    covet_models,
+    covet_prepare,
+    covet_project,
+    covet_scratch,
+)
 from covet_core.testing.support import ScratchDatabase
 
 # The suite's asserts must explain themselves like the caller's own tests do.
-pytest.register_assert_rewrite("covet_core.testing.suite")
+pytest.register_assert_rewrite("covet_core.testing.suite", "covet_core.testing.project")
 
 URL_ENV = "COVET_TEST_URL"
 # Base URL -> why it could not be reached ("" when it could): asked once per process.
@@ -32,9 +43,30 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--covet-url",
         default=None,
-        help=f"database URL the conformance suite makes its scratch databases next to "
-        f"(default: ${URL_ENV})",
+        help=f"database URL the conformance suite and covet's project tests make their "
+        f"scratch databases next to (default: ${URL_ENV})",
     )
+    # The project tests (covet_core.testing.project) read these; docs/testing.md.
+    group.addoption(
+        "--covet-models",
+        action="append",
+        default=None,
+        help="models (myapp.models or path/models.py) the project tests compare with the "
+        "database after all migrations; repeatable (ini: covet_models)",
+    )
+    group.addoption(
+        "--covet-config",
+        default=None,
+        help="covet.toml (or pyproject.toml) of the project under test (ini: covet_config; "
+        "default: found from pytest's rootdir upward, as the covet command does)",
+    )
+    parser.addini(
+        "covet_test_url",
+        "database URL the project tests make their scratch databases next to",
+        default=None,
+    )
+    parser.addini("covet_models", "models the project tests compare", type="linelist")
+    parser.addini("covet_config", "covet.toml of the project under test", default=None)
 
 
 def in_ci() -> bool:
