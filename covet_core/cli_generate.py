@@ -140,7 +140,11 @@ def report(diff: Any) -> dict[str, list[str]]:
 @click.option("--rename", "renames", multiple=True, metavar="T.OLD:NEW", help="A rename (repeat).")
 @click.option("--no-detect-renames", is_flag=True, help="Never guess renames.")
 @click.option("--yes", is_flag=True, help="Accept guessed renames without asking.")
-@click.option("--dry-run", is_flag=True, help="Show the changes and SQL; write nothing; exit 1 if there are changes.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Show the changes and SQL; write nothing; exit 1 if there are changes.",
+)
 @click.pass_obj
 def generate(
     state: State,
