@@ -15,17 +15,10 @@ import pytest
 
 from covet_core.testing.suite import *  # noqa: F403
 
-ONE_PROCESS = (
-    "DuckDB lets one process at a time open a file, and the suite keeps the test's own "
-    "connection (covet_adapter) open while other processes migrate the same database"
-)
 KNOWN = {
-    "test_lock_only_one_process_applies_each_migration": ONE_PROCESS,
-    "test_lock_killed_holder_does_not_block": ONE_PROCESS,
     "test_schema_models_generate_apply_and_read_back_unchanged": (
-        "the generated backward_sql undoes ADD COLUMN with DROP COLUMN although the dialect "
-        "declares drop_column=False; DuckDB refuses DROP COLUMN on a table another table "
-        "references"
+        "the generated backward rebuilds a table another table references (copy, drop, "
+        "rename), and DuckDB refuses to drop a table a foreign key points at"
     ),
     "test_schema_operation_and_its_reverse[rename_table]": (
         "DuckDB refuses ALTER TABLE ... RENAME on a table with an index, and no capability "
