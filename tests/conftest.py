@@ -13,7 +13,6 @@ import textwrap
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from click.testing import CliRunner, Result
 from covet_core.dialect import Dialect
 from covet_core.log import set_setup
 from covet_core.plugins import Plugins
+from covet_core.testing.support import ScratchDatabase
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 DIALECTS = ["sqlite", "postgresql", "mysql"]
@@ -39,21 +39,12 @@ SERVERS = {
 _unreachable: dict[str, str] = {}
 
 
-@dataclass
-class Target:
-    """One real database for one test."""
+class Target(ScratchDatabase):
+    """One real database for one test: the suite's scratch database, named by dialect."""
 
-    name: str
-    url: str
-    dialect: Dialect
-    workdir: Path
-
-    def new_adapter(self) -> Any:
-        return self.dialect.adapter_from_url(self.url, self.workdir)
-
-    async def table_exists(self, adapter: Any, table: str) -> bool:
-        stmt = self.dialect.table_exists_sql(table)
-        return await adapter.fetch_one(stmt.text, stmt.params) is not None
+    @property
+    def name(self) -> str:
+        return self.dialect.name
 
     @property
     def env(self) -> dict[str, str]:
@@ -84,7 +75,8 @@ def mysql(tmp_path: Path) -> Iterator[Target]:
 def database_target(name: str, tmp_path: Path) -> Iterator[Target]:
     """A fresh database of dialect ``name`` made by the dialect's own provisioner, dropped
     afterwards (skips when the server is unreachable; fails under CI)."""
-    dialect = Plugins.load().dialect(name)
+    plugins = Plugins.load()
+    dialect = plugins.dialect(name)
     assert dialect.provisioner is not None, f"{name} declares no provisioner"
     workdir = tmp_path / "work"
     workdir.mkdir(parents=True)
@@ -93,7 +85,7 @@ def database_target(name: str, tmp_path: Path) -> Iterator[Target]:
     database = f"covet_t_{uuid.uuid4().hex[:12]}"
     url = asyncio.run(dialect.provisioner.create(base, database, tmp_path))
     try:
-        yield Target(name, url, dialect, workdir)
+        yield Target(url, base, dialect, plugins, workdir)
     finally:
         asyncio.run(dialect.provisioner.drop(base, url))
 

@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import re
 import subprocess
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
-from covet_core.schema.model import IgnoredObject
+from covet_core.schema.diff import SchemaDiff
+from covet_core.schema.model import IgnoredObject, Schema
 
 Objects = dict[tuple[str, str], str]
 
@@ -185,3 +189,36 @@ def _first_word(name: str) -> str:
 def lost(original: Objects, copy: Objects) -> dict[tuple[str, str], str]:
     """What the copy lacks or holds differently, with the original's definition."""
     return {k: v for k, v in original.items() if copy.get(k) != v}
+
+
+@dataclass
+class Copying:
+    """A source database with its objects, and the diff that would copy it into another."""
+
+    source: Any
+    copy: Any
+    original: Schema
+    diff: SchemaDiff
+
+
+@asynccontextmanager
+async def copying(
+    source: Any, statements: Sequence[str], copy: Any, schemas: Sequence[str] | None = None
+) -> AsyncIterator[Copying]:
+    """``statements`` run on the ``source`` target, both schemas read and compared; both
+    adapters stay connected for the block (``source`` and ``copy`` are conftest Targets)."""
+    from covet_core.schema.comparator import SchemaComparator
+    from covet_core.schema.reader import SchemaReader
+
+    a, b = source.new_adapter(), copy.new_adapter()
+    await a.connect()
+    await b.connect()
+    try:
+        for statement in statements:
+            await a.execute(statement)
+        original = await SchemaReader(a, source.dialect, schemas=schemas).read_schema()
+        empty = await SchemaReader(b, copy.dialect, schemas=schemas).read_schema()
+        yield Copying(a, b, original, SchemaComparator(copy.dialect).compare(empty, original))
+    finally:
+        await a.disconnect()
+        await b.disconnect()

@@ -199,18 +199,11 @@ def test_mysql_on_update_charsets_and_fk_names_are_kept(mysql: Target, tmp_path:
     unnamed foreign keys were created in another order, so the copy's t_ibfk_1 / t_ibfk_2 (and
     the indexes named after their columns) swapped. Judged with SHOW CREATE TABLE."""
     from conftest import database_target
-    from schema_oracle import mysql_objects
+    from schema_oracle import copying, mysql_objects
 
     async def go(other: Target) -> None:
-        source, copy = mysql.new_adapter(), other.new_adapter()
-        await source.connect()
-        await copy.connect()
-        try:
-            for statement in MYSQL_SOURCE:
-                await source.execute(statement)
-            original = await SchemaReader(source, mysql.dialect).read_schema()
-            empty = await SchemaReader(copy, other.dialect).read_schema()
-            diff = SchemaComparator(other.dialect).compare(empty, original)
+        async with copying(mysql, MYSQL_SOURCE, other) as made:
+            source, copy, original, diff = made.source, made.copy, made.original, made.diff
             assert diff.unmanaged == []
             path = MigrationGenerator(other.dialect, tmp_path / "m").generate_from_diff(
                 diff, "copy"
@@ -220,9 +213,6 @@ def test_mysql_on_update_charsets_and_fk_names_are_kept(mysql: Target, tmp_path:
             assert await mysql_objects(copy) == await mysql_objects(source)
             reproduced = await SchemaReader(copy, other.dialect).read_schema()
             assert SchemaComparator(mysql.dialect).compare(reproduced, original).operations == []
-        finally:
-            await source.disconnect()
-            await copy.disconnect()
 
     with database_target("mysql", tmp_path / "copy") as other:
         asyncio.run(go(other))

@@ -12,7 +12,7 @@ import asyncio
 from pathlib import Path
 
 from conftest import Target, database_target
-from schema_oracle import pg_dump_objects
+from schema_oracle import copying, pg_dump_objects
 
 from covet_core.manager import MigrationManager
 from covet_core.schema import CreateObject, CreateTable
@@ -35,15 +35,8 @@ SOURCE = [
 
 def test_postgresql_copy_creates_what_its_tables_use(pg: Target, tmp_path: Path) -> None:
     async def go(other: Target) -> None:
-        source, copy = pg.new_adapter(), other.new_adapter()
-        await source.connect()
-        await copy.connect()
-        try:
-            for statement in SOURCE:
-                await source.execute(statement)
-            original = await SchemaReader(source, pg.dialect, schemas=["app"]).read_schema()
-            empty = await SchemaReader(copy, other.dialect, schemas=["app"]).read_schema()
-            diff = SchemaComparator(other.dialect).compare(empty, original)
+        async with copying(pg, SOURCE, other, schemas=["app"]) as made:
+            copy, original, diff = made.copy, made.original, made.diff
             assert diff.unmanaged == []  # nothing is refused: everything is created
             created = [str(op.obj) for op in diff.operations if isinstance(op, CreateObject)]
             assert created == [
@@ -68,9 +61,6 @@ def test_postgresql_copy_creates_what_its_tables_use(pg: Target, tmp_path: Path)
             reproduced = await SchemaReader(copy, other.dialect, schemas=["app"]).read_schema()
             again = SchemaComparator(pg.dialect).compare(reproduced, original)
             assert again.operations == [] and again.warnings == []
-        finally:
-            await source.disconnect()
-            await copy.disconnect()
 
     with database_target("postgresql", tmp_path / "copy") as other:
         asyncio.run(go(other))
@@ -96,15 +86,8 @@ def test_postgresql_copy_carries_functions_views_and_triggers(pg: Target, tmp_pa
     reverse one, and identical under pg_dump -s. They were only named before."""
 
     async def go(other: Target) -> None:
-        source, copy = pg.new_adapter(), other.new_adapter()
-        await source.connect()
-        await copy.connect()
-        try:
-            for statement in OBJECTS:
-                await source.execute(statement)
-            original = await SchemaReader(source, pg.dialect).read_schema()
-            empty = await SchemaReader(copy, other.dialect).read_schema()
-            diff = SchemaComparator(other.dialect).compare(empty, original)
+        async with copying(pg, OBJECTS, other) as made:
+            copy, original, diff = made.copy, made.original, made.diff
             assert diff.unmanaged == []
             path = MigrationGenerator(other.dialect, tmp_path / "m").generate_from_diff(
                 diff, "copy"
@@ -120,9 +103,6 @@ def test_postgresql_copy_carries_functions_views_and_triggers(pg: Target, tmp_pa
             reproduced = await SchemaReader(copy, other.dialect).read_schema()
             again = SchemaComparator(pg.dialect).compare(reproduced, original)
             assert again.operations == [] and again.warnings == []
-        finally:
-            await source.disconnect()
-            await copy.disconnect()
 
     with database_target("postgresql", tmp_path / "copy") as other:
         asyncio.run(go(other))

@@ -8,7 +8,7 @@ import asyncio
 from pathlib import Path
 
 from conftest import Target, database_target
-from schema_oracle import pg_dump_objects
+from schema_oracle import copying, pg_dump_objects
 
 from covet_core.manager import MigrationManager
 from covet_core.models import Column, ForeignKey, Integer, Model, ModelSchemaReader, Text
@@ -29,15 +29,8 @@ SOURCE = [
 
 def test_postgresql_deferrable_keys_and_collations_round_trip(pg: Target, tmp_path: Path) -> None:
     async def go(other: Target) -> None:
-        source, copy = pg.new_adapter(), other.new_adapter()
-        await source.connect()
-        await copy.connect()
-        try:
-            for statement in SOURCE:
-                await source.execute(statement)
-            original = await SchemaReader(source, pg.dialect).read_schema()
-            empty = await SchemaReader(copy, other.dialect).read_schema()
-            diff = SchemaComparator(other.dialect).compare(empty, original)
+        async with copying(pg, SOURCE, other) as made:
+            copy, original, diff = made.copy, made.original, made.diff
             assert diff.unmanaged == []
             path = MigrationGenerator(other.dialect, tmp_path / "m").generate_from_diff(
                 diff, "copy"
@@ -49,9 +42,6 @@ def test_postgresql_deferrable_keys_and_collations_round_trip(pg: Target, tmp_pa
             assert {k: v for k, v in dumped.items() if "_covet_" not in k[1] + v} == expected
             reproduced = await SchemaReader(copy, other.dialect).read_schema()
             assert SchemaComparator(pg.dialect).compare(reproduced, original).operations == []
-        finally:
-            await source.disconnect()
-            await copy.disconnect()
 
     with database_target("postgresql", tmp_path / "copy") as other:
         asyncio.run(go(other))
