@@ -89,6 +89,7 @@ async def open_manager(
         history_table=settings.history_table,
         out_of_order=settings.out_of_order,
         max_replica_lag=settings.max_replica_lag,
+        replicas=settings.replicas,
         ddl_lock_timeout=settings.ddl_lock_timeout,
         ddl_retries=settings.ddl_retries,
         lint=settings.lint if lint else "off",

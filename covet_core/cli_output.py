@@ -45,19 +45,26 @@ class Reporter:
             return
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+        from covet_core.data.progress import throttle_fields
+
         if self._bar is None:
             self._bar = Progress(
                 TextColumn("  {task.description}"), BarColumn(),
                 TextColumn("{task.completed:,}/{task.total:,} rows"),
                 TextColumn("{task.fields[rate]:,.0f} rows/s"), TimeRemainingColumn(),
+                TextColumn("{task.fields[throttle]}"),
             )  # fmt: skip
             self._bar.start()
         key = f"{migration.name}:{step}"
         if key not in self._tasks:
-            self._tasks[key] = self._bar.add_task(step, total=progress.total_rows, rate=0)
+            self._tasks[key] = self._bar.add_task(
+                step, total=progress.total_rows, rate=0, throttle=""
+            )
+        waited = throttle_fields(progress)
         self._bar.update(
-            self._tasks[key], completed=progress.processed_rows, rate=progress.rows_per_second
-        )
+            self._tasks[key], completed=progress.processed_rows, rate=progress.rows_per_second,
+            throttle=f"waited {waited['throttled_seconds']}s for replicas" if waited else "",
+        )  # fmt: skip
 
     def _stop_bar(self) -> None:
         if self._bar is not None:

@@ -36,6 +36,7 @@ KEYS: dict[str, type | tuple[type, ...]] = {
     "out_of_order": str,
     "pooler": str,
     "max_replica_lag": (int, float),
+    "replicas": list,
     "ddl_lock_timeout": (int, float, bool),
     "ddl_retries": int,
     "lint": str,
@@ -62,6 +63,8 @@ class Settings:
     history_table: str | None = None
     out_of_order: str = "warn"
     max_replica_lag: float | None = None
+    replicas: tuple[str, ...] = ()
+    """URLs of replicas data steps watch for ``max_replica_lag`` (``${VAR}`` expanded)."""
     ddl_lock_timeout: float | None = 5.0
     """Seconds a migration's statements wait for a table lock before the migration is rolled
     back and retried; ``false`` in covet.toml: as long as the server lets them."""
@@ -179,11 +182,11 @@ def _file_layer(path: Path) -> dict[str, Any]:
     return data
 
 
-def _expand(value: str, origin: str, env: Mapping[str, str]) -> str:
+def _expand(value: str, origin: str, env: Mapping[str, str], key: str = "database") -> str:
     def replace(match: re.Match[str]) -> str:
         name = match.group(1)
         if name not in env:
-            raise ConfigError(f"{origin}: database refers to ${{{name}}}, which is not set")
+            raise ConfigError(f"{origin}: {key} refers to ${{{name}}}, which is not set")
         return env[name]
 
     return _VAR.sub(replace, value)
@@ -291,6 +294,10 @@ def load_settings(
                 if not math.isfinite(value) or value < 0:
                     raise ConfigError(f"{origin}: max_replica_lag must be a finite number >= 0")
                 settings.max_replica_lag = float(value)
+            elif key == "replicas":
+                if not all(isinstance(url, str) and url and "\x00" not in url for url in value):
+                    raise ConfigError(f"{origin}: replicas must be a list of database URLs")
+                settings.replicas = tuple(_expand(url, origin, env, key) for url in value)
             elif key == "lock_timeout":
                 if not math.isfinite(value) or value < 0:
                     raise ConfigError(f"{origin}: lock_timeout must be a finite number >= 0")

@@ -162,9 +162,11 @@ class Dialect:
     """A query returning NULL when the server accepts writes, or a short reason when it does
     not (``"a hot standby (pg_is_in_recovery() is true)"``): every command that writes checks
     it first and stops, so a deploy aimed at a replica fails even with nothing pending."""
-    replica_lag: Callable[[Adapter], ReplicaLag] | None = None
-    """``replica_lag(adapter)``: the primary's write position and each replica's applied one
-    (``covet_core.data.throttle.ReplicaLag``), for data migrations' ``max_replica_lag``."""
+    replica_lag: Callable[[Adapter, Sequence[str]], ReplicaLag] | None = None
+    """``replica_lag(adapter, replicas)``: the primary's write position and each replica's
+    applied one (``covet_core.data.throttle.ReplicaLag``), for data migrations'
+    ``max_replica_lag``; ``replicas`` are the URLs of ``replicas = [...]`` in covet.toml, to
+    watch where the primary cannot see them itself. The source may have an async ``close()``."""
     lint_syntax: str | None = None
     """The SQL parser ``covet migrate lint`` reads this dialect's statements with:
     ``"postgres"`` (pglast, the server's own parser), ``"mysql"`` or ``"sqlite"`` (sqlglot).

@@ -122,6 +122,7 @@ class MigrationManager(BackupMethods, HistoryMethods):
         autoload_plugins: bool | None = None,
         out_of_order: str = "warn",
         max_replica_lag: float | None = None,
+        replicas: Sequence[str] = (),
         ddl_lock_timeout: float | None = DEFAULT_DDL_LOCK_TIMEOUT,
         ddl_retries: int = DEFAULT_DDL_RETRIES,
         lint: str = "off",
@@ -142,6 +143,9 @@ class MigrationManager(BackupMethods, HistoryMethods):
                 f"max_replica_lag must be a finite number of seconds >= 0, not {max_replica_lag!r}"
             )
         self.max_replica_lag = max_replica_lag
+        self.replicas = tuple(replicas)
+        """URLs of replicas data steps watch (``max_replica_lag``) beside those the primary
+        reports itself."""
         if ddl_lock_timeout is not None and not 0 < ddl_lock_timeout < math.inf:
             raise ConfigError(
                 f"ddl_lock_timeout must be a finite number of seconds > 0, or None to wait "
@@ -168,6 +172,11 @@ class MigrationManager(BackupMethods, HistoryMethods):
                 f"the adapter is for {adapter_dialect!r} but dialect={self.dialect.name!r} was "
                 f"given; pass the dialect that matches the adapter"
             )
+        for url in self.replicas:  # a mistyped replica fails now, not in a data step's middle
+            try:
+                self.dialect.adapter_from_url(url, None)
+            except ConfigError as exc:
+                raise ConfigError(f"replicas: {exc}") from None
         self.migrations_dir = Path(migrations_dir)
         self.enable_locking = enable_locking
         self.enable_backup = enable_backup
@@ -447,6 +456,7 @@ class MigrationManager(BackupMethods, HistoryMethods):
         )
         runner.share_commits = True
         runner.max_replica_lag = self.max_replica_lag
+        runner.replicas = self.replicas
         runner.ddl_lock_timeout = self.ddl_lock_timeout
         try:
             async with runner.bounded():

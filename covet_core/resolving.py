@@ -98,6 +98,7 @@ async def _finish_partial(
         manager.lock_guard,
     )  # fmt: skip
     runner.max_replica_lag = manager.max_replica_lag
+    runner.replicas = manager.replicas
     runner.ddl_lock_timeout = manager.ddl_lock_timeout
     async with runner.bounded():
         await runner.run(migration, direction, start_at=start, resume=True)

@@ -92,6 +92,7 @@ class MigrationRunner:
         self._next_order = max((r.execution_order for r in self._records.values()), default=0) + 1
         self.share_commits = False
         self.max_replica_lag: float | None = None
+        self.replicas: tuple[str, ...] = ()
         self.ddl_lock_timeout: float | None = None
         """Seconds a migration's statements may wait for a lock (``Dialect.lock_timeout``)."""
         self._deferred: tuple[str, dict[str, Any]] | None = None
@@ -281,6 +282,7 @@ class _Job:
                 if getattr(step, "max_replica_lag", None) is None
                 else step.max_replica_lag  # type: ignore[attr-defined]
             ),
+            replicas=getattr(step, "replicas", None) or self.runner.replicas,
         )
 
     async def forget_data_progress(self) -> None:
@@ -295,12 +297,16 @@ class _Job:
     async def _run_data(self, step: type, resume: bool) -> None:
         """A data step: checkpointed under the migration's name, so ``resolve --applied --run``
         after a failure continues it exactly where its last batch committed."""
+        from covet_core.data.progress import throttle_fields
+
         bound = log.bind(migration=self.migration.name, data_step=step.__name__)
 
         def report(progress: Any) -> None:
             self.runner.plugins.data_progress(self.migration, step.__name__, progress)
+            throttled = throttle_fields(progress)
             bound.info("data.progress", processed=progress.processed_rows, total=progress.total_rows,
-                       rows_per_second=round(progress.rows_per_second), eta=round(progress.eta_seconds, 1))  # fmt: skip
+                       rows_per_second=round(progress.rows_per_second), eta=round(progress.eta_seconds, 1),
+                       **throttled)  # fmt: skip
 
         migration = self._data_step(step, report)
         migration.commit_guard = self.runner.guard

@@ -1,7 +1,9 @@
-"""Throw-away production topologies for tests: PgBouncer, a hot standby, a Galera cluster.
+"""Throw-away production topologies for tests: PgBouncer, a hot standby, a Galera cluster,
+a MariaDB primary with an asynchronous replica.
 
-``../shared/tools/topologies.sh`` starts them on loopback ports of their own beside the
-machine's servers and removes them again. Two test runs on one machine (two checkouts) would
+``../shared/tools/topologies.sh`` starts the first three on loopback ports of their own beside
+the machine's servers and removes them again; ``tools/mariadb-replication.sh`` (ours, in the
+same manner) the last. Two test runs on one machine (two checkouts) would
 start and stop the same instances under each other, so each use holds an exclusive file lock
 for as long as its instance is up: a second run waits its turn instead.
 """
@@ -19,17 +21,20 @@ import pytest
 from conftest import IN_CI
 
 SCRIPT = Path(__file__).resolve().parents[1].parent / "shared" / "tools" / "topologies.sh"
+OURS = {"mariadb-replication": Path(__file__).resolve().parent / "tools" / "mariadb-replication.sh"}
 NEEDS = {
     "pgbouncer": Path("/usr/sbin/pgbouncer"),
     "standby": Path("/usr/lib/postgresql"),
     "galera": Path("/usr/lib/galera/libgalera_smm.so"),
+    "mariadb-replication": Path("/usr/sbin/mariadbd"),
 }
 
 
 def _script(action: str, kind: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["bash", str(SCRIPT), action, kind], capture_output=True, text=True, timeout=180
+    command = (
+        ["bash", str(OURS[kind]), action] if kind in OURS else ["bash", str(SCRIPT), action, kind]
     )
+    return subprocess.run(command, capture_output=True, text=True, timeout=180)
 
 
 @contextmanager
@@ -37,7 +42,7 @@ def topology(kind: str) -> Iterator[None]:
     """The ``kind`` topology, up for the duration (skips, or fails with ``CI=true``, when it
     cannot be had here)."""
     reason = None
-    if not SCRIPT.exists():
+    if kind not in OURS and not SCRIPT.exists():
         reason = f"{SCRIPT} is missing (shared/tools is not beside this checkout)"
     elif not NEEDS[kind].exists():
         reason = f"{NEEDS[kind]} is missing: install what the {kind} topology needs"

@@ -43,6 +43,10 @@ class DataMigration:
     """Seconds replicas may fall behind before batches wait for them (``None``: never
     wait). Set it on the class, pass it, or set ``max_replica_lag`` in covet.toml."""
 
+    replicas: Sequence[str] = ()
+    """URLs of replicas to watch beside those the primary reports itself (on MySQL/MariaDB,
+    which reports none: the replicas to watch). ``replicas`` in covet.toml for data steps."""
+
     estimate_above: int | None = 500_000
     """An unfiltered table the catalog estimates at this many rows or more gets its
     ``total_rows`` from the estimate (``progress.total_is_estimate``); ``None``: always count."""
@@ -64,6 +68,7 @@ class DataMigration:
         plugins: Any = None,
         resume_hint: str = "execute(resume=True)",
         max_replica_lag: float | None = None,
+        replicas: Sequence[str] | None = None,
     ) -> None:
         if batch_size < 1:
             raise DataMigrationError("batch_size must be at least 1")
@@ -85,6 +90,8 @@ class DataMigration:
         if max_replica_lag is not None:
             self.max_replica_lag = max_replica_lag
         check_max_lag(self.max_replica_lag)
+        if replicas is not None:
+            self.replicas = tuple(replicas)
         self._throttle: ReplicaThrottle | None = None
         # How the caller continues after a failure: a migration's data step is continued by
         # a `covet` command, a data migration run from Python by ``execute(resume=True)``.
@@ -166,6 +173,16 @@ class DataMigration:
         """Run to the end (or, with ``resume``, from the last committed checkpoint)."""
         self._check_nesting()
         self._throttle = self._open_throttle()
+        try:
+            if self._throttle is not None:
+                await self._throttle.check()
+            return await self._run(resume)
+        finally:
+            throttle, self._throttle = self._throttle, None
+            if throttle is not None:
+                await throttle.close()
+
+    async def _run(self, resume: bool) -> Progress:
         keys = await self._keys()
         checkpoints = Checkpoints(self.adapter, self.dialect, self.plugins)
         progress = self.progress = await self._start_progress()
@@ -228,7 +245,7 @@ class DataMigration:
                 f"max_replica_lag is set, but dialect {self.dialect.name} cannot read its "
                 f"replicas' positions; unset it (or use pause= to slow down)"
             )
-        source = self.dialect.replica_lag(adapter or self.adapter)
+        source = self.dialect.replica_lag(adapter or self.adapter, tuple(self.replicas))
         return ReplicaThrottle(source, self.max_replica_lag)
 
     async def _call_back(self, progress: Progress) -> None:

@@ -266,19 +266,26 @@ class ParallelDataMigration(BulkDataMigration):
         return [self.adapter, *extra]
 
     async def execute(self, resume: bool = False) -> Progress:
-        monitor = await self._open_monitor()
+        self._monitor: Any = None
         try:
+            await self._open_monitor()
             return await self._execute(resume)
         finally:
-            self._throttle = None
-            if monitor is not None:
-                await monitor.disconnect()
+            throttle, self._throttle = self._throttle, None
+            try:
+                if throttle is not None:
+                    await throttle.close()
+            finally:
+                if self._monitor is not None:
+                    await self._monitor.disconnect()
 
-    async def _open_monitor(self) -> Any:
+    async def _open_monitor(self) -> None:
         """Replica positions are read on a connection of their own: the workers' are busy
         with their batches, and one connection cannot run two statements at once."""
-        if self._open_throttle() is None:  # raises where the dialect cannot watch replicas
-            return None
+        if self.max_replica_lag is None:
+            return
+        if self.dialect.replica_lag is None:
+            self._open_throttle()  # raises: the dialect cannot watch replicas
         opener = getattr(self.adapter, "open_sibling", None)
         monitor = await opener() if opener is not None else None
         if monitor is None:
@@ -287,8 +294,10 @@ class ParallelDataMigration(BulkDataMigration):
                 "the replicas, and this adapter cannot open one; use BulkDataMigration"
             )
         await monitor.connect()
+        self._monitor = monitor
         self._throttle = self._open_throttle(monitor)
-        return monitor
+        if self._throttle is not None:
+            await self._throttle.check()
 
     async def _execute(self, resume: bool) -> Progress:
         keys = await self._keys()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -44,3 +45,15 @@ class Progress:
         rate = self.rows_per_second
         remaining = max(self.total_rows - self.processed_rows, 0)
         return remaining / rate if rate > 0 else 0.0
+
+
+def throttle_fields(progress: Progress) -> dict[str, object]:
+    """What a progress report adds once replicas made the migration wait (JSON-safe: a
+    stopped replica's lag is ``"stopped"``, not infinity)."""
+    if not progress.throttled_seconds:
+        return {}
+    lag = progress.replica_lag
+    return {
+        "throttled_seconds": round(progress.throttled_seconds, 1),
+        "replica_lag": round(lag, 1) if math.isfinite(lag) else "stopped",
+    }

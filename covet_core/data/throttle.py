@@ -5,22 +5,41 @@ A data migration can write WAL / binlog faster than replicas apply it. With
 commits, and before the next batch it waits while any replica has not yet applied a position
 noted more than ``max_replica_lag`` seconds ago. Measuring lag against our own marks (rather
 than a lag figure the server reports) keeps it right when a replica stops applying
-altogether: its position stays put, our marks age, and the migration waits.
+altogether: its position stays put, our marks age, and the migration waits. A replica whose
+position cannot be compared with the primary's (it replicates from another server) reports
+the lag it sees itself instead (``ReplicaState.behind``, MySQL's ``Seconds_Behind_Master``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from covet_core.data.changes import DataMigrationError
+from covet_core.errors import CovetError
 from covet_core.log import get_logger
 
 log = get_logger()
+
+
+@dataclass(frozen=True)
+class ReplicaState:
+    """One replica as a ``ReplicaLag`` source sees it: the primary's position it has applied,
+    or, where positions are not comparable, the seconds it says it is behind."""
+
+    name: str
+    applied: int | None = None
+    behind: float | None = None
+
+    def __post_init__(self) -> None:
+        if (self.applied is None) == (self.behind is None):
+            raise ValueError("a ReplicaState has either applied or behind, not both or neither")
 
 
 class ReplicaLag(Protocol):
@@ -30,10 +49,50 @@ class ReplicaLag(Protocol):
         """The primary's current write position (a WAL LSN, a binlog offset), comparable."""
         ...
 
-    async def replicas(self) -> list[tuple[str, int]]:
-        """Each replica's name and the position it has applied. Raises ``DataMigrationError``
-        when a replica's position cannot be read: throttling must never pass silently."""
+    async def replicas(self) -> list[tuple[str, int] | ReplicaState]:
+        """Each replica's name and the position it has applied (or a ``ReplicaState``).
+        Raises ``DataMigrationError`` when a replica cannot be read: throttling must never
+        pass silently. A replica that has stopped applying is ``behind=math.inf``."""
         ...
+
+
+def _state(replica: tuple[str, int] | ReplicaState) -> ReplicaState:
+    if isinstance(replica, ReplicaState):
+        return replica
+    name, applied = replica
+    return ReplicaState(name, applied=applied)
+
+
+def replica_name(adapter: Any) -> str:
+    """``host:port`` of a replica's adapter: what messages call it (never its URL, which may
+    hold a password)."""
+    return f"{getattr(adapter, 'host', '?')}:{getattr(adapter, 'port', '?')}"
+
+
+async def open_replicas(urls: Sequence[str], open_url: Callable[[str], Any]) -> list[Any]:
+    """Connected adapters to the replicas at ``urls``; one that cannot be reached is a
+    ``DataMigrationError`` naming it, with those already opened closed again."""
+    opened: list[Any] = []
+    try:
+        for url in urls:
+            replica = open_url(url)
+            opened.append(replica)
+            try:
+                await replica.connect()
+            except CovetError as exc:
+                raise DataMigrationError(
+                    f"cannot watch replica {replica_name(replica)}: {exc}"
+                ) from None
+    except BaseException:
+        await close_replicas(opened)
+        raise
+    return opened
+
+
+async def close_replicas(adapters: Sequence[Any]) -> None:
+    for adapter in adapters:
+        with contextlib.suppress(CovetError):  # one that went away while watched: closed
+            await adapter.disconnect()
 
 
 def check_max_lag(value: float | None) -> float | None:
@@ -53,6 +112,18 @@ class ReplicaThrottle:
         # Parallel workers share one throttle and its one connection.
         self._reading = asyncio.Lock()
 
+    async def check(self) -> None:
+        """Before the first batch: every replica can be read (a typo or a missing grant stops
+        the migration before it writes anything, not after its first batch)."""
+        async with self._reading:
+            await self.source.replicas()
+
+    async def close(self) -> None:
+        """Disconnect what the source opened to watch replicas (if it opened anything)."""
+        close = getattr(self.source, "close", None)
+        if close is not None:
+            await close()
+
     async def mark(self) -> None:
         """After a batch committed: where the primary's writes stand now."""
         async with self._reading:
@@ -71,18 +142,22 @@ class ReplicaThrottle:
         logged = False
         while True:
             async with self._reading:
-                replicas = await self.source.replicas()
+                replicas = [_state(r) for r in await self.source.replicas()]
             now = time.monotonic()
-            lags = {name: self._behind(applied, now) for name, applied in replicas}
-            worst = max(lags.values(), default=0.0)
-            if replicas:
-                oldest = min(applied for _, applied in replicas)
+            lags = {
+                r.name: self._behind(r.applied, now) if r.applied is not None else r.behind
+                for r in replicas
+            }
+            worst = max((lag for lag in lags.values() if lag is not None), default=0.0)
+            positions = [r.applied for r in replicas if r.applied is not None]
+            if positions:
+                oldest = min(positions)
                 while self._marks and self._marks[0][1] <= oldest:  # applied everywhere
                     self._marks.popleft()
             if worst <= self.max_lag:
                 return
             if not logged:
-                slowest = max(lags, key=lambda name: lags[name])
+                slowest = max(lags, key=lambda name: lags[name] or 0.0)
                 log.info("data.throttled", replica=slowest, behind=round(worst, 1),
                          max_replica_lag=self.max_lag)  # fmt: skip
                 logged = True

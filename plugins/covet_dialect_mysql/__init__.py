@@ -192,6 +192,12 @@ def _bulk_writer(adapter: Any, table: str) -> Any:
     return writer(adapter, table)
 
 
+def _replica_lag(adapter: Any, replicas: Sequence[str] = ()) -> Any:
+    from covet_dialect_mysql.replicas import MySQLReplicaLag
+
+    return MySQLReplicaLag(adapter, replicas, lambda url: _adapter_from_url(url, None))
+
+
 def _renderer() -> Any:
     from covet_dialect_mysql.render import RENDERER
 
@@ -236,8 +242,9 @@ DIALECT = Dialect(
     table_exists_sql=_table_exists,
     primary_key_sql=_primary_key,
     row_estimate_sql=_row_estimate,
-    # super_read_only (MySQL 8) sets read_only too; MariaDB has only read_only.
+    replica_lag=_replica_lag,
     lock_timeout=_lock_timeout,
+    # super_read_only (MySQL 8) sets read_only too; MariaDB has only read_only.
     read_only_sql=Statement(
         "SELECT CASE WHEN @@global.read_only THEN 'a read-only server (read_only is ON)' END"
     ),

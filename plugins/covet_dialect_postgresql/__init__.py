@@ -113,10 +113,10 @@ def _renderer() -> Any:
     return RENDERER
 
 
-def _replica_lag(adapter: Any) -> Any:
+def _replica_lag(adapter: Any, replicas: Sequence[str] = ()) -> Any:
     from covet_dialect_postgresql.replicas import PgReplicaLag
 
-    return PgReplicaLag(adapter)
+    return PgReplicaLag(adapter, replicas, lambda url: _adapter_from_url(url, None))
 
 
 def _lock_timeout(adapter: Any, seconds: float) -> Any:
