@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import mysql_admin, write_migration
@@ -107,3 +108,103 @@ def test_the_lock_on_a_cluster_names_its_holder_across_nodes(galera: None, tmp_p
         holder.stdin.write("\n")
         holder.stdin.close()
         assert holder.wait(timeout=60) == 0
+
+
+async def _adapter(url: str) -> Any:
+    from covet_core.plugins import Plugins
+
+    adapter = Plugins.load().dialect("mysql").adapter_from_url(url, None)
+    await adapter.connect()
+    return adapter
+
+
+def _bump(kind: str) -> type:
+    from covet.database.migrations import data_migrations
+
+    class Bump(getattr(data_migrations, kind)):  # type: ignore[misc]
+        async def transform_batch(self, rows, adapter):  # type: ignore[no-untyped-def]
+            for row in rows:
+                row["n"] += 1
+            return rows
+
+    return Bump
+
+
+async def _table(adapter: Any, name: str, rows: int) -> None:
+    await adapter.execute(f"DROP TABLE IF EXISTS {name}")
+    await adapter.execute(f"CREATE TABLE {name} (id bigint PRIMARY KEY, n int NOT NULL)")
+    values = ", ".join(f"({i}, 0)" for i in range(1, rows + 1))
+    await adapter.execute(f"INSERT INTO {name} VALUES {values}")
+
+
+async def test_a_data_migration_waits_while_a_node_stops_applying(galera: None) -> None:
+    """Node 3 under FLUSH TABLES WITH READ LOCK (a backup's desync: it stops applying the
+    cluster's writes, and its receive queue grows): with ``max_replica_lag=0`` and no
+    ``replicas`` listed, the migration finds the nodes itself, stops advancing until node 3
+    applies again, then finishes with every row once."""
+    primary = await _adapter(NODES[0])
+    node3 = await _adapter(NODES[2])
+    try:
+        await _table(primary, "lagged", 300)
+        await node3.execute("SET SESSION wsrep_sync_wait = 1")
+        assert await node3.fetch_value("SELECT count(*) FROM lagged") == 300
+        await node3.execute("FLUSH TABLES WITH READ LOCK")
+        waited, still = asyncio.Event(), asyncio.Event()
+        seen: list[int] = []
+
+        def watch(progress: Any) -> None:
+            if progress.throttled_seconds > 0.5 and not waited.is_set():
+                seen.append(progress.processed_rows)
+                waited.set()
+            elif progress.throttled_seconds > 1.5 and waited.is_set() and not still.is_set():
+                seen.append(progress.processed_rows)
+                still.set()
+
+        migration = _bump("BulkDataMigration")(
+            primary, "lagged", batch_size=50, max_replica_lag=0, progress_callback=watch,
+            checkpoint_enabled=False,
+        )  # fmt: skip
+        running = asyncio.create_task(migration.execute())
+        await asyncio.wait_for(still.wait(), 60)
+        assert seen[0] == seen[1] < 300, seen
+        await node3.execute("UNLOCK TABLES")
+        progress = await asyncio.wait_for(running, 60)
+        assert progress.processed_rows == 300 and progress.throttled_seconds > 1.5
+        assert await primary.fetch_all("SELECT n, count(*) AS c FROM lagged GROUP BY n") == [
+            {"n": 1, "c": 300}
+        ]
+    finally:
+        await node3.execute("UNLOCK TABLES")
+        await primary.execute("DROP TABLE IF EXISTS lagged")
+        await node3.disconnect()
+        await primary.disconnect()
+
+
+async def test_parallel_workers_on_three_nodes_transform_each_row_once(galera: None) -> None:
+    """The same ParallelDataMigration run at once on each node (the way several machines
+    share one): chunk claims made on different nodes conflict in certification, never both
+    win, so every row is transformed exactly once."""
+    adapters = [await _adapter(url) for url in NODES]
+    try:
+        await _table(adapters[0], "spread", 3000)
+        for adapter in adapters[1:]:
+            await adapter.execute("SET SESSION wsrep_sync_wait = 1")
+            assert await adapter.fetch_value("SELECT count(*) FROM spread") == 3000
+        spread = _bump("ParallelDataMigration")
+        options = {"batch_size": 100, "chunk_rows": 200, "max_workers": 2, "name": "spread-once"}
+        runs = [spread(adapter, "spread", **options) for adapter in adapters]
+        async with asyncio.timeout(120), asyncio.TaskGroup() as group:  # one fails: all stop
+            for run in runs:
+                group.create_task(run.execute())
+        assert await adapters[0].fetch_all("SELECT n, count(*) AS c FROM spread GROUP BY n") == [
+            {"n": 1, "c": 3000}
+        ]
+        chunks = await adapters[0].fetch_all(
+            "SELECT state, processed FROM _covet_data_chunks WHERE name = 'spread-once'"
+        )
+        assert {c["state"] for c in chunks} == {"done"}
+        assert sum(c["processed"] for c in chunks) == 3000  # each chunk's rows counted once
+    finally:
+        await adapters[0].execute("DROP TABLE IF EXISTS spread")
+        for adapter in adapters:
+            await adapter.disconnect()

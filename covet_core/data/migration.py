@@ -340,6 +340,11 @@ class DataMigration:
             return await self._recover(adapter, writer, keys, batch, refetch, record, exc)
         return await self._commit_or_recover(adapter, writer, keys, batch, steps, refetch, record)
 
+    def _not_the_batch(self, error: Exception) -> bool:
+        """Errors that say this process may not commit the batch at all (the migration lock
+        was taken away): neither retried nor skipped."""
+        return isinstance(error, LockLostError)
+
     async def _recover(
         self, adapter: Any, writer: Any, keys: list[str], batch: Batch,
         refetch: Callable[[], Awaitable[Batch]], record: Callable[[int], Awaitable[None]],
@@ -347,8 +352,8 @@ class DataMigration:
     ) -> int:  # fmt: skip
         """A batch failed once with ``error``: retry it (fresh rows: the batch rolled back, and
         the transform may have changed them), then skip or stop. Returns the rows failed."""
-        if isinstance(error, LockLostError):
-            raise error  # not the batch's fault: retrying or skipping would commit more
+        if self._not_the_batch(error):
+            raise error  # retrying or skipping would commit more than it may
         attempt = 1
         while attempt <= self.retries:
             try:
@@ -357,9 +362,9 @@ class DataMigration:
                 steps = self._plan_write(adapter, writer, keys, changed, batch)
                 await self._commit(adapter, steps, record)
                 return 0
-            except LockLostError:
-                raise
             except Exception as exc:
+                if self._not_the_batch(exc):
+                    raise
                 attempt, error = attempt + 1, exc
         names, rows, before = batch
         first = tuple(before[0][names.index(k)] for k in keys) if before else ()

@@ -7,6 +7,14 @@ batch, and each batch's writes commit with the chunk's progress (last key, rows,
 a worker that dies mid-chunk loses nothing, and its chunk is taken over from where it stopped —
 at once when its process is provably gone (same host, pid gone), otherwise when its heartbeat
 is older than ``takeover_after`` seconds.
+
+Each batch's progress update is a compare-and-set on the chunk's owner and row count: the batch
+commits only on top of exactly the progress it started from, or not at all. On a Galera
+cluster that is what keeps a chunk's rows transformed once: runs on different nodes see each
+other's claims only once their node has applied them, ``SKIP LOCKED`` is node-local, and two
+nodes were seen to claim one chunk. Then the second batch built on the same progress either
+finds the row changed or fails certification (MySQL error 1213); its worker hands the chunk
+back and claims again, from the progress that did commit.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import socket
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -24,11 +33,21 @@ from typing import Any
 from covet_core.data.checkpoints import decode_key, encode_key
 from covet_core.data.migration import BulkDataMigration, DataMigrationError
 from covet_core.data.progress import Progress
-from covet_core.errors import IntegrityError
-from covet_core.locking import pid_alive
+from covet_core.errors import DatabaseError, IntegrityError
+from covet_core.locking import RETRY_SQLSTATES, pid_alive
 from covet_core.schema import Column, ColumnType, CreateTable, Table
 
 CHUNK_TABLE = "_covet_data_chunks"
+CONFLICT_RETRIES = 30
+"""Attempts at a claim, or at a chunk, that lost to another worker's (bounded: one that never
+wins is an error, not a hang)."""
+
+
+class ChunkTaken(Exception):
+    """The chunk's progress is no longer what this worker built its batch on: another worker
+    has it. The batch rolls back and the chunk is claimed again."""
+
+
 _COLS = (
     "name",
     "chunk_no",
@@ -145,6 +164,10 @@ class ParallelDataMigration(BulkDataMigration):
                 )
         except IntegrityError:
             pass
+        except DatabaseError as exc:
+            # Another node inserted the same plan at once: certification let its insert win.
+            if exc.sqlstate not in RETRY_SQLSTATES:
+                raise
 
     # -- claiming ----------------------------------------------------------------------------
 
@@ -165,6 +188,16 @@ class ParallelDataMigration(BulkDataMigration):
         return beat is None or datetime.now(UTC) - beat > timedelta(seconds=self.takeover_after)
 
     async def _claim(self, adapter: Any, me: str) -> dict[str, Any] | None:
+        for attempt in range(CONFLICT_RETRIES):
+            try:
+                return await self._claim_once(adapter, me)
+            except (DatabaseError, ChunkTaken) as exc:
+                if not _conflict(exc) or attempt == CONFLICT_RETRIES - 1:
+                    raise
+            await _back_off(attempt)
+        return None  # not reached: the last attempt raises
+
+    async def _claim_once(self, adapter: Any, me: str) -> dict[str, Any] | None:
         q, p = self._q, self.dialect.placeholder
         skip = " FOR UPDATE SKIP LOCKED" if self.dialect.capabilities.skip_locked else ""
         cols = ", ".join(map(q, _COLS))
@@ -177,11 +210,16 @@ class ParallelDataMigration(BulkDataMigration):
             chunk = next((c for c in rows if self._takeable(c)), None)
             if chunk is None:
                 return None
-            await adapter.execute(
+            # Only as read: a row another worker changed since (a stale read) is not ours.
+            changed = await adapter.execute(
                 f"UPDATE {self._t} SET {q('state')} = 'claimed', {q('worker')} = {p(1)}, "
-                f"{q('heartbeat')} = {p(2)} WHERE {q('name')} = {p(3)} AND {q('chunk_no')} = {p(4)}",
-                (me, datetime.now(UTC), self.name, chunk["chunk_no"]),
-            )
+                f"{q('heartbeat')} = {p(2)} WHERE {q('name')} = {p(3)} AND {q('chunk_no')} = {p(4)} "
+                f"AND {q('state')} = {p(5)} AND {q('processed')} = {p(6)}",
+                (me, datetime.now(UTC), self.name, chunk["chunk_no"], chunk["state"],
+                 chunk["processed"]),
+            )  # fmt: skip
+            if changed == 0:
+                raise ChunkTaken(chunk["chunk_no"])
         return chunk
 
     # -- working -------------------------------------------------------------------------------
@@ -190,19 +228,26 @@ class ParallelDataMigration(BulkDataMigration):
         me = f"{self.worker_id}-{id(adapter)}"
         writer = await self._open_writer(adapter)
         q, p = self._q, self.dialect.placeholder
+        lost = 0
         while not self._stopping and (chunk := await self._claim(adapter, me)) is not None:
             try:
-                finished = await self._work_chunk(adapter, writer, key, chunk, progress)
-            except Exception:
-                self._stopping = True  # the other workers stop at their next batch
+                finished = await self._work_chunk(adapter, writer, key, chunk, progress, me)
+            except Exception as exc:
                 await self._unclaim(adapter, chunk, me)
+                if _conflict(exc) and lost < CONFLICT_RETRIES:
+                    lost += 1  # another worker has it, or had it: claim again
+                    await _back_off(lost)
+                    continue
+                self._stopping = True  # the other workers stop at their next batch
                 raise
             if not finished:
                 await self._unclaim(adapter, chunk, me)
                 return
+            lost = 0  # bounded are the conflicts in a row, not over a long run
             await adapter.execute(
-                f"UPDATE {self._t} SET {q('state')} = 'done' WHERE {q('name')} = {p(1)} AND {q('chunk_no')} = {p(2)}",
-                (self.name, chunk["chunk_no"]),
+                f"UPDATE {self._t} SET {q('state')} = 'done' WHERE {q('name')} = {p(1)} "
+                f"AND {q('chunk_no')} = {p(2)} AND {q('worker')} = {p(3)}",
+                (self.name, chunk["chunk_no"], me),
             )
 
     async def _unclaim(self, adapter: Any, chunk: dict[str, Any], me: str) -> None:
@@ -216,9 +261,13 @@ class ParallelDataMigration(BulkDataMigration):
                 (self.name, chunk["chunk_no"], me),
             )
 
+    def _not_the_batch(self, error: Exception) -> bool:
+        return super()._not_the_batch(error) or _conflict(error)
+
     async def _work_chunk(
-        self, adapter: Any, writer: Any, key: str, chunk: dict[str, Any], progress: Progress
-    ) -> bool:
+        self, adapter: Any, writer: Any, key: str, chunk: dict[str, Any], progress: Progress,
+        me: str,
+    ) -> bool:  # fmt: skip
         """Batches of one claimed chunk; False if the run is stopping before its end."""
         q, p = self._q, self.dialect.placeholder
         start = chunk["last_key"] or chunk["lo_key"]  # resume inside a taken-over chunk
@@ -235,15 +284,19 @@ class ParallelDataMigration(BulkDataMigration):
             done = processed + len(rows)
 
             async def record(
-                lost: int, last: tuple[Any, ...] = last, done: int = done, failed: int = failed
-            ) -> None:
-                await adapter.execute(
+                lost: int, last: tuple[Any, ...] = last, done: int = done, failed: int = failed,
+                base: int = processed,
+            ) -> None:  # fmt: skip
+                changed = await adapter.execute(
                     f"UPDATE {self._t} SET {q('last_key')} = {p(1)}, {q('processed')} = {p(2)}, "
                     f"{q('failed')} = {p(3)}, {q('heartbeat')} = {p(4)} "
-                    f"WHERE {q('name')} = {p(5)} AND {q('chunk_no')} = {p(6)}",
+                    f"WHERE {q('name')} = {p(5)} AND {q('chunk_no')} = {p(6)} "
+                    f"AND {q('worker')} = {p(7)} AND {q('processed')} = {p(8)}",
                     (encode_key(last), done, failed + lost, datetime.now(UTC), self.name,
-                     chunk["chunk_no"]),
+                     chunk["chunk_no"], me, base),
                 )  # fmt: skip
+                if changed == 0:  # rolls the batch back with it
+                    raise ChunkTaken(chunk["chunk_no"])
 
             refetch = partial(self._reread, adapter, writer, [key], after, last)
             lost = await self._run_batch(adapter, batch, [key], writer, refetch, record)
@@ -336,3 +389,16 @@ class ParallelDataMigration(BulkDataMigration):
         if progress.total_is_estimate:
             progress.total_rows, progress.total_is_estimate = progress.processed_rows, False
         return progress
+
+
+def _conflict(error: BaseException) -> bool:
+    """Lost to another worker: a changed chunk, a serialization failure or deadlock (on
+    Galera, a certification conflict with another node's commit)."""
+    return isinstance(error, ChunkTaken) or (
+        isinstance(error, DatabaseError) and error.sqlstate in RETRY_SQLSTATES
+    )
+
+
+async def _back_off(attempt: int) -> None:
+    # Jittered, growing: the winner's commit reaches this node meanwhile.
+    await asyncio.sleep(random.uniform(0, 0.01 * 2 ** min(attempt, 6)))
