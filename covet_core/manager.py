@@ -236,7 +236,9 @@ class MigrationManager(BackupMethods, HistoryMethods):
         strategy = self.lock_strategy()
         start = time.monotonic()
         await strategy.acquire(self.lock_timeout)
-        log.debug("lock.acquired", lock=self.lock_name, waited=round(time.monotonic() - start, 6))
+        # Which lock really guards the run (a cluster or a pooler may change it): shown by -v.
+        held = getattr(strategy, "effective", None) or self.lock_name
+        log.info("lock.acquired", lock=held, waited=round(time.monotonic() - start, 6))
         self.lock_guard = guard_for(strategy)
         try:
             yield

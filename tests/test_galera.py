@@ -208,3 +208,11 @@ async def test_parallel_workers_on_three_nodes_transform_each_row_once(galera: N
         await adapters[0].execute("DROP TABLE IF EXISTS spread")
         for adapter in adapters:
             await adapter.disconnect()
+
+
+def test_verbose_output_says_the_cluster_lock_is_used(galera: None, tmp_path: Path) -> None:
+    (tmp_path / "m").mkdir()
+    proc = _covet(tmp_path, NODES[1], "-v", "migrate", "up")
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out + err
+    assert "lock.acquired" in err and "table (Galera cluster: GET_LOCK is node-local)" in err

@@ -50,6 +50,13 @@ class ClusterAwareLock:
                 self._chosen = MySQLGetLock(self.adapter, self.options, self.dialect, self.plugins)
         return self._chosen
 
+    @property
+    def effective(self) -> str | None:
+        """The lock actually used, once chosen (``covet -v`` logs it)."""
+        if self._chosen is None:
+            return None
+        return "table (Galera cluster: GET_LOCK is node-local)" if self.cluster else "mysql_get_lock"
+
     async def acquire(self, timeout: float) -> None:
         lock = await self._lock()
         await lock.acquire(timeout)
