@@ -55,7 +55,9 @@ class ClusterAwareLock:
         """The lock actually used, once chosen (``covet -v`` logs it)."""
         if self._chosen is None:
             return None
-        return "table (Galera cluster: GET_LOCK is node-local)" if self.cluster else "mysql_get_lock"
+        return (
+            "table (Galera cluster: GET_LOCK is node-local)" if self.cluster else "mysql_get_lock"
+        )
 
     async def acquire(self, timeout: float) -> None:
         lock = await self._lock()
