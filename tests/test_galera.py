@@ -212,6 +212,8 @@ async def test_parallel_workers_on_three_nodes_transform_each_row_once(galera: N
 
 def test_verbose_output_says_the_cluster_lock_is_used(galera: None, tmp_path: Path) -> None:
     (tmp_path / "m").mkdir()
+    # A history of its own: the module's other tests leave theirs behind on the cluster.
+    (tmp_path / "covet.toml").write_text('history_table = "_covet_verbose_history"\n')
     proc = _covet(tmp_path, NODES[1], "-v", "migrate", "up")
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, out + err
