@@ -14,13 +14,16 @@ from typing import Any
 import click
 
 from covet_core.cli import State
+from covet_core.cli_generate import scope_options, table_scope
 from covet_core.cli_migrate import open_manager, run
 from covet_core.cli_output import emit
 from covet_core.errors import ConfigError
 from covet_core.escaping import one_line
 
 
-async def _model_changes(manager: Any, model_specs: tuple[str, ...]) -> list[str]:
+async def _model_changes(
+    manager: Any, model_specs: tuple[str, ...], scope: dict[str, Any]
+) -> list[str]:
     from covet_core.cli_generate import import_models
     from covet_core.models import ModelSchemaReader
     from covet_core.schema.comparator import SchemaComparator
@@ -33,9 +36,10 @@ async def _model_changes(manager: Any, model_specs: tuple[str, ...]) -> list[str
     current = await SchemaReader(
         manager.adapter, manager.dialect, plugins=manager.plugins
     ).read_schema()
-    diff = SchemaComparator(manager.dialect, detect_renames=True, plugins=manager.plugins).compare(
-        current, target
+    comparator = SchemaComparator(
+        manager.dialect, detect_renames=True, plugins=manager.plugins, **scope
     )
+    diff = comparator.compare(current, target)
     return [op.describe() for op in diff.operations] if diff.has_changes() else []
 
 
@@ -47,9 +51,13 @@ async def _model_changes(manager: Any, model_specs: tuple[str, ...]) -> list[str
     metavar="MODULE",
     help="Also fail when these models (myapp.models or path/models.py) differ from the database.",
 )
+@scope_options
 @click.pass_obj
-def check(state: State, model_specs: tuple[str, ...]) -> None:
+def check(
+    state: State, model_specs: tuple[str, ...], include: tuple[str, ...], exclude: tuple[str, ...]
+) -> None:
     """For CI: exit 1 when migrations are pending or changed, or the models need one."""
+    scope = table_scope(state, include, exclude)
 
     async def go() -> list[str]:
         async with open_manager(state, read_only=True) as manager:
@@ -60,7 +68,7 @@ def check(state: State, model_specs: tuple[str, ...]) -> None:
             if model_specs and pending:
                 findings.append("models not compared: apply the pending migrations first")
             elif model_specs:
-                changes = await _model_changes(manager, model_specs)
+                changes = await _model_changes(manager, model_specs, scope)
                 findings += [f"models differ: {change}" for change in changes]
                 if changes:
                     findings.append(

@@ -108,6 +108,9 @@ def show(state: State, diff: Any) -> None:
     if diff.ignored:
         left_alone = ", ".join(one_line(str(obj)) for obj in diff.ignored)
         state.say("  left alone (not in the models): " + left_alone)
+    if diff.out_of_scope:
+        outside = ", ".join(one_line(str(obj)) for obj in diff.out_of_scope)
+        state.say("  out of scope (include_tables / exclude_tables): " + outside)
 
 
 def report(diff: Any) -> dict[str, list[str]]:
@@ -115,7 +118,31 @@ def report(diff: Any) -> dict[str, list[str]]:
     return {
         "not_created": [str(obj) for obj in diff.unmanaged],
         "left_alone": [str(obj) for obj in diff.ignored],
+        "out_of_scope": [str(obj) for obj in diff.out_of_scope],
     }
+
+
+def table_scope(state: State, include: tuple[str, ...], exclude: tuple[str, ...]) -> dict[str, Any]:
+    """``SchemaComparator`` keywords: the configured patterns plus those of the flags."""
+    from covet_core.schema.scope import TableScope
+
+    settings = state.settings()
+    scope = TableScope.of(
+        (*settings.include_tables, *include), (*settings.exclude_tables, *exclude)
+    )
+    return {"include_tables": scope.include, "exclude_tables": scope.exclude}
+
+
+def scope_options(command: Any) -> Any:
+    """``--include-table`` / ``--exclude-table``, shared by ``generate`` and ``check``."""
+    command = click.option(
+        "--exclude-table", "exclude", multiple=True, metavar="GLOB",
+        help="A table the models do not own: never created, changed or dropped (repeat).",
+    )(command)  # fmt: skip
+    return click.option(
+        "--include-table", "include", multiple=True, metavar="GLOB",
+        help="Compare only tables matching this (repeat; adds to include_tables).",
+    )(command)  # fmt: skip
 
 
 @click.command()
@@ -137,6 +164,7 @@ def report(diff: Any) -> dict[str, list[str]]:
     is_flag=True,
     help="Write the migration even though the target has objects it cannot create.",
 )
+@scope_options
 @click.option("--rename", "renames", multiple=True, metavar="T.OLD:NEW", help="A rename (repeat).")
 @click.option("--no-detect-renames", is_flag=True, help="Never guess renames.")
 @click.option("--yes", is_flag=True, help="Accept guessed renames without asking.")
@@ -156,6 +184,8 @@ def generate(
     no_detect_renames: bool,
     yes: bool,
     dry_run: bool,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
 ) -> None:
     """Write a migration that brings the database to the models."""
     import asyncio
@@ -167,6 +197,7 @@ def generate(
     if bool(model_specs) == bool(target_database):
         raise ConfigError("give either --models MODULE or --target-database URL (one of them)")
     plugins = state.plugins()
+    scope = table_scope(state, include, exclude)  # a bad pattern fails before any read
     if target_database:
         target = asyncio.run(read_target_database(state, plugins, target_database))
     else:
@@ -183,6 +214,7 @@ def generate(
             detect_renames=not no_detect_renames,
             rejected_renames=rejected,
             plugins=plugins,
+            **scope,
         )
         return comparator.compare(current, target)
 

@@ -37,6 +37,8 @@ KEYS: dict[str, type | tuple[type, ...]] = {
     "pooler": str,
     "max_replica_lag": (int, float),
     "replicas": list,
+    "include_tables": list,
+    "exclude_tables": list,
     "ddl_lock_timeout": (int, float, bool),
     "ddl_retries": int,
     "lint": str,
@@ -64,6 +66,10 @@ class Settings:
     out_of_order: str = "warn"
     max_replica_lag: float | None = None
     replicas: tuple[str, ...] = ()
+    include_tables: tuple[str, ...] = ()
+    """Globs of the tables ``generate`` and ``check --models`` compare (all when empty)."""
+    exclude_tables: tuple[str, ...] = ()
+    """Globs of tables the models do not own: never proposed for creation, change or drop."""
     """URLs of replicas data steps watch for ``max_replica_lag`` (``${VAR}`` expanded)."""
     ddl_lock_timeout: float | None = 5.0
     """Seconds a migration's statements wait for a table lock before the migration is rolled
@@ -298,6 +304,10 @@ def load_settings(
                 if not all(isinstance(url, str) and url and "\x00" not in url for url in value):
                     raise ConfigError(f"{origin}: replicas must be a list of database URLs")
                 settings.replicas = tuple(_expand(url, origin, env, key) for url in value)
+            elif key in ("include_tables", "exclude_tables"):
+                if not all(isinstance(v, str) and v.strip() and "\x00" not in v for v in value):
+                    raise ConfigError(f"{origin}: {key} must be a list of table names or globs")
+                setattr(settings, key, tuple(value))
             elif key == "lock_timeout":
                 if not math.isfinite(value) or value < 0:
                     raise ConfigError(f"{origin}: lock_timeout must be a finite number >= 0")

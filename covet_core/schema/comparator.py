@@ -58,6 +58,7 @@ from covet_core.schema.operations import (
 from covet_core.schema.order import foreign_key_order
 from covet_core.schema.pairing import Pair, Pairing, normalise_flag
 from covet_core.schema.renames import RenameCandidate
+from covet_core.schema.scope import TableScope, left_out
 
 if TYPE_CHECKING:
     from covet_core.plugins import Plugins
@@ -71,7 +72,9 @@ class SchemaComparator:
 
     ``renames`` states renames explicitly: ``"users.username:user_name"`` (a column) or
     ``"users:people"`` (a table). ``detect_renames=False`` turns guessing off; pairs in
-    ``rejected_renames`` (same spelling) are never taken for renames.
+    ``rejected_renames`` (same spelling) are never taken for renames. ``include_tables`` /
+    ``exclude_tables`` (globs on ``name`` or ``schema.name``) keep tables the models do not own
+    out of the comparison: never created, changed or dropped, listed in ``out_of_scope``.
     """
 
     def __init__(
@@ -83,7 +86,10 @@ class SchemaComparator:
         rejected_renames: Iterable[str] = (),
         threshold: float = DEFAULT_THRESHOLD,
         plugins: Plugins | Iterable[object] | None = None,
+        include_tables: Iterable[str] = (),
+        exclude_tables: Iterable[str] = (),
     ) -> None:
+        self.scope = TableScope.of(include_tables, exclude_tables)
         self._dialect = dialect
         self._plugins = plugins
         self.renames = list(renames)
@@ -106,6 +112,8 @@ class SchemaComparator:
 
     def compare(self, current: Schema, target: Schema) -> SchemaDiff:
         dialect = self.dialect_for(current, target)
+        current, mine = self.scope.narrow(current)
+        target, theirs = self.scope.narrow(target)
         raw = current
         if dialect is not None:
             target = fit_to(dialect, target)
@@ -118,7 +126,9 @@ class SchemaComparator:
             current, target = without_enum_labels(current), without_enum_labels(target)
         plan = _Plan(self, dialect, current, target)
         plan.raw = raw
-        return plan.run()
+        diff = plan.run()
+        diff.out_of_scope = left_out(mine, theirs)
+        return diff
 
     def propose(
         self, table: str | None, removed: list[Any], added: list[Any], dialect: Dialect | None

@@ -25,6 +25,9 @@ class SchemaDiff:
     """Objects only the *target* has that the model does not cover (a view of the database
     being copied): the operations cannot create them, so a generated migration refuses
     unless told to leave them out (``allow_unmanaged``)."""
+    out_of_scope: list[IgnoredObject] = field(default_factory=list)
+    """Tables of either side that ``include_tables`` / ``exclude_tables`` kept out of the
+    comparison: neither created, changed nor dropped."""
     warnings: list[str] = field(default_factory=list)
     dialect: str | None = None
 
@@ -48,6 +51,9 @@ class SchemaDiff:
         if self.ignored:
             lines.append("Left alone (in the database; not described by the models):")
             lines += [f"  {obj}" for obj in self.ignored]
+        if self.out_of_scope:
+            lines.append("Out of scope (include_tables / exclude_tables; not compared):")
+            lines += [f"  {obj}" for obj in self.out_of_scope]
         return lines
 
     def __bool__(self) -> bool:
