@@ -284,11 +284,19 @@ WHERE c.relkind = 'S'
   AND NOT EXISTS (SELECT 1 FROM pg_depend o WHERE o.classid = 'pg_class'::regclass
                   AND o.objid = c.oid AND o.deptype IN ('a', 'i', 'e'))
 UNION ALL
--- After the tables: functions and procedures (their SQL bodies may read tables), exclusion
--- constraints, then views in creation order (a view uses what existed before it), then
--- triggers (they call functions). Each as the server prints it.
+-- Functions a table calls (a column default or generated column, a check, an index
+-- expression: pg_depend from pg_attrdef, pg_constraint or an index) before the tables, as
+-- pg_dump does; other functions and procedures after them (their SQL bodies may read tables),
+-- exclusion constraints, then views in creation order (a view uses what existed before it),
+-- then triggers (they call functions). Each as the server prints it.
 SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END, p.proname,
-       p.pronamespace, 2, p.oid::bigint, pg_get_functiondef(p.oid),
+       p.pronamespace,
+       CASE WHEN EXISTS (SELECT 1 FROM pg_depend u
+                         WHERE u.refclassid = 'pg_proc'::regclass AND u.refobjid = p.oid
+                           AND u.classid IN ('pg_attrdef'::regclass, 'pg_constraint'::regclass,
+                                             'pg_class'::regclass)
+                           AND u.deptype = 'n') THEN 1 ELSE 2 END,
+       p.oid::bigint, pg_get_functiondef(p.oid),
        format('DROP %s %s%I(%s)', CASE p.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END,
               s.prefix, p.proname, pg_get_function_identity_arguments(p.oid))
 FROM pg_proc p JOIN named s ON s.oid = p.pronamespace
