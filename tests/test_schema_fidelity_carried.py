@@ -12,7 +12,7 @@ import asyncio
 from pathlib import Path
 
 from conftest import Target, database_target
-from schema_oracle import copying, pg_dump_objects
+from schema_oracle import copying, pg_dump_objects, sqlite_objects
 
 from covet_core.manager import MigrationManager
 from covet_core.schema import CreateObject, CreateTable
@@ -156,3 +156,44 @@ def test_postgresql_copy_creates_functions_before_the_tables_that_call_them(
 
     with database_target("postgresql", tmp_path / "copy") as other:
         asyncio.run(go(other))
+
+
+SQLITE_OBJECTS = [
+    "CREATE TABLE booking (id INTEGER PRIMARY KEY, room INT, note TEXT)",
+    "CREATE TABLE audit (booking_id INT, at TEXT DEFAULT CURRENT_TIMESTAMP)",
+    "CREATE VIEW busy AS SELECT room, count(*) AS n FROM booking GROUP BY room",
+    "CREATE VIEW IF NOT EXISTS busiest AS SELECT room FROM busy WHERE n > 1",
+    "CREATE TRIGGER booking_audit AFTER INSERT ON booking BEGIN "
+    "INSERT INTO audit (booking_id) VALUES (NEW.id); END",
+]
+
+
+def test_sqlite_copy_carries_views_and_triggers(tmp_path: Path) -> None:
+    """Views (one on another) and a trigger, as ``sqlite_master`` holds them: created after the
+    tables, dropped before them, and identical in ``sqlite_master``. They were only named."""
+
+    async def go(source: Target, other: Target) -> None:
+        async with copying(source, SQLITE_OBJECTS, other) as made:
+            copy, diff = made.copy, made.diff
+            assert diff.unmanaged == []
+            created = [str(op.obj) for op in diff.operations if isinstance(op, CreateObject)]
+            # SQLite resolves a view's tables when it is used, so views may come in any order.
+            assert sorted(created[:2]) == ["view busiest", "view busy"]
+            assert created[2:] == ["trigger booking_audit"]
+            path = MigrationGenerator(other.dialect, tmp_path / "m").generate_from_diff(
+                diff, "copy"
+            )
+            manager = MigrationManager(copy, other.dialect, path.parent)
+            expected = await sqlite_objects(made.source)
+            for step in ("up", "down", "up"):
+                result = await (manager.migrate_up() if step == "up" else manager.migrate_down())
+                assert result["success"], f"{result['error']}\n{path.read_text()}"
+                assert await sqlite_objects(copy) == (expected if step == "up" else {})
+            await copy.execute("INSERT INTO booking (id, room) VALUES (1, 2)")
+            assert await copy.fetch_value("SELECT count(*) FROM audit") == 1  # the trigger works
+
+    with (
+        database_target("sqlite", tmp_path / "a") as source,
+        database_target("sqlite", tmp_path / "b") as other,
+    ):
+        asyncio.run(go(source, other))

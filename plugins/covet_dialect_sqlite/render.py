@@ -59,6 +59,7 @@ def is_literal(default: str) -> bool:
 
 class SQLiteRenderer(DdlRenderer):
     dialect_name = "SQLite"
+    carries = "sqlite"  # views and triggers, as sqlite_master holds them
     foreign_key_options = frozenset({"deferrable"})  # SQLite parses MATCH and ignores it
     types = {
         "smallint": "SMALLINT",

@@ -18,6 +18,7 @@ from typing import Any
 
 from covet_core.dialect import quote_ansi
 from covet_core.schema.model import (
+    CarriedObject,
     CheckConstraint,
     Column,
     ColumnType,
@@ -178,6 +179,8 @@ class SQLiteSchemaReader:
                 schema.ignored.append(IgnoredObject("virtual table", obj_name, label))
             elif kind in ("view", "trigger"):
                 schema.ignored.append(IgnoredObject(kind, obj_name, label))
+                if label is None and obj["sql"]:
+                    schema.carried.append(carried(kind, obj_name, obj["sql"]))
 
     def _table(
         self,
@@ -308,3 +311,15 @@ def _take(written: list[ParsedForeignKey], columns: tuple[str, ...], ref: str) -
 
 def _action(action: str | None) -> str | None:
     return None if not action or action.upper() == "NO ACTION" else action.upper()
+
+
+def carried(kind: str, name: str, sql: str) -> CarriedObject:
+    """A view or trigger of the main database as ``sqlite_master`` holds it: SQLite keeps the
+    statement that recreates it (without TEMP, IF NOT EXISTS or a schema name), so the copy
+    runs exactly that, views before triggers, in the order the file lists them (a view only
+    uses what was created before it). An attached database's would need its schema name
+    spliced into that text: those are only named."""
+    return CarriedObject(
+        kind, name, None, sql.strip().rstrip(";"), f"DROP {kind.upper()} {quote_ansi(name)}",
+        stage=3 if kind == "view" else 4, dialect="sqlite",
+    )  # fmt: skip
