@@ -12,7 +12,7 @@ import asyncio
 from pathlib import Path
 
 from conftest import Target, database_target
-from schema_oracle import copying, pg_dump_objects, sqlite_objects
+from schema_oracle import copying, mysql_objects, pg_dump_objects, sqlite_objects
 
 from covet_core.manager import MigrationManager
 from covet_core.schema import CreateObject, CreateTable
@@ -197,3 +197,54 @@ def test_sqlite_copy_carries_views_and_triggers(tmp_path: Path) -> None:
         database_target("sqlite", tmp_path / "b") as other,
     ):
         asyncio.run(go(source, other))
+
+
+MYSQL_OBJECTS = [
+    "CREATE SEQUENCE tickets",
+    "CREATE TABLE booking (id INT PRIMARY KEY, room INT, ticket BIGINT DEFAULT NEXTVAL(tickets), "
+    "note VARCHAR(40))",
+    "CREATE TABLE audit (booking_id INT, at DATETIME DEFAULT CURRENT_TIMESTAMP)",
+    "CREATE FUNCTION twice(x INT) RETURNS INT DETERMINISTIC RETURN x * 2",
+    "CREATE PROCEDURE tidy() BEGIN DELETE FROM audit WHERE booking_id IS NULL; "
+    "UPDATE booking SET note = TRIM(note); END",
+    "CREATE VIEW busy AS SELECT room, twice(count(*)) AS n FROM booking GROUP BY room",
+    "CREATE VIEW busiest AS SELECT room FROM busy WHERE n > 2",
+    "CREATE TRIGGER booking_audit AFTER INSERT ON booking FOR EACH ROW "
+    "INSERT INTO audit (booking_id) VALUES (NEW.id)",
+    "CREATE EVENT nightly ON SCHEDULE EVERY 1 DAY STARTS '2030-01-01 00:00:00' "
+    "DISABLE DO CALL tidy()",
+]
+
+
+def test_mysql_copy_carries_views_triggers_routines_events_and_sequences(
+    mysql: Target, tmp_path: Path
+) -> None:
+    """Each as ``SHOW CREATE`` prints it (without its definer), in an order that works: the
+    sequence a default calls before the tables, a view after the view it selects from. Equal
+    under ``SHOW CREATE`` of every object through up, down and up. They were only named."""
+
+    async def go(other: Target) -> None:
+        async with copying(mysql, MYSQL_OBJECTS, other) as made:
+            copy, diff = made.copy, made.diff
+            assert diff.unmanaged == []
+            names = [
+                str(op.obj) if isinstance(op, CreateObject) else "tables"
+                for op in diff.operations
+                if isinstance(op, CreateObject | CreateTable)
+            ]
+            assert names.index("sequence tickets") < names.index("tables")
+            assert names.index("view busy") < names.index("view busiest")
+            path = MigrationGenerator(other.dialect, tmp_path / "m").generate_from_diff(
+                diff, "copy"
+            )
+            manager = MigrationManager(copy, other.dialect, path.parent)
+            expected = await mysql_objects(made.source)
+            for step in ("up", "down", "up"):
+                result = await (manager.migrate_up() if step == "up" else manager.migrate_down())
+                assert result["success"], f"{result['error']}\n{path.read_text()}"
+                assert await mysql_objects(copy) == (expected if step == "up" else {})
+            await copy.execute("INSERT INTO booking (id, room) VALUES (1, 2)")
+            assert await copy.fetch_value("SELECT count(*) FROM audit") == 1  # the trigger works
+
+    with database_target("mysql", tmp_path / "copy") as other:
+        asyncio.run(go(other))

@@ -55,6 +55,7 @@ def collation_name(name: str) -> str:
 
 
 class MySQLRenderer(DdlRenderer):
+    carries = "mysql"  # views, triggers, routines, events, sequences: SHOW CREATE's text
     dialect_name = "MySQL"
     table_options = TABLE_OPTIONS
     types = {

@@ -26,6 +26,7 @@ from covet_core.schema.model import (
 )
 from covet_core.schema.render import sql_string
 from covet_dialect_mysql import quote
+from covet_dialect_mysql.carried import carried_objects
 from covet_dialect_mysql.expression import STRING_LITERAL, decode_string
 from covet_dialect_mysql.normalise import is_implicit_fk_index
 
@@ -113,7 +114,9 @@ class MySQLSchemaReader:
             return Schema(dialect="mysql")
         rows = _Rows(await self._query(where, params, mariadb), current)
         rows.default_collation = server["utf8mb4"] if server else None
-        return rows.schema()
+        schema = rows.schema()
+        schema.carried = await carried_objects(self.adapter, schema.ignored)
+        return schema
 
     async def _query(self, where: str, params: tuple[Any, ...], mariadb: bool) -> dict[str, Any]:
         fetch = self.adapter.fetch_all
@@ -286,6 +289,9 @@ class _Rows:
             default = None if default is None or default == "NULL" else default
             if default is not None and STRING_LITERAL.fullmatch(default):
                 default = sql_string(decode_string(default))  # the schema model's ANSI form
+            elif default is not None and self.current:
+                # nextval(`db`.`seq`): in a copy the sequence is the copy's own, not this one's.
+                default = default.replace(quote(self.current) + ".", "")
         elif default is not None and "DEFAULT_GENERATED" not in extra.upper():
             # MySQL 8 gives a literal's bare value.
             numeric = column_type.name in ("integer", "smallint", "bigint", "decimal", "boolean")
