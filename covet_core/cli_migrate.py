@@ -142,8 +142,12 @@ def migrate() -> None:
 @click.option("--dry-run", is_flag=True, help="Print the SQL that would run; change nothing.")
 @click.option(
     "--verify",
-    is_flag=True,
-    help="With --dry-run: run the migrations for real in a transaction, then roll it back.",
+    type=click.Choice(["rollback", "scratch"]),
+    is_flag=False,
+    flag_value="rollback",
+    default=None,
+    help="With --dry-run: run the migrations for real in a transaction, then roll it back; "
+    "--verify=scratch: on a scratch copy of the schema, then drop it (MySQL/MariaDB).",
 )
 @click.option("--lock-timeout", type=SECONDS, metavar="SECONDS", help=LOCK_TIMEOUT_HELP)
 @click.option("--backup/--no-backup", default=None, help="Take a backup first (default: config).")
@@ -153,7 +157,7 @@ def up(
     state: State,
     target: str | None,
     dry_run: bool,
-    verify: bool,
+    verify: str | None,
     lock_timeout: float | None,
     backup: bool | None,
     no_lint: bool,
@@ -170,11 +174,11 @@ def up(
             read_only=dry_run,
             lint=not no_lint,
         ) as manager:
-            report = await manager.upgrade(target=target, dry_run=dry_run, verify=verify)
+            report = await manager.upgrade(target=target, dry_run=dry_run, verify=verify or False)
         warn_out_of_order(state, report.out_of_order, dry_run=dry_run)
         if dry_run:
             print_plan(state, report, "apply")
-            return print_verified(state, report.verified) if verify else True
+            return print_verified(state, report) if verify else True
         if report.backup is not None:
             state.say(f"Backup: {report.backup.path}")
         if report.names:

@@ -100,11 +100,21 @@ def print_plan(state: State, report: RunReport, verb: str) -> None:
             state.say(sql if sql.startswith("-- ") else sql.rstrip().rstrip(";") + ";")
 
 
-def print_verified(state: State, verified: list[Any] | None) -> bool:
+def print_verified(state: State, report: RunReport) -> bool:
     """A verified dry run's outcome per migration; whether every migration ran cleanly."""
-    lines = verified or []
-    emit(state, "migrate.verified", verified=[v.as_dict() for v in lines])
-    state.say("\nVerified (run in a transaction, then rolled back; nothing was kept):", bold=True)
+    lines = report.verified or []
+    emit(state, "migrate.verified", verified=[v.as_dict() for v in lines],
+         verified_on=report.verified_on, scratch_lacks=report.scratch_lacks)  # fmt: skip
+    if report.verified_on == "scratch":
+        state.say("\nVerified on a scratch copy of the schema (dropped again; the database "
+                  "was only read):", bold=True)  # fmt: skip
+        if report.scratch_lacks:
+            lacks = ", ".join(report.scratch_lacks)
+            state.say(f"  the copy lacks what covet cannot recreate: {one_line(lacks)}; a "
+                      f"migration using them fails there only", fg="yellow")  # fmt: skip
+    else:
+        state.say("\nVerified (run in a transaction, then rolled back; nothing was kept):",
+                  bold=True)  # fmt: skip
     for line in lines:
         locks = f"  locks: {', '.join(line.locks)}" if line.locks else ""
         if line.success:

@@ -195,6 +195,18 @@ class DriverAdapter:
             return type(self)(pool=self._pool, connect_timeout=self.connect_timeout)
         return self._sibling(application_name)
 
+    def for_database(self, name: str) -> Self | None:
+        """A new, unconnected adapter to database ``name`` on the same server, with this
+        one's parameters (``own`` mode only; ``None`` otherwise): a scratch database's
+        session (``up --dry-run --verify=scratch``)."""
+        if self.mode != "own" or not hasattr(self, "host"):
+            return None  # a caller's connection, or a database that is a file
+        sibling = self._sibling(None)
+        if sibling is None:
+            return None
+        sibling.database = name
+        return sibling
+
     # -- statements ----------------------------------------------------------------------------
 
     async def _guard(self, call: Any) -> Any:

@@ -69,6 +69,10 @@ class RunReport:
     """Migrations of the plan older than the newest applied one (name -> that one)."""
     verified: list[Verified] | None = None
     """A verified dry run's report, per migration of the plan."""
+    verified_on: str | None = None
+    """``"rollback"`` (in a transaction, rolled back) or ``"scratch"`` (on a scratch copy)."""
+    scratch_lacks: list[str] = field(default_factory=list)
+    """With ``verify="scratch"``: objects the scratch copy could not recreate."""
     lint: Any = None
     """The ``LintReport`` of the plan's migrations (``None``: not linted, or nothing to do)."""
 
@@ -88,6 +92,8 @@ class RunReport:
         }
         if self.verified is not None:
             result["verified"] = [v.as_dict() for v in self.verified]
+            result["verified_on"] = self.verified_on
+            result["scratch_lacks"] = list(self.scratch_lacks)
             failed = next((v for v in self.verified if v.success is False), None)
             if failed is not None:
                 result.update(success=False, error=failed.error, failed=failed.name,
@@ -296,30 +302,38 @@ class MigrationManager(BackupMethods, HistoryMethods):
     # -- up -----------------------------------------------------------------------------------
 
     async def migrate_up(
-        self, target: str | None = None, dry_run: bool = False, verify: bool = False
+        self, target: str | None = None, dry_run: bool = False, verify: bool | str = False
     ) -> dict[str, Any]:
         """Apply pending migrations (up to and including ``target``). Never raises.
 
         ``dry_run=True, verify=True`` runs them for real in a transaction that is rolled
-        back, and reports per migration under ``"verified"`` (transactional DDL only)."""
+        back, and reports per migration under ``"verified"`` (transactional DDL only);
+        ``verify="scratch"`` runs them on a scratch copy of the schema instead (any server
+        database, MySQL/MariaDB included), dropped afterwards."""
         run = self.upgrade(target=target, dry_run=dry_run, verify=verify)
         return await _as_result("up", run, dry_run)
 
     async def upgrade(
-        self, target: str | None = None, dry_run: bool = False, verify: bool = False
+        self, target: str | None = None, dry_run: bool = False, verify: bool | str = False
     ) -> RunReport:
         start = time.monotonic()
         migrations = self.load_migrations()
         report = RunReport("up", dry_run=dry_run)
         if verify and not dry_run:
             raise ConfigError("verify runs the migrations and undoes them: it needs dry_run")
+        if verify not in (False, True, "rollback", "scratch"):
+            raise ConfigError(f'verify must be True, "rollback" or "scratch", not {verify!r}')
         if dry_run:
             records = await self._records()
             plan = plan_up(migrations, records, target)
             self._check_order(report, plan, migrations, records)
             self._describe(report, plan, "up")
             await self._lint(report, plan, refuse=False)
-            if verify:
+            if verify == "scratch":
+                report.verified_on = "scratch"
+                report.verified, report.scratch_lacks = await self._verify_on_scratch(plan)
+            elif verify:
+                report.verified_on = "rollback"
                 report.verified = await self._verify(plan)
             if plan and self.enable_backup:
                 report.backup = f"would take a {self._backup_name()} backup"
@@ -381,6 +395,15 @@ class MigrationManager(BackupMethods, HistoryMethods):
         )
         async with bounded:
             return await verify_plan(self.adapter, self.dialect, self.plugins, plan, outside)
+
+    async def _verify_on_scratch(self, plan: list[Migration]) -> tuple[list[Verified], list[str]]:
+        from covet_core.verify_scratch import verify_on_scratch
+
+        if (missing := self.database_missing()) is not None:
+            raise ConfigError(f"the database {missing} does not exist yet: nothing to verify on")
+        if not plan:
+            return [], []
+        return await verify_on_scratch(self.adapter, self.dialect, self.plugins, plan)
 
     def _check_order(
         self,

@@ -5,7 +5,8 @@ Where DDL is transactional (PostgreSQL, SQLite) ``up --dry-run --verify`` runs t
 one transaction, in order, each migration seeing the ones before it, notes per migration its
 duration and the table locks it took (where the dialect can list them), stops at the first
 error, and rolls everything back: the database is left as it was, history included. Where DDL
-commits implicitly (MySQL/MariaDB) nothing can be undone, so it refuses and says why.
+commits implicitly (MySQL/MariaDB) nothing can be undone, so it refuses and says why, and
+``--verify=scratch`` (``covet_core.verify_scratch``) runs the plan on a scratch copy instead.
 """
 
 from __future__ import annotations
@@ -45,8 +46,8 @@ def refuse_unverifiable(dialect: Any) -> None:
     if not dialect.capabilities.transactional_ddl:
         raise ConfigError(
             f"cannot verify on {dialect.name}: its DDL commits implicitly, so a migration run "
-            f"to check it could not be undone; use --dry-run to see the SQL, or verify "
-            f"against a copy of the database"
+            f"to check it could not be undone; verify on a scratch copy of the schema with "
+            f'--verify=scratch (verify="scratch"), or use --dry-run to see the SQL'
         )
 
 
@@ -59,7 +60,7 @@ async def _locks(adapter: Any, dialect: Any) -> set[str]:
     }
 
 
-async def _run_one(adapter: Any, dialect: Any, plugins: Any, migration: Migration) -> None:
+async def run_one(adapter: Any, dialect: Any, plugins: Any, migration: Migration) -> None:
     for step in steps_for(migration, "up"):
         if step.sql is not None:
             try:
@@ -96,7 +97,7 @@ async def verify_plan(
                 start = time.monotonic()
                 try:
                     async with adapter.transaction():  # a savepoint: the error is reported
-                        await _run_one(adapter, dialect, plugins, migration)
+                        await run_one(adapter, dialect, plugins, migration)
                 except Exception as exc:  # a migration's Python step may raise anything
                     line.success, line.duration = False, time.monotonic() - start
                     line.error = (

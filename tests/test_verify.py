@@ -94,3 +94,111 @@ async def test_verify_in_the_api(target: Target, migrations_dir: Path) -> None:
         assert [s.state for s in await manager.get_status()] == ["pending"]
     finally:
         await adapter.disconnect()
+
+
+def _scratch_databases(target: Target) -> list[str]:
+    async def go() -> list[str]:
+        adapter = target.new_adapter()
+        await adapter.connect()
+        try:
+            if target.name == "postgresql":
+                sql = "SELECT datname FROM pg_database WHERE datname LIKE 'covet_verify_%'"
+            else:
+                sql = (
+                    "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA "
+                    "WHERE SCHEMA_NAME LIKE 'covet_verify_%'"
+                )
+            return [next(iter(r.values())) for r in await adapter.fetch_all(sql)]
+        finally:
+            await adapter.disconnect()
+
+    return asyncio.run(go())
+
+
+def _objects(target: Target) -> object:
+    from schema_oracle import mysql_objects
+
+    if target.name == "postgresql":
+        return _fingerprint(target)
+
+    async def go() -> object:
+        adapter = target.new_adapter()
+        await adapter.connect()
+        try:
+            history = await adapter.fetch_all("SELECT * FROM _covet_migrations ORDER BY name")
+            return await mysql_objects(adapter), history
+        finally:
+            await adapter.disconnect()
+
+    return asyncio.run(go())
+
+
+def test_verify_on_a_scratch_copy_reports_the_failure_and_only_reads_the_database(
+    target: Target, run: Callable[..., Result], tmp_path: Path
+) -> None:
+    """``--verify=scratch``: the live schema (a table with rows, a view on it) copied into a
+    scratch database, the plan run there in order, the scratch database dropped; on MySQL,
+    whose DDL cannot be rolled back, this is the verified dry run."""
+    if target.name == "sqlite":
+        pytest.skip("a file database: --verify rolls back (tested above)")
+    folder = tmp_path / "m"
+    folder.mkdir()
+    env = {**target.env, "COVET_MIGRATIONS_DIR": str(folder)}
+    write_migration(
+        folder,
+        "2024_01_01_000000_base",
+        ["CREATE TABLE base (id INT PRIMARY KEY, name VARCHAR(20))",
+         "INSERT INTO base VALUES (1, 'kept')", "CREATE VIEW named AS SELECT name FROM base"],
+    )  # fmt: skip
+    assert run("migrate", "up", env=env).exit_code == 0
+    write_migration(folder, "2024_01_02_000000_qty", ["ALTER TABLE base ADD COLUMN qty INT"])
+    write_migration(folder, "2024_01_03_000000_dup", ["ALTER TABLE base ADD COLUMN qty INT"])
+    write_migration(folder, "2024_01_04_000000_after", ["CREATE TABLE after_bad (id INT)"])
+    before = _objects(target)
+
+    verified = run("migrate", "up", "--dry-run", "--verify=scratch", env=env)
+    assert verified.exit_code == 1, verified.output
+    out = verified.output
+    assert "Verified on a scratch copy of the schema" in out
+    assert "✓ 2024_01_02_000000_qty" in out and "✗ 2024_01_03_000000_dup" in out
+    assert "at: ALTER TABLE base ADD COLUMN qty INT" in out
+    assert "- 2024_01_04_000000_after not verified (after the failure above)" in out
+    assert "lacks" not in out  # the view came along
+    assert _objects(target) == before and _scratch_databases(target) == []
+
+    (folder / "2024_01_03_000000_dup.py").unlink()
+    good = run("--log-format", "json", "migrate", "up", "--dry-run", "--verify=scratch", env=env)
+    assert good.exit_code == 0, good.output
+    assert _objects(target) == before and _scratch_databases(target) == []
+    assert run("migrate", "up", env=env).exit_code == 0  # and it really applies
+
+
+def test_scratch_verification_needs_a_server(run: Callable[..., Result], tmp_path: Path) -> None:
+    (tmp_path / "migrations").mkdir()
+    write_migration(tmp_path / "migrations", "2024_01_01_000000_a", ["CREATE TABLE a (id INT)"])
+    (tmp_path / "a.db").touch()
+    env = {"COVET_DATABASE_URL": f"sqlite:///{tmp_path / 'a.db'}"}
+    result = run("migrate", "up", "--dry-run", "--verify=scratch", env=env)
+    assert result.exit_code == 2
+    assert "cannot verify on a scratch copy: sqlite has no server" in result.output
+    assert (tmp_path / "a.db").stat().st_size == 0
+
+
+async def test_scratch_verification_in_the_api(mysql: Target, migrations_dir: Path) -> None:
+    from covet.database.migrations import MigrationManager
+
+    write_migration(migrations_dir, "2024_01_01_000000_base", ["CREATE TABLE base (id INT)"])
+    adapter = mysql.new_adapter()
+    await adapter.connect()
+    try:
+        manager = MigrationManager(adapter, "mysql", migrations_dir)
+        result = await manager.migrate_up(dry_run=True, verify="scratch")
+        assert result["success"], result
+        assert result["verified_on"] == "scratch" and result["scratch_lacks"] == []
+        [line] = result["verified"]
+        assert line["name"] == "2024_01_01_000000_base" and line["success"] is True
+        assert not await mysql.table_exists(adapter, "base")
+        bad = await manager.migrate_up(dry_run=True, verify="sideways")
+        assert not bad["success"] and "verify must be True" in bad["error"]
+    finally:
+        await adapter.disconnect()
