@@ -94,3 +94,41 @@ def test_models_declare_deferrable_keys_and_collations(pg: Target, tmp_path: Pat
             await adapter.disconnect()
 
     asyncio.run(go())
+
+
+DOTTED = [
+    "CREATE SCHEMA a",
+    "CREATE TABLE a.b (id integer PRIMARY KEY, in_schema_a text)",
+    'CREATE TABLE "a.b" (id integer PRIMARY KEY, in_public text)',
+    'CREATE TABLE "x""y" (id integer PRIMARY KEY)',
+]
+
+
+def test_a_dotted_table_name_and_a_schema_qualified_one_are_two_tables(
+    pg: Target, tmp_path: Path
+) -> None:
+    """A table named "a.b" and table b of schema a shared one key, so reading both kept one
+    and lost the other without a word (issue 12). Now both are read, compared and copied."""
+
+    async def go(other: Target) -> None:
+        async with copying(pg, DOTTED, other, schemas=["public", "a"]) as made:
+            copy, original, diff = made.copy, made.original, made.diff
+            assert {(t.schema, t.name) for t in original.tables.values()} == {
+                ("a", "b"), (None, "a.b"), (None, 'x"y')
+            }  # fmt: skip
+            assert SchemaComparator(pg.dialect).compare(original, original).operations == []
+            path = MigrationGenerator(other.dialect, tmp_path / "m").generate_from_diff(
+                diff, "copy"
+            )
+            result = await MigrationManager(copy, other.dialect, path.parent).migrate_up()
+            assert result["success"], f"{result['error']}\n{path.read_text()}"
+            expected = await asyncio.to_thread(pg_dump_objects, pg.url)
+            dumped = await asyncio.to_thread(pg_dump_objects, other.url)
+            assert {k: v for k, v in dumped.items() if "_covet_" not in k[1] + v} == expected
+            reproduced = await SchemaReader(
+                copy, other.dialect, schemas=["public", "a"]
+            ).read_schema()
+            assert SchemaComparator(pg.dialect).compare(reproduced, original).operations == []
+
+    with database_target("postgresql", tmp_path / "copy") as other:
+        asyncio.run(go(other))
