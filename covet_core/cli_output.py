@@ -120,7 +120,9 @@ def print_verified(state: State, report: RunReport) -> bool:
         if line.success:
             state.say(f"  ✓ {one_line(line.name)}  {line.duration:.3f}s{one_line(locks)}")
         elif line.success is False:
-            state.say(f"  ✗ {one_line(line.name)}: {one_line(line.error or '')}", fg="red", bold=True)
+            state.say(
+                f"  ✗ {one_line(line.name)}: {one_line(line.error or '')}", fg="red", bold=True
+            )
             if line.statement:
                 state.say(f"    at: {one_line(line.statement)}", fg="red")
         else:
