@@ -266,13 +266,4 @@ class Schema:
 
 
 def qualified_name(name: str, schema: str | None) -> str:
-    """``schema.name`` (just ``name`` in the current schema), and never the same text for two
-    objects: a part with a dot in it (or that starts with a double quote) is double-quoted,
-    so a table named "a.b" and table b of schema a do not share a key."""
-    return f"{_part(schema)}.{_part(name)}" if schema else _part(name)
-
-
-def _part(name: str) -> str:
-    if "." in name or name.startswith('"'):
-        return '"' + name.replace('"', '""') + '"'
-    return name
+    return f"{schema}.{name}" if schema else name
