@@ -7,9 +7,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from conftest import Target, database_target
 from schema_oracle import copying, pg_dump_objects
 
+from covet_core.errors import ConfigError
 from covet_core.manager import MigrationManager
 from covet_core.models import Column, ForeignKey, Integer, Model, ModelSchemaReader, Text
 from covet_core.schema import AlterColumn
@@ -96,39 +98,44 @@ def test_models_declare_deferrable_keys_and_collations(pg: Target, tmp_path: Pat
     asyncio.run(go())
 
 
-DOTTED = [
-    "CREATE SCHEMA a",
-    "CREATE TABLE a.b (id integer PRIMARY KEY, in_schema_a text)",
-    'CREATE TABLE "a.b" (id integer PRIMARY KEY, in_public text)',
-    'CREATE TABLE "x""y" (id integer PRIMARY KEY)',
-]
-
-
-def test_a_dotted_table_name_and_a_schema_qualified_one_are_two_tables(
+def test_a_dotted_table_name_and_a_schema_qualified_one_are_refused_not_merged(
     pg: Target, tmp_path: Path
 ) -> None:
-    """A table named "a.b" and table b of schema a shared one key, so reading both kept one
-    and lost the other without a word (issue 12). Now both are read, compared and copied."""
+    """A table named "a.b" and table b of schema a are both "a.b" to covet: reading both kept
+    one and lost the other without a word (issue 12). Now the read stops and names both."""
 
-    async def go(other: Target) -> None:
-        async with copying(pg, DOTTED, other, schemas=["public", "a"]) as made:
-            copy, original, diff = made.copy, made.original, made.diff
-            assert {(t.schema, t.name) for t in original.tables.values()} == {
-                ("a", "b"), (None, "a.b"), (None, 'x"y')
-            }  # fmt: skip
-            assert SchemaComparator(pg.dialect).compare(original, original).operations == []
-            path = MigrationGenerator(other.dialect, tmp_path / "m").generate_from_diff(
-                diff, "copy"
-            )
-            result = await MigrationManager(copy, other.dialect, path.parent).migrate_up()
-            assert result["success"], f"{result['error']}\n{path.read_text()}"
-            expected = await asyncio.to_thread(pg_dump_objects, pg.url)
-            dumped = await asyncio.to_thread(pg_dump_objects, other.url)
-            assert {k: v for k, v in dumped.items() if "_covet_" not in k[1] + v} == expected
-            reproduced = await SchemaReader(
-                copy, other.dialect, schemas=["public", "a"]
-            ).read_schema()
-            assert SchemaComparator(pg.dialect).compare(reproduced, original).operations == []
+    async def go() -> None:
+        adapter = pg.new_adapter()
+        await adapter.connect()
+        try:
+            await adapter.execute("CREATE SCHEMA a")
+            await adapter.execute("CREATE TABLE a.b (id integer PRIMARY KEY)")
+            await adapter.execute('CREATE TABLE "a.b" (id integer PRIMARY KEY)')
+            with pytest.raises(ConfigError) as refused:
+                await SchemaReader(adapter, pg.dialect, schemas=["public", "a"]).read_schema()
+            message = str(refused.value)
+            assert "table 'b' of schema 'a'" in message and "in the current schema" in message
+            assert "'a.b' to covet" in message and "\n" not in message
+            one = await SchemaReader(adapter, pg.dialect, schemas=["a"]).read_schema()
+            assert [(t.schema, t.name) for t in one.tables.values()] == [("a", "b")]
+        finally:
+            await adapter.disconnect()
 
-    with database_target("postgresql", tmp_path / "copy") as other:
-        asyncio.run(go(other))
+    asyncio.run(go())
+
+
+def test_sqlite_refuses_the_same_key_from_an_attached_database(tmp_path: Path) -> None:
+    async def go(target: Target) -> None:
+        adapter = target.new_adapter()
+        await adapter.connect()
+        try:
+            await adapter.execute(f"ATTACH DATABASE '{tmp_path / 'other.db'}' AS a")
+            await adapter.execute("CREATE TABLE a.b (id INTEGER PRIMARY KEY)")
+            await adapter.execute('CREATE TABLE "a.b" (id INTEGER PRIMARY KEY)')
+            with pytest.raises(ConfigError, match=r"are both 'a\.b' to covet"):
+                await SchemaReader(adapter, target.dialect, schemas=["main", "a"]).read_schema()
+        finally:
+            await adapter.disconnect()
+
+    with database_target("sqlite", tmp_path / "s") as target:
+        asyncio.run(go(target))

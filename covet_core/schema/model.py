@@ -18,6 +18,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from covet_core.errors import ConfigError
+from covet_core.escaping import one_line
+
 
 @dataclass(frozen=True)
 class ColumnType:
@@ -253,6 +256,10 @@ class Schema:
         ignored: list[IgnoredObject] | None = None,
         carried: list[CarriedObject] | None = None,
     ) -> Schema:
+        for i, table in enumerate(tables):
+            same = [t for t in tables[:i] if t.key == table.key]
+            if same:
+                raise same_key_error(same[0], table)
         return cls(
             tables={t.key: t for t in tables},
             enums={e.key: e for e in enums},
@@ -263,6 +270,20 @@ class Schema:
 
     def table(self, name: str, schema: str | None = None) -> Table:
         return self.tables[qualified_name(name, schema)]
+
+
+def same_key_error(first: Table, second: Table) -> ConfigError:
+    """Two tables whose ``schema.name`` reads the same (a table named "a.b" and table b of
+    schema a): one would silently replace the other in the schema, so reading stops."""
+
+    def spelt(table: Table) -> str:
+        where = f"of schema {one_line(table.schema)!r}" if table.schema else "in the current schema"
+        return f"table {one_line(table.name)!r} {where}"
+
+    return ConfigError(
+        f"{spelt(first)} and {spelt(second)} are both {one_line(first.key)!r} to covet, which "
+        f"keys tables by schema.name; read one schema at a time (schemas=[...]) or rename one"
+    )
 
 
 def qualified_name(name: str, schema: str | None) -> str:

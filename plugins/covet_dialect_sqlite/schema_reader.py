@@ -28,6 +28,7 @@ from covet_core.schema.model import (
     Schema,
     Table,
     UniqueConstraint,
+    same_key_error,
 )
 from covet_dialect_sqlite.sqltext import (
     ParsedForeignKey,
@@ -174,6 +175,8 @@ class SQLiteSchemaReader:
                     pk_of,
                     schema,
                 )
+                if table.key in schema.tables:  # "a.b" in main, b in an attached a
+                    raise same_key_error(schema.tables[table.key], table)
                 schema.tables[table.key] = table
             elif kind == "table" and obj_name in virtual:
                 schema.ignored.append(IgnoredObject("virtual table", obj_name, label))
