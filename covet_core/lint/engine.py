@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from importlib import import_module
 from typing import Any
@@ -108,8 +109,6 @@ def _locate(source: str, statement: str, start: int) -> tuple[int, int]:
 def check_migrations(
     migrations: list[Migration], dialect: Dialect, ctx: Context, report: LintReport
 ) -> list[_Raw]:
-    from covet_core.runner import uses_transaction
-
     syntax = dialect.lint_syntax
     if syntax not in SYNTAXES:
         # No rule set for it: MySQL's advice on, say, DuckDB would be wrong, so say nothing.
@@ -121,6 +120,16 @@ def check_migrations(
         if syntax == "postgres"
         else (lambda sql: module.parse(sql, syntax))
     )
+    with getattr(module, "quiet", nullcontext)():
+        return _check(migrations, dialect, ctx, report, module, check, parse)
+
+
+def _check(
+    migrations: list[Migration], dialect: Dialect, ctx: Context, report: LintReport,
+    module: Any, check: Any, parse: Any,
+) -> list[_Raw]:  # fmt: skip
+    from covet_core.runner import uses_transaction
+
     scan = Scan()
     raws: list[_Raw] = []
     for migration in migrations:

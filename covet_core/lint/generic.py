@@ -5,6 +5,9 @@ TABLE``) are read through sqlglot's tokenizer, never with regexes over the text.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
 from typing import Any
 
 import sqlglot
@@ -26,18 +29,62 @@ class StatementError(Exception):
     """The parser rejected the statement."""
 
 
-def parse(sql: str, syntax: str) -> list[tuple[int, Any]]:
-    # sqlglot logs a warning for each statement it keeps as a Command; that is expected here
-    # (those are read token by token below), not something the user has to see.
+@cache
+def _reader(syntax: str) -> tuple[Any, Any]:
+    """One tokenizer and one parser per syntax, reused (each resets itself per statement):
+    made per statement, they cost as much as tokenizing a short one."""
+    dialect = sqlglot.Dialect.get_or_raise(syntax)
+    return dialect.tokenizer(), dialect.parser()
+
+
+@contextmanager
+def quiet() -> Iterator[None]:
+    """sqlglot logs a warning for each statement it keeps as a Command; that is expected here
+    (those are read token by token below), not something the user has to see."""
     logger = logging.getLogger("sqlglot")
     level = logger.level
     logger.setLevel(logging.ERROR)
     try:
-        return [(0, e) for e in sqlglot.parse(sql, read=syntax) if e is not None]
-    except (ParseError, TokenError) as exc:
-        raise StatementError(str(exc).splitlines()[0]) from None
+        yield
     finally:
         logger.setLevel(level)
+
+
+def parse(sql: str, syntax: str) -> list[tuple[int, Any]]:
+    tokenizer, parser = _reader(syntax)
+    try:
+        tokens = tokenizer.tokenize(sql)
+        if syntax == "sqlite" and (known := _sqlite_without_rules(tokens)) is not None:
+            return [(0, known)]
+        return [(0, e) for e in parser.parse(tokens, sql) if e is not None]
+    except (ParseError, TokenError) as exc:
+        raise StatementError(str(exc).splitlines()[0]) from None
+
+
+def _sqlite_without_rules(tokens: list[Any]) -> Any | None:
+    """A statement no SQLite rule reads the tree of, told by its first tokens: one ``CREATE
+    TABLE`` (the rules use its name only: the table is new to its migration) or one
+    ``INSERT`` (a rebuild's copy of the rows; no rule reads it). Their column lists are most
+    of a SQLite migration's text, which a full parse would build a tree of for nothing.
+    ``None``: anything else, parsed in full."""
+    if not tokens or any(t.token_type == TokenType.SEMICOLON for t in tokens[:-1]):
+        return None  # several statements
+    if tokens[0].text.upper() in ("INSERT", "REPLACE"):
+        return exp.Insert()
+    words = [t.text.upper() for t in tokens[:9]]
+    i = 2 if words[:1] == ["CREATE"] and words[1:2] in (["TEMP"], ["TEMPORARY"]) else 1
+    if words[:1] != ["CREATE"] or words[i : i + 1] != ["TABLE"]:
+        return None
+    i += 4 if words[i + 1 : i + 4] == ["IF", "NOT", "EXISTS"] else 1
+    if i >= len(tokens):
+        return None
+    if i + 2 < len(tokens) and tokens[i + 1].token_type == TokenType.DOT:
+        i += 2  # schema.table: the rules key tables by name
+    name = tokens[i]
+    if name.token_type not in (TokenType.VAR, TokenType.IDENTIFIER, TokenType.STRING):
+        return None  # a keyword used as a name, say: the parser knows best
+    table = exp.Table(this=exp.to_identifier(name.text))
+    return exp.Create(kind="TABLE", this=exp.Schema(this=table))
 
 
 def is_ddl(node: Any) -> bool:
