@@ -353,3 +353,32 @@ def test_machine_formats_are_one_document_on_stdout_even_with_json_logs(
                      "--format", fmt, env=env)  # fmt: skip
         assert result.exit_code == 1
         json.loads(result.stdout)  # exactly one JSON document
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        'CREATE TABLE IF NOT EXISTS "we ird" (id INT)',
+        "create temp table t (a)",
+        "CREATE TABLE main.t (a INTEGER PRIMARY KEY, b TEXT NOT NULL DEFAULT '')",
+        "CREATE TABLE t AS SELECT 1",
+        "CREATE TABLE [br] (x)",
+        "CREATE TABLE `bt` (x)",
+    ],
+)
+def test_sqlite_create_table_read_from_tokens_names_the_same_table_as_a_parse(sql: str) -> None:
+    """SQLite's CREATE TABLE is read up to its name from its tokens (the rules use nothing
+    else of it): the name must be the one sqlglot's full parse finds."""
+    import sqlglot
+    from sqlglot import exp
+
+    from covet_core.lint import generic
+
+    [(_, quick)] = generic.parse(sql, "sqlite")
+    [full] = sqlglot.parse(sql, read="sqlite")
+    assert isinstance(quick, exp.Create) and generic.is_ddl(quick)
+    assert quick.find(exp.Table).name == full.find(exp.Table).name
+    [(_, insert)] = generic.parse("INSERT INTO t (a) SELECT a FROM old_t", "sqlite")
+    assert not generic.is_ddl(insert)  # a copy of rows, not a schema change
+    several = generic.parse("CREATE TABLE a (x); DROP TABLE b", "sqlite")
+    assert [type(node).__name__ for _, node in several] == ["Create", "Drop"]
