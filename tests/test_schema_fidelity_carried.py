@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from conftest import Target, database_target
 from schema_oracle import copying, mysql_objects, pg_dump_objects, sqlite_objects
 
 from covet_core.manager import MigrationManager
-from covet_core.schema import CreateObject, CreateTable
+from covet_core.schema import CreateObject, CreateTable, DropObject, ReplaceObject
 from covet_core.schema.comparator import SchemaComparator
 from covet_core.schema.generator import MigrationGenerator
 from covet_core.schema.reader import SchemaReader
@@ -247,4 +248,117 @@ def test_mysql_copy_carries_views_triggers_routines_events_and_sequences(
             assert await copy.fetch_value("SELECT count(*) FROM audit") == 1  # the trigger works
 
     with database_target("mysql", tmp_path / "copy") as other:
+        asyncio.run(go(other))
+
+
+CHANGED = {
+    "postgresql": (
+        [
+            "CREATE TABLE t (id integer PRIMARY KEY, n integer)",
+            "CREATE FUNCTION f() RETURNS integer LANGUAGE sql AS 'SELECT 1'",
+            "CREATE VIEW v AS SELECT id FROM t",
+            "CREATE VIEW w AS SELECT id FROM v",  # depends on v: v is replaced in place
+            "CREATE FUNCTION trg() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$",
+            "CREATE TRIGGER tt BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION trg()",
+        ],
+        {
+            "CREATE FUNCTION f() RETURNS integer LANGUAGE sql AS 'SELECT 1'": (
+                "CREATE FUNCTION f() RETURNS integer LANGUAGE sql AS 'SELECT 2'"
+            ),
+            "CREATE VIEW v AS SELECT id FROM t": "CREATE VIEW v AS SELECT id, n FROM t",
+            "CREATE TRIGGER tt BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION trg()": (
+                "CREATE TRIGGER tt BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION trg()"
+            ),
+        },
+    ),
+    "mysql": (
+        [
+            "CREATE TABLE t (id INT PRIMARY KEY, n INT)",
+            "CREATE FUNCTION f() RETURNS INT DETERMINISTIC RETURN 1",
+            "CREATE VIEW v AS SELECT id FROM t",
+            "CREATE VIEW w AS SELECT id FROM v",
+            "CREATE TRIGGER tt BEFORE INSERT ON t FOR EACH ROW SET NEW.n = 1",
+        ],
+        {
+            "CREATE FUNCTION f() RETURNS INT DETERMINISTIC RETURN 1": (
+                "CREATE FUNCTION f() RETURNS INT DETERMINISTIC RETURN 2"
+            ),
+            "CREATE VIEW v AS SELECT id FROM t": "CREATE VIEW v AS SELECT id, n FROM t",
+            "CREATE TRIGGER tt BEFORE INSERT ON t FOR EACH ROW SET NEW.n = 1": (
+                "CREATE TRIGGER tt BEFORE INSERT ON t FOR EACH ROW SET NEW.n = 2"
+            ),
+        },
+    ),
+    "sqlite": (
+        [
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, n INT)",
+            "CREATE VIEW v AS SELECT id FROM t",
+            "CREATE VIEW w AS SELECT id FROM v",
+            "CREATE TRIGGER tt AFTER INSERT ON t BEGIN SELECT 1; END",
+        ],
+        {
+            "CREATE VIEW v AS SELECT id FROM t": "CREATE VIEW v AS SELECT id, n FROM t",
+            "CREATE TRIGGER tt AFTER INSERT ON t BEGIN SELECT 1; END": (
+                "CREATE TRIGGER tt AFTER INSERT ON t BEGIN SELECT 2; END"
+            ),
+        },
+    ),
+}
+
+
+async def _oracle(target: Target, adapter: Any) -> dict[tuple[str, str], str]:
+    if target.name == "postgresql":
+        found = await asyncio.to_thread(pg_dump_objects, target.url)
+    elif target.name == "mysql":
+        found = await mysql_objects(adapter)
+    else:
+        found = await sqlite_objects(adapter)
+    return {k: v for k, v in found.items() if "_covet_" not in k[1] + v}
+
+
+def test_a_changed_view_function_or_trigger_is_replaced_and_put_back(
+    target: Target, tmp_path: Path
+) -> None:
+    """A database whose view, function and trigger differ from the target's: each is
+    replaced (in place on PostgreSQL, where a view another view uses cannot be dropped), the
+    migration's down puts the old definitions back, judged by the databases' own tools. It
+    was a warning, and nothing was generated."""
+    before, changes = CHANGED[target.name]
+    after = [changes.get(statement, statement) for statement in before]
+
+    async def go(other: Target) -> None:
+        a, b = target.new_adapter(), other.new_adapter()
+        await a.connect()
+        await b.connect()
+        try:
+            for statement in before:
+                await a.execute(statement)
+            for statement in after:
+                await b.execute(statement)
+            current = await SchemaReader(a, target.dialect).read_schema()
+            wanted = await SchemaReader(b, other.dialect).read_schema()
+            diff = SchemaComparator(target.dialect).compare(current, wanted)
+            touched = [op.describe() for op in diff.operations]
+            assert diff.warnings == [] and touched, touched
+            assert all(
+                isinstance(op, ReplaceObject | CreateObject | DropObject) for op in diff.operations
+            )
+            # v changed, and w (which selects from it) is dropped first and made again after.
+            assert touched.index("drop view w") < touched.index("drop view v")
+            assert touched.index("create view v") < touched.index("create view w")
+            path = MigrationGenerator(target.dialect, tmp_path / "m").generate_from_diff(
+                diff, "replace"
+            )
+            manager = MigrationManager(a, target.dialect, path.parent)
+            original, expected = await _oracle(target, a), await _oracle(other, b)
+            assert original != expected
+            for step in ("up", "down", "up"):
+                result = await (manager.migrate_up() if step == "up" else manager.migrate_down())
+                assert result["success"], f"{result['error']}\n{path.read_text()}"
+                assert await _oracle(target, a) == (expected if step == "up" else original)
+        finally:
+            await a.disconnect()
+            await b.disconnect()
+
+    with database_target(target.name, tmp_path / "b") as other:
         asyncio.run(go(other))

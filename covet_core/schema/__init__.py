@@ -32,6 +32,7 @@ from covet_core.schema.operations import (
     RebuildTable,
     RenameColumn,
     RenameTable,
+    ReplaceObject,
 )
 
 __all__ = [
@@ -61,6 +62,7 @@ __all__ = [
     "RebuildTable",
     "RenameColumn",
     "RenameTable",
+    "ReplaceObject",
     "Schema",
     "Table",
     "UniqueConstraint",

@@ -18,6 +18,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from covet_core.dialect import Capabilities, Dialect
+from covet_core.schema.carrying import changed_objects, late_operations
 from covet_core.schema.diff import SchemaDiff
 from covet_core.schema.fitting import fit_to
 from covet_core.schema.matching import (
@@ -160,13 +161,8 @@ class _Plan(Pairing):
         self.carried = [c for c in target.carried if c.ignored not in present]
         created = {c.ignored for c in self.carried}
         mine = {c.ignored: c for c in current.carried}
-        for obj in target.carried:
-            old = mine.get(obj.ignored)
-            if old is not None and old.create != obj.create:
-                self.diff.warnings.append(
-                    f"{obj} differs between the database and the target; not generated "
-                    f"(covet does not alter it): {obj.create}"
-                )
+        self.mine = mine
+        self.changed = changed_objects(target.carried, mine, self.diff.warnings)
         self.diff.unmanaged = [
             obj for obj in target.ignored if obj not in present and obj not in created
         ]
@@ -210,7 +206,8 @@ class _Plan(Pairing):
         dropped = self.dropped_tables()
         ops += fk_drops + table_ops + created + fk_adds + deferred + dropped
         # Functions, views and triggers use tables: after them, in the reader's order.
-        ops += [CreateObject(c) for c in carried if c.stage > 1]
+        new = {c.ignored for c in carried}
+        ops += late_operations(self.target.carried, new, self.changed, self.mine)
         ops += dropped_enums(self.current, self.target) if self.caps.enum_types else []
         self.diff.operations = ops
         return self.diff

@@ -365,3 +365,19 @@ class DropObject(Operation):
 
     def describe(self) -> str:
         return f"drop {self.obj}"
+
+
+@dataclass(frozen=True)
+class ReplaceObject(Operation):
+    """A carried object whose definition differs (a view, a function, a trigger): the old one
+    replaced by the new, in place where the dialect can (``CREATE OR REPLACE``), else dropped
+    and created again; undone by putting the old definition back."""
+
+    old: CarriedObject
+    new: CarriedObject
+
+    def reverse(self) -> ReplaceObject:
+        return ReplaceObject(self.new, self.old)
+
+    def describe(self) -> str:
+        return f"replace {self.new}"

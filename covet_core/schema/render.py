@@ -41,6 +41,7 @@ from covet_core.schema.operations import (
     RebuildTable,
     RenameColumn,
     RenameTable,
+    ReplaceObject,
 )
 
 
@@ -339,6 +340,13 @@ class DdlRenderer:
     def drop_object(self, operation: DropObject) -> list[str]:
         return self.carried(operation.obj, operation.obj.drop)
 
+    def replace_object(self, operation: ReplaceObject) -> list[str]:
+        """Drop the old definition, create the new: right wherever nothing depends on the
+        object (a trigger; a view on MySQL or SQLite, which check dependents only when used).
+        A dialect replaces in place where it can."""
+        old, new = operation.old, operation.new
+        return [*self.carried(old, old.drop), *self.carried(new, new.create)]
+
     _DISPATCH: ClassVar[dict[type, str]] = {
         CreateTable: "create_table",
         DropTable: "drop_table",
@@ -357,6 +365,7 @@ class DdlRenderer:
         RebuildTable: "rebuild_table",
         CreateObject: "create_object",
         DropObject: "drop_object",
+        ReplaceObject: "replace_object",
     }
 
     def render(self, operation: Operation) -> list[str] | None:

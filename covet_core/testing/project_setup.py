@@ -21,7 +21,7 @@ from covet_core.errors import CovetError
 from covet_core.plugins import Plugins
 from covet_core.schema.comparator import SchemaComparator
 from covet_core.schema.model import Schema
-from covet_core.schema.operations import CreateObject
+from covet_core.schema.operations import CreateObject, DropObject, ReplaceObject
 from covet_core.schema.reader import SchemaReader
 
 URL_ENV = "COVET_TEST_URL"
@@ -122,12 +122,19 @@ def differences(actual: Schema, expected: Schema, project: Project) -> list[str]
     same schema. Renames are not guessed: a down that renames wrongly is a drop and an add."""
     comparator = SchemaComparator(project.dialect, detect_renames=False, plugins=project.plugins)
     operations = comparator.compare(actual, expected).operations
-    lines = [op.describe() for op in operations]
+    have, want = {str(i) for i in actual.ignored}, {str(i) for i in expected.ignored}
+    # A redefined view, function or trigger is one "defined as" line below, not the drops,
+    # replacements and re-creations the comparator plans for it and the views after it.
+    lines = [
+        op.describe()
+        for op in operations
+        if not isinstance(op, ReplaceObject | DropObject)
+        and not (isinstance(op, CreateObject) and str(op.obj) in have)
+    ]
     # Views, triggers, procedures: objects the schema model knows by name only. The comparator
     # leaves those only ``actual`` has alone and recreates the carried ones only ``expected``
     # has (CreateObject); every other one is named here.
     created = {str(op.obj) for op in operations if isinstance(op, CreateObject)}
-    have, want = {str(i) for i in actual.ignored}, {str(i) for i in expected.ignored}
     lines += [f"drop {name} (left behind)" for name in sorted(have - want)]
     lines += [f"create {name} (missing)" for name in sorted(want - have - created)]
     definitions = {str(c): c.create for c in actual.carried}

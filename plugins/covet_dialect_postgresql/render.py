@@ -23,6 +23,7 @@ from covet_core.schema.operations import (
     AlterColumn,
     CreateEnum,
     DropEnum,
+    ReplaceObject,
 )
 from covet_core.schema.render import DdlRenderer, sql_string
 from covet_dialect_postgresql import quote
@@ -40,6 +41,18 @@ _PRECISION_TYPES = {"timestamp": "TIMESTAMP", "timestamptz": "TIMESTAMP", "time"
 class PostgreSQLRenderer(DdlRenderer):
     dialect_name = "PostgreSQL"
     carries = "postgresql"
+
+    def replace_object(self, operation: ReplaceObject) -> list[str]:
+        """A function or procedure in place (pg_get_functiondef already says ``CREATE OR
+        REPLACE``): dropping it would fail while a view, a default or a trigger uses it.
+        PostgreSQL refuses the replacement, naming why, when the return type changes; up
+        --dry-run --verify shows that before a deploy. (A changed view never gets here: the
+        comparator recreates it with the views after it.)"""
+        new = operation.new
+        if new.kind in ("function", "procedure") and new.create.startswith("CREATE OR REPLACE"):
+            return self.carried(new, new.create)
+        return super().replace_object(operation)
+
     foreign_key_options = frozenset({"match", "deferrable"})
     types = {
         "text": "TEXT",
