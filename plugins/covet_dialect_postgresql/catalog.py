@@ -273,6 +273,26 @@ SELECT 'domain', t.typname, t.typnamespace, 1, t.oid::bigint,
 FROM pg_type t JOIN named s ON s.oid = t.typnamespace JOIN pg_type b ON b.oid = t.typbasetype
 WHERE t.typtype = 'd' AND {NOT_IN_EXTENSION.format(catalog="pg_type", oid="t.oid")}
 UNION ALL
+-- A composite type a column may be of, attribute by attribute as format_type spells them.
+SELECT 'composite type', t.typname, t.typnamespace, 1, t.oid::bigint,
+       'CREATE TYPE ' || s.prefix || quote_ident(t.typname) || ' AS ('
+       || coalesce((SELECT string_agg(quote_ident(a.attname) || ' '
+                                      || format_type(a.atttypid, a.atttypmod)
+                                      || CASE WHEN a.attcollation <> 0
+                                              AND a.attcollation <> b.typcollation THEN
+                                           ' COLLATE ' || (SELECT format('%I.%I', cn.nspname, co.collname)
+                                                           FROM pg_collation co
+                                                           JOIN pg_namespace cn ON cn.oid = co.collnamespace
+                                                           WHERE co.oid = a.attcollation)
+                                         ELSE '' END, ', ' ORDER BY a.attnum)
+                    FROM pg_attribute a JOIN pg_type b ON b.oid = a.atttypid
+                    WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped), '')
+       || ')',
+       'DROP TYPE ' || s.prefix || quote_ident(t.typname)
+FROM pg_type t JOIN named s ON s.oid = t.typnamespace JOIN pg_class c ON c.oid = t.typrelid
+WHERE t.typtype = 'c' AND c.relkind = 'c'
+  AND {NOT_IN_EXTENSION.format(catalog="pg_type", oid="t.oid")}
+UNION ALL
 SELECT 'sequence', c.relname, c.relnamespace, 1, c.oid::bigint,
        'CREATE SEQUENCE ' || s.prefix || quote_ident(c.relname)
        || ' AS ' || format_type(q.seqtypid, NULL) || ' INCREMENT BY ' || q.seqincrement
@@ -323,6 +343,34 @@ SELECT CASE c.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END, c.relna
 FROM pg_class c JOIN named s ON s.oid = c.relnamespace
 WHERE c.relkind IN ('v', 'm') AND c.reloptions IS NULL
   AND {NOT_IN_EXTENSION.format(catalog="pg_class", oid="c.oid")}
+UNION ALL
+-- Rules and row level security with its policies, after the views (a rule may act on them).
+SELECT 'rule', r.rulename || ' on ' || c.relname, c.relnamespace, 4, r.oid::bigint,
+       rtrim(pg_get_ruledef(r.oid), '; '),
+       format('DROP RULE %I ON %s%I', r.rulename, s.prefix, c.relname)
+FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN named s ON s.oid = c.relnamespace
+WHERE r.rulename <> '_RETURN'
+UNION ALL
+SELECT 'row level security', c.relname, c.relnamespace, 4, c.oid::bigint,
+       format('ALTER TABLE %s%I ENABLE ROW LEVEL SECURITY%s', s.prefix, c.relname,
+              CASE WHEN c.relforcerowsecurity THEN ', FORCE ROW LEVEL SECURITY' ELSE '' END),
+       format('ALTER TABLE %s%I DISABLE ROW LEVEL SECURITY, NO FORCE ROW LEVEL SECURITY',
+              s.prefix, c.relname)
+FROM pg_class c JOIN named s ON s.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p') AND (c.relrowsecurity OR c.relforcerowsecurity)
+UNION ALL
+SELECT 'policy', p.polname || ' on ' || c.relname, c.relnamespace, 4, p.oid::bigint,
+       format('CREATE POLICY %I ON %s%I AS %s FOR %s TO %s', p.polname, s.prefix, c.relname,
+              CASE WHEN p.polpermissive THEN 'PERMISSIVE' ELSE 'RESTRICTIVE' END,
+              CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE'
+                            WHEN 'd' THEN 'DELETE' ELSE 'ALL' END,
+              (SELECT string_agg(CASE WHEN r = 0 THEN 'PUBLIC'
+                                      ELSE quote_ident(pg_get_userbyid(r)) END, ', ')
+               FROM unnest(p.polroles) AS r))
+       || coalesce(' USING (' || pg_get_expr(p.polqual, p.polrelid) || ')', '')
+       || coalesce(' WITH CHECK (' || pg_get_expr(p.polwithcheck, p.polrelid) || ')', ''),
+       format('DROP POLICY %I ON %s%I', p.polname, s.prefix, c.relname)
+FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid JOIN named s ON s.oid = c.relnamespace
 UNION ALL
 SELECT 'trigger', t.tgname || ' on ' || c.relname, c.relnamespace, 4, t.oid::bigint,
        pg_get_triggerdef(t.oid),
