@@ -141,8 +141,7 @@ TRIGGER = {
 
 # Something each dialect's generated migration cannot create (every dialect carries views).
 UNMANAGEABLE = {
-    "postgresql": ("CREATE TABLE parted (id integer) PARTITION BY RANGE (id)",
-                   "partition key (PARTITION BY) parted"),
+    "postgresql": ("CREATE UNLOGGED TABLE scratchpad (id integer)", "unlogged table scratchpad"),
     "mysql": ("CREATE TABLE heap (id INT PRIMARY KEY) ENGINE=MEMORY", "MEMORY storage engine heap"),
     "sqlite": ("CREATE VIRTUAL TABLE docs USING fts5(body)", "virtual table docs"),
 }  # fmt: skip

@@ -158,7 +158,8 @@ class Table:
     primary_key_name: str | None = field(default=None, compare=False)
     options: tuple[str, ...] = field(default=(), compare=False)
     """SQLite: ``STRICT`` / ``WITHOUT ROWID`` as declared, written in a copy (and kept by a
-    rebuild); not compared, since models do not say them."""
+    rebuild); PostgreSQL: ``PARTITION BY ...`` of a partitioned table. Not compared, since
+    models do not say them."""
     collation: str | None = None
     """MySQL: the table's default collation (and so character set) when it is not the one
     covet creates tables with (``DEFAULT CHARSET=utf8mb4`` and that set's default)."""

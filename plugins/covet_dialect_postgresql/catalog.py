@@ -37,6 +37,7 @@ RELATIONS = """
 SELECT c.oid, c.relnamespace AS nsp, c.relname, c.relkind::text AS relkind, c.relispartition, d.description,
        c.relpersistence::text AS persistence, c.reloptions IS NOT NULL AS has_options,
        c.relrowsecurity OR c.relforcerowsecurity AS row_security,
+       CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partition_key,
        NOT c.relispartition AND EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = c.oid) AS inherits,
        EXISTS (SELECT 1 FROM pg_depend o WHERE o.classid = 'pg_class'::regclass
                AND o.objid = c.oid AND o.deptype IN ('a', 'i')) AS owned,
@@ -165,7 +166,31 @@ NOT_IN_EXTENSION = (
 OTHERS = f"""
 SELECT 'trigger' AS kind, t.tgname AS name, c.relnamespace AS nsp, c.relname AS parent
 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-WHERE NOT t.tgisinternal AND c.relnamespace = ANY($1::oid[])
+WHERE NOT t.tgisinternal AND t.tgparentid = 0 AND c.relnamespace = ANY($1::oid[])
+UNION ALL
+-- What a partition has of its own, beyond what its parent gives every partition: a copy
+-- creates partitions with PARTITION OF, which gives them the parent's indexes, keys,
+-- defaults and triggers only.
+SELECT 'index of a partition (not its parent''s)', i.relname, c.relnamespace, c.relname
+FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid
+WHERE c.relispartition AND c.relnamespace = ANY($1::oid[])
+  AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = x.indexrelid)
+UNION ALL
+SELECT 'constraint of a partition (not its parent''s)', con.conname, c.relnamespace, c.relname
+FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid
+WHERE c.relispartition AND c.relnamespace = ANY($1::oid[]) AND con.conislocal
+  AND con.conparentid = 0 AND con.contype IN ('c', 'f', 'u', 'p', 'x')
+UNION ALL
+SELECT 'column default or NOT NULL of a partition (not its parent''s)', a.attname,
+       c.relnamespace, c.relname
+FROM pg_class c JOIN pg_inherits h ON h.inhrelid = c.oid
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+JOIN pg_attribute pa ON pa.attrelid = h.inhparent AND pa.attname = a.attname
+LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+LEFT JOIN pg_attrdef pd ON pd.adrelid = pa.attrelid AND pd.adnum = pa.attnum
+WHERE c.relispartition AND c.relnamespace = ANY($1::oid[])
+  AND (a.attnotnull AND NOT pa.attnotnull
+       OR pg_get_expr(d.adbin, d.adrelid) IS DISTINCT FROM pg_get_expr(pd.adbin, pd.adrelid))
 UNION ALL
 SELECT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate'
                       WHEN 'w' THEN 'window function' ELSE 'function' END,
@@ -344,6 +369,17 @@ FROM pg_class c JOIN named s ON s.oid = c.relnamespace
 WHERE c.relkind IN ('v', 'm') AND c.reloptions IS NULL
   AND {NOT_IN_EXTENSION.format(catalog="pg_class", oid="c.oid")}
 UNION ALL
+-- A partition after its parent (a table; a sub-partition after its partition: creation
+-- order), as PARTITION OF gives it: the parent's columns, indexes, keys, defaults and
+-- triggers, and its bounds.
+SELECT 'partition', c.relname, c.relnamespace, 2, c.oid::bigint,
+       format('CREATE TABLE %s%I PARTITION OF %s %s', s.prefix, c.relname,
+              h.inhparent::regclass::text, pg_get_expr(c.relpartbound, c.oid))
+       || CASE WHEN c.relkind = 'p' THEN ' PARTITION BY ' || pg_get_partkeydef(c.oid) ELSE '' END,
+       format('DROP TABLE %s%I', s.prefix, c.relname)
+FROM pg_class c JOIN named s ON s.oid = c.relnamespace JOIN pg_inherits h ON h.inhrelid = c.oid
+WHERE c.relispartition AND c.relkind IN ('r', 'p')
+UNION ALL
 -- Rules and row level security with its policies, after the views (a rule may act on them).
 SELECT 'rule', r.rulename || ' on ' || c.relname, c.relnamespace, 4, r.oid::bigint,
        rtrim(pg_get_ruledef(r.oid), '; '),
@@ -376,7 +412,7 @@ SELECT 'trigger', t.tgname || ' on ' || c.relname, c.relnamespace, 4, t.oid::big
        pg_get_triggerdef(t.oid),
        format('DROP TRIGGER %I ON %s%I', t.tgname, s.prefix, c.relname)
 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN named s ON s.oid = c.relnamespace
-WHERE NOT t.tgisinternal AND c.relname NOT LIKE '\\_covet\\_%'
+WHERE NOT t.tgisinternal AND t.tgparentid = 0 AND c.relname NOT LIKE '\\_covet\\_%'
 ORDER BY 4, 5
 """
 

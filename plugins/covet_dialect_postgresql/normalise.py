@@ -267,6 +267,7 @@ def normalise_table(table: Table) -> Table:
         primary_key_name=(table.primary_key_name or pg_name(table.name, None, "pkey"))
         if pk
         else None,
+        options=table.options,  # PARTITION BY: not compared, but a copy must say it
     )
 
 

@@ -22,6 +22,7 @@ from covet_core.schema.operations import (
     AddEnumValue,
     AlterColumn,
     CreateEnum,
+    CreateTable,
     DropEnum,
     ReplaceObject,
 )
@@ -160,6 +161,15 @@ class PostgreSQLRenderer(DdlRenderer):
         text = sql_string(column.comment) if column.comment else "NULL"
         name = f"{self.table_name(table, schema)}.{self.quote(column.name)}"
         return f"COMMENT ON COLUMN {name} IS {text}"
+
+    def create_table(self, operation: CreateTable) -> list[str]:
+        """With ``PARTITION BY ...`` (``Table.options``) after the column list: a partitioned
+        table as it was read; its partitions are carried (``CREATE TABLE ... PARTITION OF``)."""
+        statements = super().create_table(operation)
+        partitioning = [o for o in operation.table.options if o.startswith("PARTITION BY ")]
+        if partitioning:
+            statements[0] += " " + partitioning[0]
+        return statements
 
     def table_comments(self, table: Table) -> list[str]:
         statements = []

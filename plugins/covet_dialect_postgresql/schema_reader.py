@@ -197,6 +197,8 @@ class PostgreSQLSchemaReader:
                     "name": rel["relname"], "schema": schema, "comment": rel["description"],
                     "columns": [], "pk": (), "pk_name": None, "indexes": [], "uniques": [],
                     "checks": [], "fks": [],
+                    "options": (f"PARTITION BY {rel['partition_key']}",)
+                    if rel["partition_key"] else (),
                 }  # fmt: skip
             elif not (rel["relkind"] == "S" and rel["owned"]):
                 ignored.append(IgnoredObject(_RELKIND[rel["relkind"]], rel["relname"], schema))
@@ -274,6 +276,7 @@ class PostgreSQLSchemaReader:
                     check_constraints=tuple(t["checks"]),
                     foreign_keys=tuple(t["fks"]),
                     primary_key_name=t["pk_name"],
+                    options=t["options"],
                 )
                 for t in tables.values()
             ],
@@ -361,7 +364,6 @@ def _table_attributes(rel: dict[str, Any], schema: str | None) -> list[IgnoredOb
     found = [
         IgnoredObject(kind, name, schema)
         for kind, present in (
-            ("partition key (PARTITION BY)", rel["relkind"] == "p"),
             ("inheritance (INHERITS)", rel["inherits"]),
             ("unlogged table", rel["persistence"] == "u"),
             ("storage parameters (WITH ...)", rel["has_options"]),
