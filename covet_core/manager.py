@@ -11,30 +11,24 @@ import math
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager, nullcontext
-from dataclasses import dataclass, field
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from covet_core.adapter import Adapter
-from covet_core.backup import (
-    BackupInfo,
-)
 from covet_core.dialect import Dialect
 from covet_core.discovery import discover
 from covet_core.errors import (
     ConfigError,
     CovetError,
     DiscoveryError,
-    HistoryError,
-    LintRefusedError,
-    MigrationFailedError,
     ReadOnlyDatabaseError,
 )
 from covet_core.history import HistoryRecord, MigrationHistory
 from covet_core.locking import DEFAULT_LOCK_TIMEOUT, LockStrategy, NoLock, guard_for
 from covet_core.log import get_logger
 from covet_core.manager_backups import BackupMethods
+from covet_core.manager_checks import CheckMethods
 from covet_core.manager_history import HistoryMethods
 from covet_core.migration import Migration
 from covet_core.planning import (
@@ -47,61 +41,16 @@ from covet_core.planning import (
     status_of,
 )
 from covet_core.plugins import Plugins
+from covet_core.reports import RunReport, as_result
 from covet_core.retrying import DEFAULT_DDL_LOCK_TIMEOUT, DEFAULT_DDL_RETRIES, run_retrying
-from covet_core.runner import MigrationResult, MigrationRunner, uses_transaction
+from covet_core.runner import MigrationRunner, uses_transaction
 from covet_core.scaffold import write_migration_file
 from covet_core.steps import plan_text
-from covet_core.verify import Verified, refuse_unverifiable, verify_plan
 
 log = get_logger()
 
 
-@dataclass
-class RunReport:
-    direction: str
-    names: list[str] = field(default_factory=list)
-    results: list[MigrationResult] = field(default_factory=list)
-    duration: float = 0.0
-    dry_run: bool = False
-    plan: list[dict[str, Any]] = field(default_factory=list)
-    backup: BackupInfo | str | None = None
-    out_of_order: dict[str, str] = field(default_factory=dict)
-    """Migrations of the plan older than the newest applied one (name -> that one)."""
-    verified: list[Verified] | None = None
-    """A verified dry run's report, per migration of the plan."""
-    verified_on: str | None = None
-    """``"rollback"`` (in a transaction, rolled back) or ``"scratch"`` (on a scratch copy)."""
-    scratch_lacks: list[str] = field(default_factory=list)
-    """With ``verify="scratch"``: objects the scratch copy could not recreate."""
-    lint: Any = None
-    """The ``LintReport`` of the plan's migrations (``None``: not linted, or nothing to do)."""
-
-    def as_dict(self) -> dict[str, Any]:
-        key = "applied" if self.direction == "up" else "rolled_back"
-        result: dict[str, Any] = {
-            "success": True,
-            key: list(self.names),
-            "duration": self.duration,
-            "error": None,
-            "dry_run": self.dry_run,
-            "sql": [sql for step in self.plan for sql in step["sql"]],
-            "plan": self.plan,
-            "failed": None,
-            "statement": None,
-            "backup": str(self.backup.path) if isinstance(self.backup, BackupInfo) else self.backup,
-        }
-        if self.verified is not None:
-            result["verified"] = [v.as_dict() for v in self.verified]
-            result["verified_on"] = self.verified_on
-            result["scratch_lacks"] = list(self.scratch_lacks)
-            failed = next((v for v in self.verified if v.success is False), None)
-            if failed is not None:
-                result.update(success=False, error=failed.error, failed=failed.name,
-                              statement=failed.statement)  # fmt: skip
-        return result
-
-
-class MigrationManager(BackupMethods, HistoryMethods):
+class MigrationManager(BackupMethods, HistoryMethods, CheckMethods):
     """Applies, rolls back and reports the migrations in ``migrations_dir``.
 
     ``dialect`` is a registered dialect name (``"sqlite"``, ``"postgresql"``, ...) or a
@@ -311,7 +260,7 @@ class MigrationManager(BackupMethods, HistoryMethods):
         ``verify="scratch"`` runs them on a scratch copy of the schema instead (any server
         database, MySQL/MariaDB included), dropped afterwards."""
         run = self.upgrade(target=target, dry_run=dry_run, verify=verify)
-        return await _as_result("up", run, dry_run)
+        return await as_result("up", run, dry_run)
 
     async def upgrade(
         self, target: str | None = None, dry_run: bool = False, verify: bool | str = False
@@ -352,88 +301,13 @@ class MigrationManager(BackupMethods, HistoryMethods):
         report.duration = time.monotonic() - start
         return report
 
-    async def _lint(self, report: RunReport, plan: list[Migration], refuse: bool) -> None:
-        """Lint the plan's migrations only, and only when there is a plan: the cost of ``up``
-        with nothing to do stays the same, and the parsers are imported only here."""
-        if not plan or self.lint == "off":
-            return
-        from covet_core.lint import lint
-
-        missing = self.database_missing() is not None
-        report.lint = await lint(
-            plan,
-            self.dialect,
-            None if missing else self.adapter,
-            large_rows=self.lint_large_table_rows,
-        )
-        if self.on_lint is not None:
-            self.on_lint(report.lint)
-        errors = report.lint.at_or_above("error")
-        if refuse and self.lint == "error" and errors:
-            first = errors[0]
-            more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-            raise LintRefusedError(
-                f'lint = "error": {first.migration} line {first.line}: [{first.rule}] '
-                f"{first.message}{more}; nothing was applied. Fix it (`covet migrate lint` "
-                f"shows the rewrite), silence it with -- covet:allow {first.rule} <reason>, "
-                f"or pass --no-lint"
-            )
-
-    async def _verify(self, plan: list[Migration]) -> list[Verified]:
-        refuse_unverifiable(self.dialect)
-        if (missing := self.database_missing()) is not None:
-            raise ConfigError(f"the database {missing} does not exist yet: nothing to verify on")
-
-        def outside(migration: Migration) -> bool:
-            return not migration.data_steps and not uses_transaction(migration, self.dialect)
-
-        timeout = self.dialect.lock_timeout
-        bounded = (
-            timeout(self.adapter, self.ddl_lock_timeout)
-            if timeout is not None and self.ddl_lock_timeout is not None
-            else nullcontext()
-        )
-        async with bounded:
-            return await verify_plan(self.adapter, self.dialect, self.plugins, plan, outside)
-
-    async def _verify_on_scratch(self, plan: list[Migration]) -> tuple[list[Verified], list[str]]:
-        from covet_core.verify_scratch import verify_on_scratch
-
-        if (missing := self.database_missing()) is not None:
-            raise ConfigError(f"the database {missing} does not exist yet: nothing to verify on")
-        if not plan:
-            return [], []
-        return await verify_on_scratch(self.adapter, self.dialect, self.plugins, plan)
-
-    def _check_order(
-        self,
-        report: RunReport,
-        plan: list[Migration],
-        migrations: list[Migration],
-        records: list[HistoryRecord],
-    ) -> None:
-        if self.out_of_order == "allow":
-            return
-        late = out_of_order(migrations, records)
-        report.out_of_order = {m.name: late[m.name] for m in plan if m.name in late}
-        if report.out_of_order and self.out_of_order == "refuse":
-            name, newest = next(iter(report.out_of_order.items()))
-            more = len(report.out_of_order) - 1
-            raise HistoryError(
-                f"{name} is older than the newest applied migration {newest}"
-                f'{f" (and {more} more)" if more else ""}, and out_of_order is "refuse"; '
-                f'give it a newer timestamp (rename the file), or set out_of_order = "warn"'
-            )
-        for name, newest in report.out_of_order.items():
-            log.warning("migration.out_of_order", migration=name, newest_applied=newest)
-
     # -- down ---------------------------------------------------------------------------------
 
     async def migrate_down(
         self, steps: int = 1, dry_run: bool = False, target: str | None = None
     ) -> dict[str, Any]:
         """Roll back the last ``steps`` applied migrations (or all after ``target``)."""
-        return await _as_result(
+        return await as_result(
             "down", self.downgrade(steps=steps, dry_run=dry_run, target=target), dry_run
         )
 
@@ -518,25 +392,3 @@ class MigrationManager(BackupMethods, HistoryMethods):
             known_names=known,
             dialect_name=self.dialect.name,
         )
-
-
-async def _as_result(direction: str, run: Any, dry_run: bool) -> dict[str, Any]:
-    start = time.monotonic()
-    key = "applied" if direction == "up" else "rolled_back"
-    try:
-        report: RunReport = await run
-    except CovetError as error:
-        failed = error if isinstance(error, MigrationFailedError) else None
-        return {
-            "success": False,
-            key: list(getattr(error, "applied", [])),
-            "duration": time.monotonic() - start,
-            "error": str(error),
-            "dry_run": dry_run,
-            "sql": [],
-            "plan": [],
-            "failed": failed.migration if failed else None,
-            "statement": failed.statement if failed else None,
-            "backup": None,
-        }
-    return report.as_dict()
