@@ -257,12 +257,13 @@ class Schema:
         ignored: list[IgnoredObject] | None = None,
         carried: list[CarriedObject] | None = None,
     ) -> Schema:
-        for i, table in enumerate(tables):
-            same = [t for t in tables[:i] if t.key == table.key]
-            if same:
-                raise same_key_error(same[0], table)
+        keyed: dict[str, Table] = {}
+        for table in tables:
+            first = keyed.setdefault(table.key, table)
+            if first is not table:
+                raise same_key_error(first, table)
         return cls(
-            tables={t.key: t for t in tables},
+            tables=keyed,
             enums={e.key: e for e in enums},
             ignored=list(ignored or []),
             dialect=dialect,
