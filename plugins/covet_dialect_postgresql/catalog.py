@@ -133,20 +133,23 @@ SELECT i.indrelid AS rel, ic.relname AS name, i.indisunique, am.amname,
                             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = x.num
                             WHERE x.coll <> a.attcollation)
             THEN pg_get_indexdef(i.indexrelid, 0, true) END AS def,
-       pg_get_expr(i.indpred, i.indrelid, true) AS predicate,
-       ARRAY(SELECT a.attname FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(num, ord)
-             LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num
-             WHERE k.ord <= i.indnkeyatts ORDER BY k.ord) AS cols,
-       ARRAY(SELECT quote_ident(a.attname) FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(num, ord)
-             LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num
-             WHERE k.ord <= i.indnkeyatts ORDER BY k.ord) AS quoted
+       pg_get_expr(i.indpred, i.indrelid, true) AS predicate, keys.cols, keys.quoted
 FROM pg_index i
+-- The key columns and their quoted names in one pass over the key, not one each.
+CROSS JOIN LATERAL (
+    SELECT array_agg(a.attname ORDER BY k.ord) AS cols,
+           array_agg(quote_ident(a.attname) ORDER BY k.ord) AS quoted
+    FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(num, ord)
+    LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num
+    WHERE k.ord <= i.indnkeyatts) keys
 JOIN pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_class c ON c.oid = i.indrelid
 JOIN pg_am am ON am.oid = ic.relam
 WHERE c.relnamespace = ANY($1::oid[]) AND c.relkind IN ('r', 'p')
-  AND NOT EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = i.indexrelid
-                  AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u', 'x'))
+  -- NOT IN over one scan of pg_constraint (a hashed subplan): NOT EXISTS was planned as a
+  -- nested loop, a join per index.
+  AND i.indexrelid NOT IN (SELECT con.conindid FROM pg_constraint con
+                           WHERE con.contype IN ('p', 'u', 'x'))
 ORDER BY ic.relname
 """
 
