@@ -97,9 +97,10 @@ SELECT con.conrelid AS rel, con.conname, con.contype::text AS contype,
              JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num
              ORDER BY k.ord) AS cols,
        rc.relname AS ref_table, rn.nspname AS ref_schema,
-       ARRAY(SELECT a.attname FROM unnest(con.confkey) WITH ORDINALITY k(num, ord)
-             JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num
-             ORDER BY k.ord) AS ref_cols,
+       CASE WHEN con.contype = 'f' THEN  -- only a foreign key references columns
+            ARRAY(SELECT a.attname FROM unnest(con.confkey) WITH ORDINALITY k(num, ord)
+                  JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num
+                  ORDER BY k.ord) END AS ref_cols,
        con.confupdtype::text AS confupdtype, con.confdeltype::text AS confdeltype,
        con.condeferrable, con.condeferred, con.confmatchtype::text AS confmatchtype,
        CASE WHEN con.contype IN ('p', 'u') THEN (
