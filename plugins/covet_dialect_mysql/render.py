@@ -181,6 +181,8 @@ class MySQLRenderer(DdlRenderer):
             options = f" ENGINE=InnoDB COLLATE={collation_name(table.collation)}"
         if table.comment:
             options += f" COMMENT={sql_string(table.comment)}"
+        # PARTITION BY ... as SHOW CREATE TABLE printed it (Table.options).
+        options += "".join(f"\n{o}" for o in table.options if o.upper().startswith("PARTITION BY"))
         name = self.table_name(table.name, table.schema)
         return [f"CREATE TABLE {exists}{name} (\n    {body}\n){options}"]
 

@@ -26,7 +26,7 @@ from covet_core.schema.model import (
 )
 from covet_core.schema.render import sql_string
 from covet_dialect_mysql import quote
-from covet_dialect_mysql.carried import carried_objects
+from covet_dialect_mysql.carried import PARTITIONING, carried_objects, with_partitioning
 from covet_dialect_mysql.expression import STRING_LITERAL, decode_string
 from covet_dialect_mysql.normalise import is_implicit_fk_index
 
@@ -114,7 +114,7 @@ class MySQLSchemaReader:
             return Schema(dialect="mysql")
         rows = _Rows(await self._query(where, params, mariadb), current)
         rows.default_collation = server["utf8mb4"] if server else None
-        schema = rows.schema()
+        schema = await with_partitioning(self.adapter, rows.schema())
         schema.carried = await carried_objects(self.adapter, schema.ignored)
         return schema
 
@@ -379,7 +379,7 @@ def _table_attributes(row: dict[str, Any], schema: str | None) -> list[IgnoredOb
     found = []
     options = [o for o in str(row["options"] or "").split() if o]
     if "partitioned" in options:
-        found.append(IgnoredObject("partitioning (PARTITION BY)", row["t"], schema))
+        found.append(IgnoredObject(PARTITIONING, row["t"], schema))  # read, if it can be
     others = [o for o in options if o != "partitioned"]
     if others:
         found.append(IgnoredObject(f"table options ({' '.join(others)})", row["t"], schema))
