@@ -69,8 +69,9 @@ def test_corpus_schema_copies_exactly_or_says_what_it_leaves(
             before, after = await oracle(target, source), await oracle(other, copy)
             missing = lost(before, after)
             silent = {k: v for k, v in missing.items() if not covered(k, diff.unmanaged, v)}
+            named = ", ".join(f"{kind} {what}" for kind, what in sorted(missing))
             print(f"{name} on {target.name}: {len(missing)} object(s) differ, all reported"
-                  if not silent else "")  # fmt: skip
+                  f"{': ' + named if named else ''}" if not silent else "")  # fmt: skip
             shown = [
                 "\n".join(difflib.unified_diff(v.splitlines(), after.get(k, "").splitlines(),
                                                 str(k), "copy", lineterm="", n=0))
