@@ -12,6 +12,7 @@ commits implicitly (MySQL/MariaDB) nothing can be undone, so it refuses and says
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,6 +82,26 @@ async def run_one(adapter: Any, dialect: Any, plugins: Any, migration: Migration
             await migration.forward(adapter)
 
 
+async def attempt(line: Verified, run: Awaitable[None]) -> bool:
+    """Run one migration's check, noting on ``line`` its duration, or the error and the
+    statement that stopped it; whether it ran cleanly."""
+    start = time.monotonic()
+    try:
+        await run
+    except Exception as exc:  # a migration's Python step may raise anything
+        line.success, line.duration = False, time.monotonic() - start
+        line.error = str(exc) if isinstance(exc, CovetError) else f"{type(exc).__name__}: {exc}"
+        line.statement = getattr(exc, "statement", None)
+        return False
+    line.success, line.duration = True, time.monotonic() - start
+    return True
+
+
+async def _savepointed(adapter: Any, dialect: Any, plugins: Any, migration: Migration) -> None:
+    async with adapter.transaction():  # a savepoint: the error is reported, the rest goes on
+        await run_one(adapter, dialect, plugins, migration)
+
+
 async def verify_plan(
     adapter: Any, dialect: Any, plugins: Any, plan: list[Migration], needs_no_transaction: Any
 ) -> list[Verified]:
@@ -94,20 +115,8 @@ async def verify_plan(
                 if needs_no_transaction(migration):
                     line.error = "runs outside a transaction (atomic = False): not verified"
                     break  # what follows may depend on it
-                start = time.monotonic()
-                try:
-                    async with adapter.transaction():  # a savepoint: the error is reported
-                        await run_one(adapter, dialect, plugins, migration)
-                except Exception as exc:  # a migration's Python step may raise anything
-                    line.success, line.duration = False, time.monotonic() - start
-                    line.error = (
-                        f"{type(exc).__name__}: {exc}"
-                        if not isinstance(exc, CovetError)
-                        else str(exc)
-                    )
-                    line.statement = getattr(exc, "statement", None)
+                if not await attempt(line, _savepointed(adapter, dialect, plugins, migration)):
                     break
-                line.success, line.duration = True, time.monotonic() - start
                 now = await _locks(adapter, dialect)
                 line.locks, held = sorted(now - held), now
             raise _RollBack

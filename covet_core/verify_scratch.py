@@ -12,13 +12,12 @@ fails on the copy and would not on the database.
 from __future__ import annotations
 
 import contextlib
-import time
 import uuid
 from typing import Any
 
 from covet_core.errors import ConfigError, CovetError
 from covet_core.migration import Migration
-from covet_core.verify import Verified, run_one
+from covet_core.verify import Verified, attempt, run_one
 
 
 async def verify_on_scratch(
@@ -66,13 +65,6 @@ async def _run_plan(
 ) -> list[Verified]:
     report = [Verified(m.name, None) for m in plan]
     for line, migration in zip(report, plan, strict=True):
-        start = time.monotonic()
-        try:
-            await run_one(scratch, dialect, plugins, migration)
-        except Exception as exc:  # a migration's Python step may raise anything
-            line.success, line.duration = False, time.monotonic() - start
-            line.error = str(exc) if isinstance(exc, CovetError) else f"{type(exc).__name__}: {exc}"
-            line.statement = getattr(exc, "statement", None)
+        if not await attempt(line, run_one(scratch, dialect, plugins, migration)):
             break
-        line.success, line.duration = True, time.monotonic() - start
     return report
