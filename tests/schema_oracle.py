@@ -9,11 +9,13 @@ holding the same schema (the database's name, AUTO_INCREMENT counters, quoting, 
 
 from __future__ import annotations
 
+import asyncio
 import re
 import subprocess
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from covet_core.schema.diff import SchemaDiff
@@ -222,3 +224,34 @@ async def copying(
     finally:
         await a.disconnect()
         await b.disconnect()
+
+
+async def oracle_of(target: Any, adapter: Any) -> Objects:
+    """The database's own account of ``target`` (a conftest Target, connected as
+    ``adapter``), covet's bookkeeping tables left out."""
+    if target.name == "postgresql":
+        found = await asyncio.to_thread(pg_dump_objects, target.url)
+    elif target.name == "mysql":
+        found = await mysql_objects(adapter)
+    else:
+        found = await sqlite_objects(adapter)
+    return {k: v for k, v in found.items() if "_covet_" not in k[1] + v}
+
+
+async def up_down_up(
+    diff: SchemaDiff, target: Any, adapter: Any, folder: Path, expected: Objects,
+    before: Objects | None = None,
+) -> Path:  # fmt: skip
+    """``diff`` written as a migration in ``folder`` and run up, down and up on ``target``:
+    after each up the database's own tools show ``expected``, after the down ``before``
+    (nothing, unless given). The migration file's path."""
+    from covet_core.manager import MigrationManager
+    from covet_core.schema.generator import MigrationGenerator
+
+    path = MigrationGenerator(target.dialect, folder).generate_from_diff(diff, "copy")
+    manager = MigrationManager(adapter, target.dialect, path.parent)
+    for step in ("up", "down", "up"):
+        result = await (manager.migrate_up() if step == "up" else manager.migrate_down())
+        assert result["success"], f"{result['error']}\n{path.read_text()}"
+        assert await oracle_of(target, adapter) == (expected if step == "up" else before or {})
+    return path

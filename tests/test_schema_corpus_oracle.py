@@ -12,23 +12,13 @@ from typing import Any
 
 import pytest
 from conftest import Target, chinook_ddl, database_target
-from schema_oracle import covered, lost, mysql_objects, pg_dump_objects, sqlite_objects
+from schema_oracle import covered, lost, oracle_of
 from test_corpora import FOLDER, corpus, prepare
 
 from covet_core.manager import MigrationManager
 from covet_core.schema.comparator import SchemaComparator
 from covet_core.schema.generator import MigrationGenerator
 from covet_core.schema.reader import SchemaReader
-
-
-async def oracle(target: Target, adapter: Any) -> dict[tuple[str, str], str]:
-    if target.name == "postgresql":
-        found = await asyncio.to_thread(pg_dump_objects, target.url)
-    elif target.name == "mysql":
-        found = await mysql_objects(adapter)
-    else:
-        found = await sqlite_objects(adapter)
-    return {k: v for k, v in found.items() if "_covet_" not in k[1] + v}
 
 
 async def build(name: str, target: Target, adapter: Any) -> None:
@@ -66,7 +56,7 @@ def test_corpus_schema_copies_exactly_or_says_what_it_leaves(
             )
             result = await MigrationManager(copy, other.dialect, path.parent).migrate_up()
             assert result["success"], f"{result['error']}\n{path.read_text()}"
-            before, after = await oracle(target, source), await oracle(other, copy)
+            before, after = await oracle_of(target, source), await oracle_of(other, copy)
             missing = lost(before, after)
             silent = {k: v for k, v in missing.items() if not covered(k, diff.unmanaged, v)}
             named = ", ".join(f"{kind} {what}" for kind, what in sorted(missing))

@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
 
 from conftest import Target, database_target
-from schema_oracle import copying, mysql_objects, pg_dump_objects, sqlite_objects
+from schema_oracle import copying, oracle_of, up_down_up
 
-from covet_core.manager import MigrationManager
 from covet_core.schema import CreateObject, CreateTable, DropObject, ReplaceObject
 from covet_core.schema.comparator import SchemaComparator
-from covet_core.schema.generator import MigrationGenerator
 from covet_core.schema.reader import SchemaReader
 
 SOURCE = [
@@ -48,17 +45,8 @@ def test_postgresql_copy_creates_what_its_tables_use(pg: Target, tmp_path: Path)
                 i for i, op in enumerate(diff.operations) if isinstance(op, CreateTable)
             )
             assert all(isinstance(op, CreateObject) for op in diff.operations[:first_table])
-            path = MigrationGenerator(other.dialect, tmp_path / "m").generate_from_diff(
-                diff, "copy"
-            )
-            manager = MigrationManager(copy, other.dialect, path.parent)
-            expected = await asyncio.to_thread(pg_dump_objects, pg.url)
-            for step in ("up", "down", "up"):
-                result = await (manager.migrate_up() if step == "up" else manager.migrate_down())
-                assert result["success"], f"{result['error']}\n{path.read_text()}"
-                dumped = await asyncio.to_thread(pg_dump_objects, other.url)
-                mine = {k: v for k, v in dumped.items() if "_covet_" not in k[1] + v}
-                assert mine == (expected if step == "up" else {})
+            expected = await oracle_of(pg, made.source)
+            await up_down_up(diff, other, copy, tmp_path / "m", expected)
             reproduced = await SchemaReader(copy, other.dialect, schemas=["app"]).read_schema()
             again = SchemaComparator(pg.dialect).compare(reproduced, original)
             assert again.operations == [] and again.warnings == []
@@ -90,17 +78,8 @@ def test_postgresql_copy_carries_functions_views_and_triggers(pg: Target, tmp_pa
         async with copying(pg, OBJECTS, other) as made:
             copy, original, diff = made.copy, made.original, made.diff
             assert diff.unmanaged == []
-            path = MigrationGenerator(other.dialect, tmp_path / "m").generate_from_diff(
-                diff, "copy"
-            )
-            manager = MigrationManager(copy, other.dialect, path.parent)
-            expected = await asyncio.to_thread(pg_dump_objects, pg.url)
-            for step in ("up", "down", "up"):
-                result = await (manager.migrate_up() if step == "up" else manager.migrate_down())
-                assert result["success"], f"{result['error']}\n{path.read_text()}"
-                dumped = await asyncio.to_thread(pg_dump_objects, other.url)
-                mine = {k: v for k, v in dumped.items() if "_covet_" not in k[1] + v}
-                assert mine == (expected if step == "up" else {})
+            expected = await oracle_of(pg, made.source)
+            await up_down_up(diff, other, copy, tmp_path / "m", expected)
             reproduced = await SchemaReader(copy, other.dialect).read_schema()
             again = SchemaComparator(pg.dialect).compare(reproduced, original)
             assert again.operations == [] and again.warnings == []
@@ -143,17 +122,8 @@ def test_postgresql_copy_creates_functions_before_the_tables_that_call_them(
                 "function next_code", "function is_upper", "function folded"
             }  # fmt: skip
             assert names.index("function coded_count") > first_table
-            path = MigrationGenerator(other.dialect, tmp_path / "m").generate_from_diff(
-                diff, "copy"
-            )
-            manager = MigrationManager(copy, other.dialect, path.parent)
-            expected = await asyncio.to_thread(pg_dump_objects, pg.url)
-            for step in ("up", "down", "up"):
-                result = await (manager.migrate_up() if step == "up" else manager.migrate_down())
-                assert result["success"], f"{result['error']}\n{path.read_text()}"
-                dumped = await asyncio.to_thread(pg_dump_objects, other.url)
-                mine = {k: v for k, v in dumped.items() if "_covet_" not in k[1] + v}
-                assert mine == (expected if step == "up" else {})
+            expected = await oracle_of(pg, made.source)
+            await up_down_up(diff, other, copy, tmp_path / "m", expected)
 
     with database_target("postgresql", tmp_path / "copy") as other:
         asyncio.run(go(other))
@@ -181,15 +151,8 @@ def test_sqlite_copy_carries_views_and_triggers(tmp_path: Path) -> None:
             # SQLite resolves a view's tables when it is used, so views may come in any order.
             assert sorted(created[:2]) == ["view busiest", "view busy"]
             assert created[2:] == ["trigger booking_audit"]
-            path = MigrationGenerator(other.dialect, tmp_path / "m").generate_from_diff(
-                diff, "copy"
-            )
-            manager = MigrationManager(copy, other.dialect, path.parent)
-            expected = await sqlite_objects(made.source)
-            for step in ("up", "down", "up"):
-                result = await (manager.migrate_up() if step == "up" else manager.migrate_down())
-                assert result["success"], f"{result['error']}\n{path.read_text()}"
-                assert await sqlite_objects(copy) == (expected if step == "up" else {})
+            expected = await oracle_of(source, made.source)
+            await up_down_up(diff, other, copy, tmp_path / "m", expected)
             await copy.execute("INSERT INTO booking (id, room) VALUES (1, 2)")
             assert await copy.fetch_value("SELECT count(*) FROM audit") == 1  # the trigger works
 
@@ -235,15 +198,8 @@ def test_mysql_copy_carries_views_triggers_routines_events_and_sequences(
             ]
             assert names.index("sequence tickets") < names.index("tables")
             assert names.index("view busy") < names.index("view busiest")
-            path = MigrationGenerator(other.dialect, tmp_path / "m").generate_from_diff(
-                diff, "copy"
-            )
-            manager = MigrationManager(copy, other.dialect, path.parent)
-            expected = await mysql_objects(made.source)
-            for step in ("up", "down", "up"):
-                result = await (manager.migrate_up() if step == "up" else manager.migrate_down())
-                assert result["success"], f"{result['error']}\n{path.read_text()}"
-                assert await mysql_objects(copy) == (expected if step == "up" else {})
+            expected = await oracle_of(mysql, made.source)
+            await up_down_up(diff, other, copy, tmp_path / "m", expected)
             await copy.execute("INSERT INTO booking (id, room) VALUES (1, 2)")
             assert await copy.fetch_value("SELECT count(*) FROM audit") == 1  # the trigger works
 
@@ -306,16 +262,6 @@ CHANGED = {
 }
 
 
-async def _oracle(target: Target, adapter: Any) -> dict[tuple[str, str], str]:
-    if target.name == "postgresql":
-        found = await asyncio.to_thread(pg_dump_objects, target.url)
-    elif target.name == "mysql":
-        found = await mysql_objects(adapter)
-    else:
-        found = await sqlite_objects(adapter)
-    return {k: v for k, v in found.items() if "_covet_" not in k[1] + v}
-
-
 def test_a_changed_view_function_or_trigger_is_replaced_and_put_back(
     target: Target, tmp_path: Path
 ) -> None:
@@ -346,16 +292,9 @@ def test_a_changed_view_function_or_trigger_is_replaced_and_put_back(
             # v changed, and w (which selects from it) is dropped first and made again after.
             assert touched.index("drop view w") < touched.index("drop view v")
             assert touched.index("create view v") < touched.index("create view w")
-            path = MigrationGenerator(target.dialect, tmp_path / "m").generate_from_diff(
-                diff, "replace"
-            )
-            manager = MigrationManager(a, target.dialect, path.parent)
-            original, expected = await _oracle(target, a), await _oracle(other, b)
+            original, expected = await oracle_of(target, a), await oracle_of(other, b)
             assert original != expected
-            for step in ("up", "down", "up"):
-                result = await (manager.migrate_up() if step == "up" else manager.migrate_down())
-                assert result["success"], f"{result['error']}\n{path.read_text()}"
-                assert await _oracle(target, a) == (expected if step == "up" else original)
+            await up_down_up(diff, target, a, tmp_path / "m", expected, before=original)
         finally:
             await a.disconnect()
             await b.disconnect()
@@ -393,17 +332,8 @@ def test_postgresql_copy_carries_row_level_security_policies_rules_and_composite
                 "row level security account", "policy own_rows on account",
                 "policy no_big on account", "rule keep_log on account_log",
             }  # fmt: skip
-            path = MigrationGenerator(other.dialect, tmp_path / "m").generate_from_diff(
-                diff, "copy"
-            )
-            manager = MigrationManager(copy, other.dialect, path.parent)
-            expected = await asyncio.to_thread(pg_dump_objects, pg.url)
-            for step in ("up", "down", "up"):
-                result = await (manager.migrate_up() if step == "up" else manager.migrate_down())
-                assert result["success"], f"{result['error']}\n{path.read_text()}"
-                dumped = await asyncio.to_thread(pg_dump_objects, other.url)
-                mine = {k: v for k, v in dumped.items() if "_covet_" not in k[1] + v}
-                assert mine == (expected if step == "up" else {})
+            expected = await oracle_of(pg, made.source)
+            await up_down_up(diff, other, copy, tmp_path / "m", expected)
 
     with database_target("postgresql", tmp_path / "copy") as other:
         asyncio.run(go(other))
@@ -437,17 +367,8 @@ def test_postgresql_copy_keeps_declarative_partitioning(pg: Target, tmp_path: Pa
             assert created.index("partition measurement_2025") < created.index(
                 "partition measurement_2025_eu"
             )
-            path = MigrationGenerator(other.dialect, tmp_path / "m").generate_from_diff(
-                diff, "copy"
-            )
-            manager = MigrationManager(copy, other.dialect, path.parent)
-            expected = await asyncio.to_thread(pg_dump_objects, pg.url)
-            for step in ("up", "down", "up"):
-                result = await (manager.migrate_up() if step == "up" else manager.migrate_down())
-                assert result["success"], f"{result['error']}\n{path.read_text()}"
-                dumped = await asyncio.to_thread(pg_dump_objects, other.url)
-                mine = {k: v for k, v in dumped.items() if "_covet_" not in k[1] + v}
-                assert mine == (expected if step == "up" else {})
+            expected = await oracle_of(pg, made.source)
+            await up_down_up(diff, other, copy, tmp_path / "m", expected)
             reproduced = await SchemaReader(copy, other.dialect).read_schema()
             again = SchemaComparator(pg.dialect).compare(reproduced, original)
             assert again.operations == [] and again.warnings == []
@@ -496,16 +417,9 @@ def test_mysql_copy_keeps_partitioning(mysql: Target, tmp_path: Path) -> None:
         async with copying(mysql, MYSQL_PARTITIONED, other) as made:
             copy, original, diff = made.copy, made.original, made.diff
             assert diff.unmanaged == []
-            path = MigrationGenerator(other.dialect, tmp_path / "m").generate_from_diff(
-                diff, "copy"
-            )
-            manager = MigrationManager(copy, other.dialect, path.parent)
-            expected = await mysql_objects(made.source)
+            expected = await oracle_of(mysql, made.source)
             assert "PARTITION BY RANGE" in expected[("TABLE", "events")]
-            for step in ("up", "down", "up"):
-                result = await (manager.migrate_up() if step == "up" else manager.migrate_down())
-                assert result["success"], f"{result['error']}\n{path.read_text()}"
-                assert await mysql_objects(copy) == (expected if step == "up" else {})
+            await up_down_up(diff, other, copy, tmp_path / "m", expected)
             reproduced = await SchemaReader(copy, other.dialect).read_schema()
             again = SchemaComparator(mysql.dialect).compare(reproduced, original)
             assert again.operations == [] and again.warnings == []

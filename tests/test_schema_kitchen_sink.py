@@ -7,15 +7,12 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
 
 import pytest
 from conftest import Target, database_target
-from schema_oracle import copying, mysql_objects, pg_dump_objects, sqlite_objects
+from schema_oracle import copying, oracle_of, up_down_up
 
-from covet_core.manager import MigrationManager
 from covet_core.schema.comparator import SchemaComparator
-from covet_core.schema.generator import MigrationGenerator
 from covet_core.schema.reader import SchemaReader
 
 SINK = [
@@ -57,37 +54,6 @@ SINK = [
     "COMMENT ON TABLE person IS 'people'",
     "COMMENT ON COLUMN person.name IS 'the name'",
 ]
-
-
-def test_a_kitchen_sink_postgresql_schema_copies_exactly(pg: Target, tmp_path: Path) -> None:
-    async def go(other: Target) -> None:
-        async with copying(pg, SINK, other, schemas=["public", "app"]) as made:
-            copy, original, diff = made.copy, made.original, made.diff
-            assert diff.unmanaged == [], diff.unmanaged
-            path = MigrationGenerator(other.dialect, tmp_path / "m").generate_from_diff(
-                diff, "copy"
-            )
-            manager = MigrationManager(copy, other.dialect, path.parent)
-            expected = await asyncio.to_thread(pg_dump_objects, pg.url)
-            for step in ("up", "down", "up"):
-                result = await (manager.migrate_up() if step == "up" else manager.migrate_down())
-                assert result["success"], f"{result['error']}\n{path.read_text()}"
-                dumped = await asyncio.to_thread(pg_dump_objects, other.url)
-                mine = {k: v for k, v in dumped.items() if "_covet_" not in k[1] + v}
-                if step == "up":
-                    lost = {k: (v, mine.get(k)) for k, v in expected.items() if mine.get(k) != v}
-                    extra = {k: v for k, v in mine.items() if k not in expected}
-                    assert not lost and not extra, (lost, extra)
-                else:
-                    assert mine == {}
-            reproduced = await SchemaReader(
-                copy, other.dialect, schemas=["public", "app"]
-            ).read_schema()
-            again = SchemaComparator(pg.dialect).compare(reproduced, original)
-            assert again.operations == [] and again.warnings == []
-
-    with database_target("postgresql", tmp_path / "copy") as other:
-        asyncio.run(go(other))
 
 
 MYSQL_SINK = [
@@ -132,30 +98,21 @@ SQLITE_SINK = [
 ]
 
 
-async def _oracle(target: Target, adapter: Any) -> dict[tuple[str, str], str]:
-    if target.name == "mysql":
-        return await mysql_objects(adapter)
-    return await sqlite_objects(adapter)
+SINKS = {"postgresql": (SINK, ["public", "app"]), "mysql": (MYSQL_SINK, None),
+         "sqlite": (SQLITE_SINK, None)}  # fmt: skip
 
 
-@pytest.mark.parametrize("name", ["mysql", "sqlite"])
+@pytest.mark.parametrize("name", ["postgresql", "mysql", "sqlite"])
 def test_a_kitchen_sink_schema_copies_exactly(name: str, tmp_path: Path) -> None:
-    statements = MYSQL_SINK if name == "mysql" else SQLITE_SINK
+    statements, schemas = SINKS[name]
 
     async def go(source: Target, other: Target) -> None:
-        async with copying(source, statements, other) as made:
+        async with copying(source, statements, other, schemas=schemas) as made:
             copy, original, diff = made.copy, made.original, made.diff
             assert diff.unmanaged == [], diff.unmanaged
-            path = MigrationGenerator(other.dialect, tmp_path / "m").generate_from_diff(
-                diff, "copy"
-            )
-            manager = MigrationManager(copy, other.dialect, path.parent)
-            expected = await _oracle(source, made.source)
-            for step in ("up", "down", "up"):
-                result = await (manager.migrate_up() if step == "up" else manager.migrate_down())
-                assert result["success"], f"{result['error']}\n{path.read_text()}"
-                assert await _oracle(other, copy) == (expected if step == "up" else {})
-            reproduced = await SchemaReader(copy, other.dialect).read_schema()
+            expected = await oracle_of(source, made.source)
+            await up_down_up(diff, other, copy, tmp_path / "m", expected)
+            reproduced = await SchemaReader(copy, other.dialect, schemas=schemas).read_schema()
             again = SchemaComparator(source.dialect).compare(reproduced, original)
             assert again.operations == [] and again.warnings == []
 

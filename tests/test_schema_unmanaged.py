@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from conftest import Target, database_target
-from schema_oracle import covered, lost, mysql_objects, pg_dump_objects, sqlite_objects
+from schema_oracle import covered, lost, oracle_of
 
 from covet_core.errors import UnmanagedObjectsError
 from covet_core.manager import MigrationManager
@@ -157,14 +157,6 @@ def small_sink(dialect: str) -> list[str]:
     ]
 
 
-async def oracle(target: Target, adapter: Any) -> dict[tuple[str, str], str]:
-    if target.name == "postgresql":
-        return await asyncio.to_thread(pg_dump_objects, target.url)
-    if target.name == "mysql":
-        return await mysql_objects(adapter)
-    return await sqlite_objects(adapter)
-
-
 async def connected(target: Target) -> Any:
     adapter = target.new_adapter()
     await adapter.connect()
@@ -197,7 +189,7 @@ def test_every_object_is_copied_or_named(target: Target, tmp_path: Path) -> None
             result = await MigrationManager(copy, other.dialect, path.parent).migrate_up()
             assert result["success"], f"{result['error']}\n{text}"
 
-            before, after = await oracle(target, source), await oracle(other, copy)
+            before, after = await oracle_of(target, source), await oracle_of(other, copy)
             missing = lost(before, after)
             assert missing  # the sink holds things covet does not create
             silent = {k: v for k, v in missing.items() if not covered(k, diff.unmanaged, v)}
@@ -227,7 +219,7 @@ def test_objects_the_models_cannot_express_are_left_alone_and_listed(
         try:
             for statement in small_sink(target.name):
                 await adapter.execute(statement)
-            before = await oracle(target, adapter)
+            before = await oracle_of(target, adapter)
             live = await SchemaReader(adapter, target.dialect).read_schema()
             models = ModelSchemaReader([Item]).read_schema()
             diff = SchemaComparator(target.dialect).compare(live, models)
@@ -243,7 +235,7 @@ def test_objects_the_models_cannot_express_are_left_alone_and_listed(
             assert all(f"#   {obj}" in text for obj in diff.ignored)
             result = await MigrationManager(adapter, target.dialect, path.parent).migrate_up()
             assert result["success"], f"{result['error']}\n{text}"
-            after = await oracle(target, adapter)
+            after = await oracle_of(target, adapter)
             for kind, name in before:
                 if "v_items" in name or "trg_items" in name or "f_double" in name:
                     assert (kind, name) in after, f"{kind} {name} was dropped"
