@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from conftest import mysql_admin, write_migration
-from topologies import topology
+from topologies import Stalled, bumping, numbered, topology
 
 NODES = [f"mysql://root@127.0.0.1:{port}/covet" for port in (4306, 4307, 4308)]
 ROUNDS = int(os.environ.get("COVET_GALERA_ROUNDS", "3"))
@@ -118,25 +118,6 @@ async def _adapter(url: str) -> Any:
     return adapter
 
 
-def _bump(kind: str) -> type:
-    from covet.database.migrations import data_migrations
-
-    class Bump(getattr(data_migrations, kind)):  # type: ignore[misc]
-        async def transform_batch(self, rows, adapter):  # type: ignore[no-untyped-def]
-            for row in rows:
-                row["n"] += 1
-            return rows
-
-    return Bump
-
-
-async def _table(adapter: Any, name: str, rows: int) -> None:
-    await adapter.execute(f"DROP TABLE IF EXISTS {name}")
-    await adapter.execute(f"CREATE TABLE {name} (id bigint PRIMARY KEY, n int NOT NULL)")
-    values = ", ".join(f"({i}, 0)" for i in range(1, rows + 1))
-    await adapter.execute(f"INSERT INTO {name} VALUES {values}")
-
-
 async def test_a_data_migration_waits_while_a_node_stops_applying(galera: None) -> None:
     """Node 3 under FLUSH TABLES WITH READ LOCK (a backup's desync: it stops applying the
     cluster's writes, and its receive queue grows): with ``max_replica_lag=0`` and no
@@ -145,28 +126,18 @@ async def test_a_data_migration_waits_while_a_node_stops_applying(galera: None) 
     primary = await _adapter(NODES[0])
     node3 = await _adapter(NODES[2])
     try:
-        await _table(primary, "lagged", 300)
+        await numbered(primary, "lagged", 300)
         await node3.execute("SET SESSION wsrep_sync_wait = 1")
         assert await node3.fetch_value("SELECT count(*) FROM lagged") == 300
         await node3.execute("FLUSH TABLES WITH READ LOCK")
-        waited, still = asyncio.Event(), asyncio.Event()
-        seen: list[int] = []
-
-        def watch(progress: Any) -> None:
-            if progress.throttled_seconds > 0.5 and not waited.is_set():
-                seen.append(progress.processed_rows)
-                waited.set()
-            elif progress.throttled_seconds > 1.5 and waited.is_set() and not still.is_set():
-                seen.append(progress.processed_rows)
-                still.set()
-
-        migration = _bump("BulkDataMigration")(
+        watch = Stalled()
+        migration = bumping("BulkDataMigration")(
             primary, "lagged", batch_size=50, max_replica_lag=0, progress_callback=watch,
             checkpoint_enabled=False,
         )  # fmt: skip
         running = asyncio.create_task(migration.execute())
-        await asyncio.wait_for(still.wait(), 60)
-        assert seen[0] == seen[1] < 300, seen
+        await asyncio.wait_for(watch.still.wait(), 60)
+        assert watch.seen[0] == watch.seen[1] < 300, watch.seen
         await node3.execute("UNLOCK TABLES")
         progress = await asyncio.wait_for(running, 60)
         assert progress.processed_rows == 300 and progress.throttled_seconds > 1.5
@@ -186,11 +157,11 @@ async def test_parallel_workers_on_three_nodes_transform_each_row_once(galera: N
     win, so every row is transformed exactly once."""
     adapters = [await _adapter(url) for url in NODES]
     try:
-        await _table(adapters[0], "spread", 3000)
+        await numbered(adapters[0], "spread", 3000)
         for adapter in adapters[1:]:
             await adapter.execute("SET SESSION wsrep_sync_wait = 1")
             assert await adapter.fetch_value("SELECT count(*) FROM spread") == 3000
-        spread = _bump("ParallelDataMigration")
+        spread = bumping("ParallelDataMigration")
         options = {"batch_size": 100, "chunk_rows": 200, "max_workers": 2, "name": "spread-once"}
         runs = [spread(adapter, "spread", **options) for adapter in adapters]
         async with asyncio.timeout(120), asyncio.TaskGroup() as group:  # one fails: all stop

@@ -15,9 +15,8 @@ from typing import Any
 import pytest
 from click.testing import Result
 from conftest import mysql_admin, write_migration
-from topologies import topology
+from topologies import Stalled, bumping, numbered, topology
 
-from covet.database.migrations import data_migrations
 from covet.database.migrations.data_migrations import DataMigrationError
 from covet_core.plugins import Plugins
 
@@ -42,22 +41,9 @@ async def _replicated(table: str) -> None:
 async def _primary_with(table: str, rows: int) -> Any:
     primary = Plugins.load().dialect("mysql").adapter_from_url(PRIMARY, None)
     await primary.connect()
-    await primary.execute(f"DROP TABLE IF EXISTS {table}")
-    await primary.execute(f"CREATE TABLE {table} (id bigint PRIMARY KEY, n int NOT NULL)")
-    values = ", ".join(f"({i}, 0)" for i in range(1, rows + 1))
-    await primary.execute(f"INSERT INTO {table} VALUES {values}")
+    await numbered(primary, table, rows)
     await _replicated(table)
     return primary
-
-
-def _bump(kind: str) -> type:
-    class Bump(getattr(data_migrations, kind)):  # type: ignore[misc]
-        async def transform_batch(self, rows, adapter):  # type: ignore[no-untyped-def]
-            for row in rows:
-                row["n"] += 1
-            return rows
-
-    return Bump
 
 
 @pytest.mark.parametrize("kind", ["BulkDataMigration", "ParallelDataMigration"])
@@ -70,25 +56,17 @@ async def test_a_data_migration_waits_while_the_replica_stops_applying(
     primary = await _primary_with("lagged", 400)
     try:
         await mysql_admin("STOP SLAVE SQL_THREAD", url=REPLICA)
-        waited, still = asyncio.Event(), asyncio.Event()
-        seen: list[int] = []
-
-        def watch(progress: Any) -> None:
-            if progress.throttled_seconds > 0.5 and not waited.is_set():
-                seen.append(progress.processed_rows)
-                waited.set()
-            elif progress.throttled_seconds > 1.5 and waited.is_set() and not still.is_set():
-                seen.append(progress.processed_rows)
-                still.set()
-
+        watch = Stalled()
         options = {"max_workers": 2} if kind == "ParallelDataMigration" else {}
-        migration = _bump(kind)(
+        migration = bumping(kind)(
             primary, "lagged", batch_size=50, max_replica_lag=0, replicas=[REPLICA],
             progress_callback=watch, checkpoint_enabled=False, **options,
         )  # fmt: skip
         running = asyncio.create_task(migration.execute())
-        await asyncio.wait_for(still.wait(), 60)
-        assert seen[0] == seen[1] < 400, seen  # no batch while the replica is behind
+        await asyncio.wait_for(watch.still.wait(), 60)
+        assert watch.seen[0] == watch.seen[1] < 400, (
+            watch.seen
+        )  # no batch while the replica is behind
         await mysql_admin("START SLAVE SQL_THREAD", url=REPLICA)
         progress = await asyncio.wait_for(running, 60)
         assert progress.processed_rows == 400 and progress.throttled_seconds > 1.5
@@ -104,7 +82,7 @@ async def test_a_data_migration_waits_while_the_replica_stops_applying(
 async def test_a_caught_up_replica_costs_no_waiting(replication: None) -> None:
     primary = await _primary_with("fresh", 300)
     try:
-        migration = _bump("BulkDataMigration")(
+        migration = bumping("BulkDataMigration")(
             primary, "fresh", batch_size=100, max_replica_lag=5, replicas=[REPLICA],
             checkpoint_enabled=False,
         )  # fmt: skip
@@ -131,7 +109,7 @@ async def test_a_replica_that_cannot_be_read_is_an_error_not_a_pass(
 ) -> None:
     primary = await _primary_with("unwatched", 20)
     try:
-        migration = _bump("BulkDataMigration")(
+        migration = bumping("BulkDataMigration")(
             primary, "unwatched", batch_size=10, max_replica_lag=5, replicas=replicas,
             checkpoint_enabled=False,
         )  # fmt: skip

@@ -10,13 +10,12 @@ import asyncio
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import pytest
 from click.testing import Result
 from conftest import write_migration
-from topologies import topology
+from topologies import Stalled, bumping, topology
 
 PRIMARY = "postgresql://postgres@127.0.0.1:5433/covet"
 STANDBY = "postgresql://postgres@127.0.0.1:5434/covet"
@@ -94,15 +93,9 @@ async def test_a_data_migration_waits_while_a_replica_is_behind_and_finishes_aft
     """Replay paused on the standby: with ``max_replica_lag=0`` (every batch replayed before
     the next) the migration stops advancing, and says so in its progress, until replay
     resumes; then it finishes, every row once."""
-    from covet.database.migrations import data_migrations
     from covet_core.plugins import Plugins
 
-    class Bump(getattr(data_migrations, kind)):  # type: ignore[misc]
-        async def transform_batch(self, rows, adapter):  # type: ignore[no-untyped-def]
-            for row in rows:
-                row["n"] += 1
-            return rows
-
+    Bump = bumping(kind)
     primary = Plugins.load().dialect("postgresql").adapter_from_url(PRIMARY, None)
     await primary.connect()
     replica = await asyncpg.connect(STANDBY)
@@ -112,23 +105,15 @@ async def test_a_data_migration_waits_while_a_replica_is_behind_and_finishes_aft
         await primary.execute("INSERT INTO lagged SELECT g, 0 FROM generate_series(1, 400) g")
         await _wait_replayed("public.lagged")
         await replica.execute("SELECT pg_wal_replay_pause()")
-        waited, still = asyncio.Event(), asyncio.Event()
-        seen: list[int] = []
-
-        def watch(progress: Any) -> None:
-            if progress.throttled_seconds > 0.5 and not waited.is_set():
-                seen.append(progress.processed_rows)
-                waited.set()
-            elif progress.throttled_seconds > 1.5 and waited.is_set() and not still.is_set():
-                seen.append(progress.processed_rows)
-                still.set()
-
+        watch = Stalled()
         options = {"max_workers": 2} if kind == "ParallelDataMigration" else {}
         migration = Bump(primary, "lagged", batch_size=50, max_replica_lag=0,
                          progress_callback=watch, checkpoint_enabled=False, **options)  # fmt: skip
         running = asyncio.create_task(migration.execute())
-        await asyncio.wait_for(still.wait(), 60)
-        assert seen[0] == seen[1] < 400, seen  # no batch while the replica is behind
+        await asyncio.wait_for(watch.still.wait(), 60)
+        assert watch.seen[0] == watch.seen[1] < 400, (
+            watch.seen
+        )  # no batch while the replica is behind
         await replica.execute("SELECT pg_wal_replay_resume()")
         progress = await asyncio.wait_for(running, 60)
         assert progress.processed_rows == 400 and progress.throttled_seconds > 1.5

@@ -10,12 +10,14 @@ for as long as its instance is up: a second run waits its turn instead.
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import os
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import IN_CI
@@ -62,3 +64,42 @@ def topology(kind: str) -> Iterator[None]:
             yield
         finally:
             _script("down", kind)
+
+
+def bumping(kind: str) -> type:
+    """A data migration of class ``kind`` (``BulkDataMigration``, ...) that adds 1 to the
+    ``n`` of every row: after it, every row's ``n`` tells how often it was transformed."""
+    from covet.database.migrations import data_migrations
+
+    class Bump(getattr(data_migrations, kind)):  # type: ignore[misc]
+        async def transform_batch(self, rows, adapter):  # type: ignore[no-untyped-def]
+            for row in rows:
+                row["n"] += 1
+            return rows
+
+    return Bump
+
+
+async def numbered(adapter: Any, table: str, rows: int) -> None:
+    """``table`` made afresh with ``rows`` rows ``(id, n = 0)``."""
+    await adapter.execute(f"DROP TABLE IF EXISTS {table}")
+    await adapter.execute(f"CREATE TABLE {table} (id bigint PRIMARY KEY, n int NOT NULL)")
+    values = ", ".join(f"({i}, 0)" for i in range(1, rows + 1))
+    await adapter.execute(f"INSERT INTO {table} VALUES {values}")
+
+
+class Stalled:
+    """A progress callback noting the rows processed once the migration has waited 0.5 s
+    for replicas, and again at 1.5 s: equal counts mean no batch ran in between."""
+
+    def __init__(self) -> None:
+        self.waited, self.still = asyncio.Event(), asyncio.Event()
+        self.seen: list[int] = []
+
+    def __call__(self, progress: Any) -> None:
+        if progress.throttled_seconds > 0.5 and not self.waited.is_set():
+            self.seen.append(progress.processed_rows)
+            self.waited.set()
+        elif progress.throttled_seconds > 1.5 and self.waited.is_set() and not self.still.is_set():
+            self.seen.append(progress.processed_rows)
+            self.still.set()
