@@ -82,28 +82,46 @@ def _source(migration: Migration) -> str:
 def _allows(text: str) -> dict[int, list[tuple[str, str]]]:
     """``covet:allow`` comments by 1-based line."""
     found: dict[int, list[tuple[str, str]]] = {}
+    if "covet:allow" not in text:
+        return found
     for number, line in enumerate(text.splitlines(), 1):
         for match in _ALLOW.finditer(line):
             found.setdefault(number, []).append((match.group(1), match.group(2).strip()))
     return found
 
 
-def _locate(source: str, statement: str, start: int) -> tuple[int, int]:
-    """(1-based line of ``statement`` in the file, position to search on from)."""
-    probe = next(
-        (
-            ln.strip()
-            for ln in statement.splitlines()
-            if ln.strip() and not ln.strip().startswith("--")
-        ),
-        "",
-    )
-    pos = source.find(probe, start) if probe else -1
-    if pos < 0:
-        pos = source.find(probe) if probe else -1
-    if pos < 0:
-        return 1, start
-    return source.count("\n", 0, pos) + 1, pos + len(probe)
+class _Locator:
+    """Finds each statement's 1-based line in its file, statements taken in file order: lines
+    are counted from the previous statement on, not from the top each time."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.pos = 0
+        self.line = 1
+
+    def locate(self, statement: str) -> int:
+        probe = next(
+            (
+                ln.strip()
+                for ln in statement.splitlines()
+                if ln.strip() and not ln.strip().startswith("--")
+            ),
+            "",
+        )
+        if not probe:
+            return 1
+        pos = self.source.find(probe, self.pos)
+        if pos < 0:  # out of file order (a Python migration's statements, say)
+            pos = self.source.find(probe)
+            if pos < 0:
+                return 1
+            return self.source.count("\n", 0, pos) + 1
+        self.line += self.source.count("\n", self.pos, pos)
+        self.pos = pos
+        line = self.line
+        self.line += probe.count("\n")
+        self.pos = pos + len(probe)
+        return line
 
 
 def check_migrations(
@@ -138,10 +156,10 @@ def _check(
         file_allows = _allows(source)
         class_allows = dict(getattr(type(migration), "lint_allow", None) or {})
         parsed: list[tuple[str, int, int, Any]] = []
-        position = 0
+        locator = _Locator(source)
         for sql in migration.statements("up"):
             report.statements += 1
-            line, position = _locate(source, sql, position)
+            line = locator.locate(sql)
             try:
                 nodes = parse(sql)
             except module.StatementError as exc:
@@ -159,9 +177,11 @@ def _check(
         for sql, line, span, node in parsed:
             hits = [node] if isinstance(node, Hit) else check(node, scan, ctx)
             allows = dict(class_allows)
-            for number in range(line - 1, line + span):
-                allows.update(dict(file_allows.get(number, [])))
-            allows.update({m.group(1): m.group(2).strip() for m in _ALLOW.finditer(sql)})
+            if file_allows:
+                for number in range(line - 1, line + span):
+                    allows.update(dict(file_allows.get(number, [])))
+            if "covet:allow" in sql:
+                allows.update({m.group(1): m.group(2).strip() for m in _ALLOW.finditer(sql)})
             for hit in hits:
                 if hit.renamed_to:
                     renamed.add(hit.renamed_to.lower())

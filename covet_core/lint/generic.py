@@ -17,6 +17,7 @@ from sqlglot.tokens import TokenType
 
 from covet_core.lint.model import ERROR, WARNING, Context, Hit
 from covet_core.lint.scan import Scan
+from covet_core.lint.sqlite_heads import read_head
 
 DML = (exp.Insert, exp.Update, exp.Delete, exp.Select, exp.Set, exp.Transaction, exp.Commit)
 VOLATILE = (exp.Uuid, exp.Rand, exp.Anonymous)
@@ -53,38 +54,14 @@ def quiet() -> Iterator[None]:
 def parse(sql: str, syntax: str) -> list[tuple[int, Any]]:
     tokenizer, parser = _reader(syntax)
     try:
-        tokens = tokenizer.tokenize(sql)
-        if syntax == "sqlite" and (known := _sqlite_without_rules(tokens)) is not None:
+        known, tokens = read_head(sql, tokenizer) if syntax == "sqlite" else (None, None)
+        if known is not None:
             return [(0, known)]
+        if tokens is None:
+            tokens = tokenizer.tokenize(sql)
         return [(0, e) for e in parser.parse(tokens, sql) if e is not None]
     except (ParseError, TokenError) as exc:
         raise StatementError(str(exc).splitlines()[0]) from None
-
-
-def _sqlite_without_rules(tokens: list[Any]) -> Any | None:
-    """A statement no SQLite rule reads the tree of, told by its first tokens: one ``CREATE
-    TABLE`` (the rules use its name only: the table is new to its migration) or one
-    ``INSERT`` (a rebuild's copy of the rows; no rule reads it). Their column lists are most
-    of a SQLite migration's text, which a full parse would build a tree of for nothing.
-    ``None``: anything else, parsed in full."""
-    if not tokens or any(t.token_type == TokenType.SEMICOLON for t in tokens[:-1]):
-        return None  # several statements
-    if tokens[0].text.upper() in ("INSERT", "REPLACE"):
-        return exp.Insert()
-    words = [t.text.upper() for t in tokens[:9]]
-    i = 2 if words[:1] == ["CREATE"] and words[1:2] in (["TEMP"], ["TEMPORARY"]) else 1
-    if words[:1] != ["CREATE"] or words[i : i + 1] != ["TABLE"]:
-        return None
-    i += 4 if words[i + 1 : i + 4] == ["IF", "NOT", "EXISTS"] else 1
-    if i >= len(tokens):
-        return None
-    if i + 2 < len(tokens) and tokens[i + 1].token_type == TokenType.DOT:
-        i += 2  # schema.table: the rules key tables by name
-    name = tokens[i]
-    if name.token_type not in (TokenType.VAR, TokenType.IDENTIFIER, TokenType.STRING):
-        return None  # a keyword used as a name, say: the parser knows best
-    table = exp.Table(this=exp.to_identifier(name.text))
-    return exp.Create(kind="TABLE", this=exp.Schema(this=table))
 
 
 def is_ddl(node: Any) -> bool:
