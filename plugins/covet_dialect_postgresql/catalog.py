@@ -93,14 +93,15 @@ ORDER BY a.attrelid, a.attnum
 CONSTRAINTS = """
 SELECT con.conrelid AS rel, con.conname, con.contype::text AS contype,
        CASE WHEN con.contype = 'c' THEN pg_get_constraintdef(con.oid, true) END AS def,
-       ARRAY(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY k(num, ord)
-             JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num
-             ORDER BY k.ord) AS cols,
+       -- A lookup per key column: joined, each was planned as a hash of the table's columns.
+       ARRAY(SELECT (SELECT a.attname FROM pg_attribute a
+                     WHERE a.attrelid = con.conrelid AND a.attnum = k.num)
+             FROM unnest(con.conkey) WITH ORDINALITY k(num, ord) ORDER BY k.ord) AS cols,
        rc.relname AS ref_table, rn.nspname AS ref_schema,
        CASE WHEN con.contype = 'f' THEN  -- only a foreign key references columns
-            ARRAY(SELECT a.attname FROM unnest(con.confkey) WITH ORDINALITY k(num, ord)
-                  JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num
-                  ORDER BY k.ord) END AS ref_cols,
+            ARRAY(SELECT (SELECT a.attname FROM pg_attribute a
+                          WHERE a.attrelid = con.confrelid AND a.attnum = k.num)
+                  FROM unnest(con.confkey) WITH ORDINALITY k(num, ord) ORDER BY k.ord) END AS ref_cols,
        con.confupdtype::text AS confupdtype, con.confdeltype::text AS confdeltype,
        con.condeferrable, con.condeferred, con.confmatchtype::text AS confmatchtype,
        CASE WHEN con.contype IN ('p', 'u') THEN (
@@ -128,20 +129,25 @@ SELECT i.indrelid AS rel, ic.relname AS name, i.indisunique, am.amname,
                   JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num
                   WHERE k.ord > i.indnkeyatts ORDER BY k.ord) ELSE '{}' END AS include,
        CASE WHEN i.indexprs IS NOT NULL OR am.amname <> 'btree' OR i.indoption::text ~ '[1-9]'
-                 OR EXISTS (SELECT 1 FROM unnest(i.indclass::oid[]) oc
-                            JOIN pg_opclass o ON o.oid = oc WHERE NOT o.opcdefault)
-                 OR EXISTS (SELECT 1 FROM unnest(i.indcollation::oid[], i.indkey::int2[]) x(coll, num)
-                            JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = x.num
-                            WHERE x.coll <> a.attcollation)
+                 OR keys.other_collation
+                 -- Operator classes that are not their type's default, gathered once (an
+                 -- uncorrelated subquery is an InitPlan; joined, it was rebuilt per index).
+                 OR i.indclass::oid[] && (SELECT coalesce(array_agg(oid), '{}') FROM pg_opclass
+                                          WHERE NOT opcdefault)
             THEN pg_get_indexdef(i.indexrelid, 0, true) END AS def,
        pg_get_expr(i.indpred, i.indrelid, true) AS predicate, keys.cols, keys.quoted
 FROM pg_index i
--- The key columns and their quoted names in one pass over the key, not one each.
+-- The key columns, their quoted names and whether one has a collation other than its
+-- column's, in one pass over the key, not one each (correlated EXISTS per index cost more
+-- than the rest of the query).
 CROSS JOIN LATERAL (
     SELECT array_agg(a.attname ORDER BY k.ord) AS cols,
-           array_agg(quote_ident(a.attname) ORDER BY k.ord) AS quoted
-    FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(num, ord)
-    LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num
+           array_agg(quote_ident(a.attname) ORDER BY k.ord) AS quoted,
+           coalesce(bool_or(k.coll <> a.attcollation), false) AS other_collation
+    FROM unnest(i.indkey::int2[], i.indcollation::oid[]) WITH ORDINALITY k(num, coll, ord)
+    -- A lookup per key column: joined, it was planned as a hash of all the table's columns.
+    LEFT JOIN LATERAL (SELECT attname, attcollation FROM pg_attribute
+                       WHERE attrelid = i.indrelid AND attnum = k.num) a ON true
     WHERE k.ord <= i.indnkeyatts) keys
 JOIN pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_class c ON c.oid = i.indrelid
