@@ -39,6 +39,7 @@ from covet_core.schema.model import (
     Schema,
     Table,
     UniqueConstraint,
+    qualified_name,
 )
 from covet_core.schema.operations import (
     AddColumn,
@@ -223,6 +224,12 @@ class _Plan(Pairing):
                 f"the primary key of {key} changes ({', '.join(before.primary_key) or 'none'} -> "
                 f"{', '.join(after.primary_key) or 'none'}): not generated, write it by hand"
             )
+        if after.parents and before.parents != after.parents:
+            parents = ", ".join(qualified_name(n, s) for s, n in after.parents)
+            self.diff.warnings.append(
+                f"{key} is to inherit from {parents}: not generated, write it by hand "
+                f"(ALTER TABLE ... INHERIT / NO INHERIT)"
+            )
         if before.collation != after.collation:
             self.diff.warnings.append(
                 f"the collation of {key} changes ({before.collation or 'default'} -> "
@@ -232,15 +239,18 @@ class _Plan(Pairing):
         renames = [RenameColumn(name, o, n, schema) for o, n in pair.columns.items()]
         adds: list[Operation] = []
         alters: list[Operation] = []
+        # A column a table has only from a parent (PostgreSQL INHERITS) changes with the
+        # parent: the parent's ALTER reaches every child, so the child's would be a second one.
         for col in after.columns:
             if not before.has_column(col.name):
-                adds.append(AddColumn(name, col, schema))
-            elif (old := before.column(col.name)) != col:
+                if not col.inherited:
+                    adds.append(AddColumn(name, col, schema))
+            elif (old := before.column(col.name)) != col and not (col.inherited and old.inherited):
                 alters.append(AlterColumn(name, old, col, schema))
         drops: list[Operation] = [
             DropColumn(name, col, schema)
             for col in before.columns
-            if not after.has_column(col.name)
+            if not after.has_column(col.name) and not col.inherited
         ]
         idx_drop, idx_add = match(before.indexes, after.indexes, index_shape)
         kept = [i for i in idx_drop if i.expression and not i.columns]
@@ -250,7 +260,11 @@ class _Plan(Pairing):
             )
         idx_drop = [i for i in idx_drop if i not in kept]
         uq_drop, uq_add = match(before.unique_constraints, after.unique_constraints, unique_shape)
-        ck_drop, ck_add = match(before.check_constraints, after.check_constraints, check_shape)
+        ck_drop, ck_add = match(
+            [c for c in before.check_constraints if not c.inherited],
+            [c for c in after.check_constraints if not c.inherited],
+            check_shape,
+        )
         con_drop: list[Any] = [*uq_drop, *ck_drop]
         con_add: list[Any] = [*uq_add, *ck_add]
         fk_drop, fk_add = match(before.foreign_keys, after.foreign_keys, fk_shape)

@@ -84,6 +84,9 @@ class Column:
     """A generated column's expression (``GENERATED ALWAYS AS (...)``), as SQL text."""
     stored: bool = False
     """A generated column is computed on write (STORED) rather than on read (VIRTUAL)."""
+    inherited: bool = field(default=False, compare=False)
+    """PostgreSQL: the column comes only from a parent (``INHERITS``), so a copy does not
+    declare it and a change to it is made on the parent (it reaches the children)."""
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,8 @@ class CheckConstraint:
     name: str | None
     expression: str
     """SQL text without the ``CHECK`` keyword and its outer parentheses."""
+    inherited: bool = field(default=False, compare=False)
+    """PostgreSQL: the check comes only from a parent (``INHERITS``); see ``Column``."""
 
 
 @dataclass(frozen=True)
@@ -156,6 +161,9 @@ class Table:
     check_constraints: tuple[CheckConstraint, ...] = ()
     foreign_keys: tuple[ForeignKey, ...] = ()
     primary_key_name: str | None = field(default=None, compare=False)
+    parents: tuple[tuple[str | None, str], ...] = field(default=(), compare=False)
+    """PostgreSQL: the (schema, name) of each table this one ``INHERITS`` from, in order; a
+    copy is created after them, declaring only its own columns and checks."""
     options: tuple[str, ...] = field(default=(), compare=False)
     """SQLite: ``STRICT`` / ``WITHOUT ROWID`` as declared, written in a copy (and kept by a
     rebuild); PostgreSQL: ``PARTITION BY ...`` of a partitioned table. Not compared, since

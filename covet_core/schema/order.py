@@ -1,4 +1,5 @@
-"""Tables in foreign-key order: a referenced table before the tables that reference it."""
+"""Tables in foreign-key order: a referenced table before the tables that reference it (and a
+parent table before the tables that inherit from it)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,11 @@ def foreign_key_order(
 
     def visit(table: Table) -> None:
         visiting.add(table.key)
+        # A child table (PostgreSQL INHERITS) can only be created after its parents.
+        for schema, name in table.parents:
+            parent = by_key.get(qualified_name(name, schema))
+            if parent is not None and parent.key not in done and parent.key not in visiting:
+                visit(parent)
         for fk, key in refs(table):
             if key in done:
                 continue

@@ -38,7 +38,10 @@ SELECT c.oid, c.relnamespace AS nsp, c.relname, c.relkind::text AS relkind, c.re
        c.relpersistence::text AS persistence, c.reloptions IS NOT NULL AS has_options,
        c.relrowsecurity OR c.relforcerowsecurity AS row_security,
        CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partition_key,
-       NOT c.relispartition AND EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = c.oid) AS inherits,
+       CASE WHEN NOT c.relispartition THEN
+            ARRAY(SELECT ARRAY[p.relnamespace::text, p.relname::text] FROM pg_inherits h
+                  JOIN pg_class p ON p.oid = h.inhparent
+                  WHERE h.inhrelid = c.oid ORDER BY h.inhseqno) END AS parents,
        EXISTS (SELECT 1 FROM pg_depend o WHERE o.classid = 'pg_class'::regclass
                AND o.objid = c.oid AND o.deptype IN ('a', 'i')) AS owned,
        EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_class'::regclass
@@ -52,6 +55,7 @@ WHERE c.relnamespace = ANY($1::oid[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'S',
 COLUMNS = """
 SELECT a.attrelid AS rel, a.attname, format_type(a.atttypid, a.atttypmod) AS type,
        t.typtype::text AS typtype, t.typname, tn.nspname AS type_schema, a.attnotnull,
+       a.attislocal,
        a.attidentity::text AS attidentity, a.attgenerated::text AS attgenerated, pg_get_expr(ad.adbin, ad.adrelid, true) AS "default",
        ds.description AS comment,
        CASE WHEN t.typtype = 'e' THEN ARRAY(SELECT e.enumlabel FROM pg_enum e
@@ -104,6 +108,7 @@ SELECT con.conrelid AS rel, con.conname, con.contype::text AS contype,
                   FROM unnest(con.confkey) WITH ORDINALITY k(num, ord) ORDER BY k.ord) END AS ref_cols,
        con.confupdtype::text AS confupdtype, con.confdeltype::text AS confdeltype,
        con.condeferrable, con.condeferred, con.confmatchtype::text AS confmatchtype,
+       con.conislocal,
        CASE WHEN con.contype IN ('p', 'u') THEN (
             SELECT x.indnatts > x.indnkeyatts OR NND(x)
             FROM pg_index x WHERE x.indexrelid = con.conindid) END AS key_options
@@ -191,14 +196,16 @@ FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid
 WHERE c.relispartition AND c.relnamespace = ANY($1::oid[]) AND con.conislocal
   AND con.conparentid = 0 AND con.contype IN ('c', 'f', 'u', 'p', 'x')
 UNION ALL
-SELECT 'column default or NOT NULL of a partition (not its parent''s)', a.attname,
-       c.relnamespace, c.relname
+SELECT CASE WHEN c.relispartition THEN 'column default or NOT NULL of a partition (not its parent''s)'
+            ELSE 'column default or NOT NULL of an inheriting table (not its parent''s)' END,
+       a.attname, c.relnamespace, c.relname
 FROM pg_class c JOIN pg_inherits h ON h.inhrelid = c.oid
 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 JOIN pg_attribute pa ON pa.attrelid = h.inhparent AND pa.attname = a.attname
 LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 LEFT JOIN pg_attrdef pd ON pd.adrelid = pa.attrelid AND pd.adnum = pa.attnum
-WHERE c.relispartition AND c.relnamespace = ANY($1::oid[])
+-- A child's own (local) column is declared in its copy with its own default and NOT NULL.
+WHERE (c.relispartition OR NOT a.attislocal) AND c.relnamespace = ANY($1::oid[])
   AND (a.attnotnull AND NOT pa.attnotnull
        OR pg_get_expr(d.adbin, d.adrelid) IS DISTINCT FROM pg_get_expr(pd.adbin, pd.adrelid))
 UNION ALL

@@ -154,6 +154,7 @@ def normalise_column(column: Column, in_primary_key: bool) -> Column:
         column.autoincrement_kind,
         column.sequence_options,
         column.written_default,
+        column.inherited,
     )
 
 
@@ -164,6 +165,7 @@ def _normalise_column(
     kind: str | None,
     options: str | None,
     written: str | None,
+    inherited: bool,
 ) -> Column:
     column_type, serial = normalise_type(column.type)
     autoincrement = column.autoincrement or serial
@@ -182,6 +184,7 @@ def _normalise_column(
         autoincrement_kind=kind,
         sequence_options=options,
         written_default=written,
+        inherited=inherited,
     )
 
 
@@ -239,7 +242,7 @@ def normalise_table(table: Table) -> Table:
             name = names.choose(
                 table.name, referenced[0] if len(referenced) == 1 else None, "check"
             )
-        checks.append(CheckConstraint(name, text))
+        checks.append(CheckConstraint(name, text, inherited=check.inherited))
     fks = [
         ForeignKey(
             fk.name or names.choose(table.name, _joined(fk.columns), "fkey"),
@@ -267,7 +270,8 @@ def normalise_table(table: Table) -> Table:
         primary_key_name=(table.primary_key_name or pg_name(table.name, None, "pkey"))
         if pk
         else None,
-        options=table.options,  # PARTITION BY: not compared, but a copy must say it
+        parents=table.parents,  # INHERITS and PARTITION BY: not compared, but a copy says them
+        options=table.options,
     )
 
 

@@ -163,10 +163,23 @@ class PostgreSQLRenderer(DdlRenderer):
         return f"COMMENT ON COLUMN {name} IS {text}"
 
     def create_table(self, operation: CreateTable) -> list[str]:
-        """With ``PARTITION BY ...`` (``Table.options``) after the column list: a partitioned
-        table as it was read; its partitions are carried (``CREATE TABLE ... PARTITION OF``)."""
+        """With ``INHERITS (...)`` (``Table.parents``; the table then declares only its own
+        columns and checks, the rest comes from the parents) and ``PARTITION BY ...``
+        (``Table.options``) after the column list: a table as it was read. Partitions are
+        carried (``CREATE TABLE ... PARTITION OF``)."""
+        table = operation.table
+        if table.parents:
+            own = replace(
+                table,
+                columns=tuple(c for c in table.columns if not c.inherited),
+                check_constraints=tuple(c for c in table.check_constraints if not c.inherited),
+            )
+            operation = replace(operation, table=own)
         statements = super().create_table(operation)
-        partitioning = [o for o in operation.table.options if o.startswith("PARTITION BY ")]
+        if table.parents:
+            names = ", ".join(self.table_name(name, schema) for schema, name in table.parents)
+            statements[0] += f" INHERITS ({names})"
+        partitioning = [o for o in table.options if o.startswith("PARTITION BY ")]
         if partitioning:
             statements[0] += " " + partitioning[0]
         return statements

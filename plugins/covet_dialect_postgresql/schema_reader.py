@@ -193,7 +193,17 @@ class PostgreSQLSchemaReader:
                 ignored.append(IgnoredObject("partition", rel["relname"], schema))
             elif rel["relkind"] in ("r", "p"):
                 ignored += _table_attributes(rel, schema)
+                parents = []
+                for nsp, parent in rel["parents"] or ():
+                    if int(nsp) in label:
+                        parents.append((label[int(nsp)], parent))
+                    else:  # its copy could not say INHERITS of a table it does not create
+                        what = "inheritance from a table in a schema not read"
+                        ignored.append(
+                            IgnoredObject(what, f"{rel['relname']} from {parent}", schema)
+                        )
                 tables[rel["oid"]] = {
+                    "parents": tuple(parents),
                     "name": rel["relname"], "schema": schema, "comment": rel["description"],
                     "columns": [], "pk": (), "pk_name": None, "indexes": [], "uniques": [],
                     "checks": [], "fks": [],
@@ -228,7 +238,10 @@ class PostgreSQLSchemaReader:
             elif kind == "u":
                 table["uniques"].append(UniqueConstraint(name, cols))
             elif kind == "c":
-                table["checks"].append(CheckConstraint(name, check_expression(row["def"])))
+                expression = check_expression(row["def"])
+                table["checks"].append(
+                    CheckConstraint(name, expression, inherited=not row["conislocal"])
+                )
             elif kind == "f":
                 table["fks"].append(
                     ForeignKey(
@@ -276,6 +289,7 @@ class PostgreSQLSchemaReader:
                     check_constraints=tuple(t["checks"]),
                     foreign_keys=tuple(t["fks"]),
                     primary_key_name=t["pk_name"],
+                    parents=t["parents"],
                     options=t["options"],
                 )
                 for t in tables.values()
@@ -314,6 +328,7 @@ class PostgreSQLSchemaReader:
                 "always" if row["attidentity"] == "a" else None),
             sequence_options=row["sequence_options"][1] if row["sequence_options"] else None,
             written_default=row["default"] if default is not None else None,
+            inherited=not row["attislocal"],
         )  # fmt: skip
 
     @staticmethod
@@ -364,7 +379,6 @@ def _table_attributes(rel: dict[str, Any], schema: str | None) -> list[IgnoredOb
     found = [
         IgnoredObject(kind, name, schema)
         for kind, present in (
-            ("inheritance (INHERITS)", rel["inherits"]),
             ("unlogged table", rel["persistence"] == "u"),
             ("storage parameters (WITH ...)", rel["has_options"]),
             ("row level security", rel["row_security"]),

@@ -1,0 +1,88 @@
+"""PostgreSQL table inheritance (INHERITS): a child is read with every column it has, but a
+copy declares only what the child declares itself, after its parents, so the database's own
+account (pg_dump -s) of the copy equals the original's; a change to a parent's column is one
+ALTER of the parent, never repeated on the children it reaches (issue 14)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from conftest import database_target
+from schema_oracle import copying, oracle_of, up_down_up
+
+from covet_core.schema.comparator import SchemaComparator
+from covet_core.schema.operations import AddColumn
+from covet_core.schema.reader import SchemaReader
+
+FAMILY = [
+    # A parent created after a child would sort first by name: only INHERITS orders them.
+    "CREATE TABLE zz_parent (p integer)",
+    "CREATE TABLE aa_child (x integer) INHERITS (zz_parent)",
+    "CREATE TABLE item (id serial PRIMARY KEY, name text NOT NULL, note text, "
+    "CONSTRAINT named CHECK (length(name) > 0))",
+    "CREATE TABLE tagged (tag text)",
+    # The child repeats `name` with a default of its own: a merged, local column.
+    "CREATE TABLE book (isbn text NOT NULL, name text DEFAULT 'untitled', "
+    "CONSTRAINT isbn_len CHECK (length(isbn) = 13)) INHERITS (item)",
+    "CREATE UNIQUE INDEX book_isbn ON book (isbn)",
+    "ALTER TABLE book ADD PRIMARY KEY (id)",
+    # Nothing of its own but a parent's, and two parents.
+    "CREATE TABLE ebook () INHERITS (book)",
+    "CREATE TABLE tagged_item (weight integer) INHERITS (item, tagged)",
+]
+
+
+def test_an_inheritance_tree_copies_exactly(tmp_path: Path) -> None:
+    async def go(source, other) -> None:  # type: ignore[no-untyped-def]
+        async with copying(source, FAMILY, other) as made:
+            assert made.diff.unmanaged == [], made.diff.unmanaged
+            assert not [i for i in made.original.ignored if "INHERITS" in i.kind]
+            expected = await oracle_of(source, made.source)
+            await up_down_up(made.diff, other, made.copy, tmp_path / "m", expected)
+            reproduced = await SchemaReader(made.copy, other.dialect).read_schema()
+            again = SchemaComparator(source.dialect).compare(reproduced, made.original)
+            assert again.operations == [] and again.warnings == []
+
+    with (
+        database_target("postgresql", tmp_path / "a") as source,
+        database_target("postgresql", tmp_path / "b") as other,
+    ):
+        asyncio.run(go(source, other))
+
+
+def test_a_parent_change_is_made_once_on_the_parent(tmp_path: Path) -> None:
+    before = FAMILY
+    after = [*FAMILY, "ALTER TABLE item ADD COLUMN born date",
+             "ALTER TABLE item ADD CONSTRAINT born_past CHECK (born < '2100-01-01')"]  # fmt: skip
+
+    async def go(old, new) -> None:  # type: ignore[no-untyped-def]
+        a, b = old.new_adapter(), new.new_adapter()
+        await a.connect()
+        await b.connect()
+        try:
+            for statement in before:
+                await a.execute(statement)
+            for statement in after:
+                await b.execute(statement)
+            current = await SchemaReader(a, old.dialect).read_schema()
+            target = await SchemaReader(b, new.dialect).read_schema()
+            diff = SchemaComparator(old.dialect).compare(current, target)
+            touched = {getattr(op, "table", None) for op in diff.operations}
+            # Not repeated on book, ebook, tagged_item: the parent's ALTER reaches them.
+            assert touched == {"item"}, diff.operations
+            assert [op.column.name for op in diff.operations if isinstance(op, AddColumn)] == [
+                "born"
+            ]
+            expected = await oracle_of(new, b)
+            unchanged = await oracle_of(old, a)
+            await up_down_up(diff, old, a, tmp_path / "m", expected, before=unchanged)
+        finally:
+            await a.disconnect()
+            await b.disconnect()
+
+    with (
+        database_target("postgresql", tmp_path / "a") as old,
+        database_target("postgresql", tmp_path / "b") as new,
+    ):
+        asyncio.run(go(old, new))
