@@ -42,6 +42,8 @@ SINK = [
     "FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')",
     "CREATE TABLE reading_rest PARTITION OF reading DEFAULT",
     "CREATE TABLE app.audit (id integer PRIMARY KEY, what text)",
+    "CREATE UNLOGGED TABLE scratch (id integer) WITH (fillfactor = 70, autovacuum_enabled = off)",
+    "CREATE TABLE app.audit_detail (detail text) INHERITS (app.audit)",
     "CREATE VIEW busy AS SELECT room, count(*) AS n FROM booking GROUP BY room",
     "CREATE VIEW busiest AS SELECT room FROM busy WHERE n > 1",
     "CREATE MATERIALIZED VIEW people_count AS SELECT count(*) AS n FROM person",

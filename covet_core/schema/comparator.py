@@ -230,6 +230,11 @@ class _Plan(Pairing):
                 f"{key} is to inherit from {parents}: not generated, write it by hand "
                 f"(ALTER TABLE ... INHERIT / NO INHERIT)"
             )
+        if after.options and before.options != after.options:
+            self.diff.warnings.append(
+                f"the options of {key} change ({' '.join(before.options) or 'none'} -> "
+                f"{' '.join(after.options)}): not generated, write it by hand"
+            )
         if before.collation != after.collation:
             self.diff.warnings.append(
                 f"the collation of {key} changes ({before.collation or 'default'} -> "

@@ -35,7 +35,7 @@ FROM (SELECT oid, nspname,
 # autoincrement, not reported. Extension members are the extension's business.
 RELATIONS = """
 SELECT c.oid, c.relnamespace AS nsp, c.relname, c.relkind::text AS relkind, c.relispartition, d.description,
-       c.relpersistence::text AS persistence, c.reloptions IS NOT NULL AS has_options,
+       c.relpersistence::text AS persistence, c.reloptions,
        c.relrowsecurity OR c.relforcerowsecurity AS row_security,
        CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partition_key,
        CASE WHEN NOT c.relispartition THEN

@@ -164,9 +164,9 @@ class PostgreSQLRenderer(DdlRenderer):
 
     def create_table(self, operation: CreateTable) -> list[str]:
         """With ``INHERITS (...)`` (``Table.parents``; the table then declares only its own
-        columns and checks, the rest comes from the parents) and ``PARTITION BY ...``
-        (``Table.options``) after the column list: a table as it was read. Partitions are
-        carried (``CREATE TABLE ... PARTITION OF``)."""
+        columns and checks, the rest comes from the parents), and ``UNLOGGED``, ``PARTITION
+        BY ...`` and ``WITH (...)`` (``Table.options``): a table as it was read. Partitions
+        are carried (``CREATE TABLE ... PARTITION OF``)."""
         table = operation.table
         if table.parents:
             own = replace(
@@ -176,12 +176,14 @@ class PostgreSQLRenderer(DdlRenderer):
             )
             operation = replace(operation, table=own)
         statements = super().create_table(operation)
+        if "UNLOGGED" in table.options:
+            statements[0] = "CREATE UNLOGGED TABLE" + statements[0].removeprefix("CREATE TABLE")
         if table.parents:
             names = ", ".join(self.table_name(name, schema) for schema, name in table.parents)
             statements[0] += f" INHERITS ({names})"
-        partitioning = [o for o in table.options if o.startswith("PARTITION BY ")]
-        if partitioning:
-            statements[0] += " " + partitioning[0]
+        # The order PostgreSQL's grammar has them in: PARTITION BY, then WITH.
+        for prefix in ("PARTITION BY ", "WITH ("):
+            statements[0] += "".join(f" {o}" for o in table.options if o.startswith(prefix))
         return statements
 
     def table_comments(self, table: Table) -> list[str]:

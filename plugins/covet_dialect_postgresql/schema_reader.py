@@ -28,6 +28,7 @@ from covet_core.schema.model import (
     Table,
     UniqueConstraint,
 )
+from covet_core.schema.render import sql_string
 from covet_dialect_postgresql import quote
 from covet_dialect_postgresql.catalog import (
     CARRIED,
@@ -207,8 +208,7 @@ class PostgreSQLSchemaReader:
                     "name": rel["relname"], "schema": schema, "comment": rel["description"],
                     "columns": [], "pk": (), "pk_name": None, "indexes": [], "uniques": [],
                     "checks": [], "fks": [],
-                    "options": (f"PARTITION BY {rel['partition_key']}",)
-                    if rel["partition_key"] else (),
+                    "options": _table_options(rel),
                 }  # fmt: skip
             elif not (rel["relkind"] == "S" and rel["owned"]):
                 ignored.append(IgnoredObject(_RELKIND[rel["relkind"]], rel["relname"], schema))
@@ -373,14 +373,31 @@ def _deferral(row: dict[str, Any]) -> str | None:
     return f"DEFERRABLE INITIALLY {'DEFERRED' if row['condeferred'] else 'IMMEDIATE'}"
 
 
+# A storage parameter as pg_class.reloptions keeps it: a plain name, '=', its value.
+_RELOPTION = re.compile(r"([a-z_][a-z0-9_]*)=(.*)", re.S)
+
+
+def _table_options(rel: dict[str, Any]) -> tuple[str, ...]:
+    """What a copy says of the table beyond its columns (``Table.options``): UNLOGGED, its
+    storage parameters and its partitioning, as the server reports them."""
+    options = ["UNLOGGED"] if rel["persistence"] == "u" else []
+    params = [_RELOPTION.fullmatch(o) for o in rel["reloptions"] or ()]
+    if params and all(params):
+        written = ", ".join(f"{m[1]} = {sql_string(m[2])}" for m in params if m)
+        options.append(f"WITH ({written})")
+    if rel["partition_key"]:
+        options.append(f"PARTITION BY {rel['partition_key']}")
+    return tuple(options)
+
+
 def _table_attributes(rel: dict[str, Any], schema: str | None) -> list[IgnoredObject]:
-    """What a table has beyond the model (a copy would be a plain, logged, heap table)."""
+    """What a table has beyond what a copy says (``_table_options``)."""
     name = rel["relname"]
+    params = rel["reloptions"] or ()
     found = [
         IgnoredObject(kind, name, schema)
         for kind, present in (
-            ("unlogged table", rel["persistence"] == "u"),
-            ("storage parameters (WITH ...)", rel["has_options"]),
+            ("storage parameters (WITH ...)", not all(_RELOPTION.fullmatch(o) for o in params)),
             ("row level security", rel["row_security"]),
         )
         if present
