@@ -86,3 +86,46 @@ def test_a_parent_change_is_made_once_on_the_parent(tmp_path: Path) -> None:
         database_target("postgresql", tmp_path / "b") as new,
     ):
         asyncio.run(go(old, new))
+
+
+def test_parents_and_options_changed_between_databases_are_warned_not_ignored(
+    tmp_path: Path,
+) -> None:
+    """covet does not ALTER a table's INHERITS, UNLOGGED or storage parameters: between two
+    databases a difference in them is a warning, never silence; against models (which say
+    none of them) nothing is claimed."""
+    from covet_core.models import Column, Integer, Model, ModelSchemaReader
+
+    class Plain(Model):
+        __tablename__ = "plain"
+        id = Column(Integer)
+
+    async def go(old, new) -> None:  # type: ignore[no-untyped-def]
+        a, b = old.new_adapter(), new.new_adapter()
+        await a.connect()
+        await b.connect()
+        try:
+            await a.execute("CREATE TABLE base (x integer)")
+            await a.execute("CREATE TABLE plain (id integer)")
+            await b.execute("CREATE TABLE base (x integer)")
+            await b.execute("CREATE UNLOGGED TABLE plain (id integer) INHERITS (base) "
+                            "WITH (fillfactor = 60)")  # fmt: skip
+            current = await SchemaReader(a, old.dialect).read_schema()
+            target = await SchemaReader(b, new.dialect).read_schema()
+            warnings = SchemaComparator(old.dialect).compare(current, target).warnings
+            assert any("plain is to inherit from base" in w for w in warnings), warnings
+            assert any("options of plain" in w and "UNLOGGED" in w for w in warnings), warnings
+            back = SchemaComparator(old.dialect).compare(target, current).warnings
+            assert any("inherit from nothing" in w for w in back), back
+            models = ModelSchemaReader([Plain]).read_schema()
+            quiet = SchemaComparator(old.dialect).compare(target, models).warnings
+            assert not [w for w in quiet if "plain" in w and ("inherit" in w or "options" in w)]
+        finally:
+            await a.disconnect()
+            await b.disconnect()
+
+    with (
+        database_target("postgresql", tmp_path / "a") as old,
+        database_target("postgresql", tmp_path / "b") as new,
+    ):
+        asyncio.run(go(old, new))

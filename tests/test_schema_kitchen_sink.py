@@ -23,6 +23,10 @@ SINK = [
     "CREATE DOMAIN positive AS numeric(10, 2) CHECK (VALUE > 0)",
     "CREATE SEQUENCE ticket_seq START WITH 100 INCREMENT BY 10",
     "CREATE TYPE pair AS (a integer, b text)",
+    "CREATE TYPE floatrange AS RANGE (subtype = float8, subtype_diff = float8mi)",
+    'CREATE TYPE app.textrange AS RANGE (subtype = text, collation = "C", '
+    "multirange_type_name = app.texts)",
+    "CREATE TABLE measured (id integer PRIMARY KEY, span floatrange, names app.textrange)",
     "CREATE FUNCTION next_code() RETURNS text LANGUAGE plpgsql AS "
     "$$BEGIN RETURN 'c' || nextval('ticket_seq'); END$$",
     "CREATE TABLE person (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "

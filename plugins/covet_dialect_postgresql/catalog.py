@@ -214,7 +214,9 @@ SELECT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate'
        p.proname, p.pronamespace, NULL
 FROM pg_proc p
 WHERE p.pronamespace = ANY($1::oid[])
-  AND {NOT_IN_EXTENSION.format(catalog="pg_proc", oid="p.oid")}
+  -- An extension's, or part of another object (a range type's constructors): not its own.
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+                  AND d.objid = p.oid AND d.deptype IN ('i', 'a', 'e'))
 UNION ALL
 SELECT CASE t.typtype WHEN 'd' THEN 'domain' WHEN 'r' THEN 'range type'
                       WHEN 'm' THEN 'range type' ELSE 'composite type' END,
@@ -335,6 +337,33 @@ FROM pg_type t JOIN named s ON s.oid = t.typnamespace JOIN pg_class c ON c.oid =
 WHERE t.typtype = 'c' AND c.relkind = 'c'
   AND {NOT_IN_EXTENSION.format(catalog="pg_type", oid="t.oid")}
 UNION ALL
+-- A range type, unless a function of the schema canonicalises it or measures its subtype:
+-- those are created after the types (named, not carried).
+SELECT 'range type', t.typname, t.typnamespace, 1, t.oid::bigint,
+       'CREATE TYPE ' || s.prefix || quote_ident(t.typname) || ' AS RANGE (SUBTYPE = '
+       || format_type(r.rngsubtype, NULL)
+       || CASE WHEN NOT o.opcdefault THEN
+               format(', SUBTYPE_OPCLASS = %I.%I', opn.nspname, o.opcname) ELSE '' END
+       || CASE WHEN r.rngcollation <> 0 AND r.rngcollation <> st.typcollation THEN
+               ', COLLATION = ' || (SELECT format('%I.%I', cn.nspname, co.collname)
+                                    FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace
+                                    WHERE co.oid = r.rngcollation) ELSE '' END
+       || CASE WHEN r.rngsubdiff <> 0 THEN ', SUBTYPE_DIFF = ' || r.rngsubdiff::regproc::text
+               ELSE '' END
+       || CASE WHEN MULTIRANGE(r) <> 0 THEN ', MULTIRANGE_TYPE_NAME = '
+               || (SELECT format('%s%I', ms.prefix, m.typname) FROM pg_type m
+                   JOIN named ms ON ms.oid = m.typnamespace WHERE m.oid = MULTIRANGE(r))
+               ELSE '' END
+       || ')',
+       'DROP TYPE ' || s.prefix || quote_ident(t.typname)
+FROM pg_type t JOIN named s ON s.oid = t.typnamespace JOIN pg_range r ON r.rngtypid = t.oid
+JOIN pg_type st ON st.oid = r.rngsubtype JOIN pg_opclass o ON o.oid = r.rngsubopc
+JOIN pg_namespace opn ON opn.oid = o.opcnamespace
+WHERE t.typtype = 'r' AND r.rngcanonical = 0
+  AND (r.rngsubdiff = 0 OR (SELECT p.pronamespace = 'pg_catalog'::regnamespace FROM pg_proc p
+                            WHERE p.oid = r.rngsubdiff))
+  AND {NOT_IN_EXTENSION.format(catalog="pg_type", oid="t.oid")}
+UNION ALL
 SELECT 'sequence', c.relname, c.relnamespace, 1, c.oid::bigint,
        'CREATE SEQUENCE ' || s.prefix || quote_ident(c.relname)
        || ' AS ' || format_type(q.seqtypid, NULL) || ' INCREMENT BY ' || q.seqincrement
@@ -435,6 +464,10 @@ ORDER BY 4, 5
 
 
 def for_server(query: str, version: int) -> str:
-    """``query`` with ``NND(alias)`` spelt for a server of ``server_version_num`` ``version``."""
+    """``query`` with ``NND(alias)`` (pg_index.indnullsnotdistinct, PostgreSQL 15) and
+    ``MULTIRANGE(alias)`` (pg_range.rngmultitypid, 14) spelt for a server of
+    ``server_version_num`` ``version``."""
     column = r"\1.indnullsnotdistinct" if version >= 150000 else "false"
-    return re.sub(r"NND\((\w+)\)", column, query)
+    query = re.sub(r"NND\((\w+)\)", column, query)
+    multirange = r"\1.rngmultitypid" if version >= 140000 else "0::oid"
+    return re.sub(r"MULTIRANGE\((\w+)\)", multirange, query)

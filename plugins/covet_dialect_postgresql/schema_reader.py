@@ -162,7 +162,7 @@ class PostgreSQLSchemaReader:
                 stage=row["stage"],
                 dialect="postgresql",
             )
-            for row in await fetch(CARRIED, (oids,))
+            for row in await fetch(for_server(CARRIED, spaces["version"]), (oids,))
         ]
         # A schema read other than the connection's own: a copy must create it first.
         carried[:0] = [
