@@ -1,8 +1,8 @@
 """What happens to carried objects (views, functions, triggers, ...) that both sides have.
 
 A changed definition of what uses tables is replaced; of what tables use (a domain, a
-sequence), replacing would mean dropping what the columns hold or count, which is for a
-person to decide, so it is said instead. A changed view takes every view after it with it
+sequence), replacing would mean dropping what the columns hold or count, so it is altered in
+place where the object can say how (a sequence's ALTER SEQUENCE), and said instead otherwise. A changed view takes every view after it with it
 (dropped in reverse order, created again in order): another view may select from it, and
 PostgreSQL refuses to drop a view others use, or to replace it with fewer columns in place.
 """
@@ -10,7 +10,13 @@ PostgreSQL refuses to drop a view others use, or to replace it with fewer column
 from __future__ import annotations
 
 from covet_core.schema.model import CarriedObject, IgnoredObject
-from covet_core.schema.operations import CreateObject, DropObject, Operation, ReplaceObject
+from covet_core.schema.operations import (
+    AlterObject,
+    CreateObject,
+    DropObject,
+    Operation,
+    ReplaceObject,
+)
 
 VIEWS = ("view", "materialized view")
 
@@ -26,7 +32,7 @@ def changed_objects(
             continue
         if obj.stage > 1 and old.stage > 1:
             changed[obj.ignored] = old
-        else:
+        elif obj.alter is None or old.alter is None:
             warnings.append(
                 f"{obj} differs between the database and the target; not generated "
                 f"(covet does not alter it): {obj.create}"
@@ -56,4 +62,19 @@ def late_operations(
             ops.append(CreateObject(obj))
         elif obj.ignored in changed:
             ops.append(ReplaceObject(changed[obj.ignored], obj))
+    return ops
+
+
+def altered_objects(
+    target: list[CarriedObject], mine: dict[IgnoredObject, CarriedObject]
+) -> list[Operation]:
+    """Objects created before the tables (a sequence) whose definition changed and that can
+    be altered in place, in the target reader's order."""
+    ops: list[Operation] = []
+    for obj in target:
+        old = mine.get(obj.ignored)
+        if old is None or old.create == obj.create or obj.stage > 1 or old.stage > 1:
+            continue
+        if obj.alter is not None and old.alter is not None:
+            ops.append(AlterObject(old, obj))
     return ops

@@ -18,7 +18,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from covet_core.dialect import Capabilities, Dialect
-from covet_core.schema.carrying import changed_objects, late_operations
+from covet_core.schema.carrying import altered_objects, changed_objects, late_operations
 from covet_core.schema.diff import SchemaDiff
 from covet_core.schema.fitting import fit_to
 from covet_core.schema.matching import (
@@ -187,6 +187,7 @@ class _Plan(Pairing):
             else []
         )
         ops += [CreateObject(c) for c in carried if c.stage == 1]
+        ops += altered_objects(self.target.carried, self.mine)
         ops += [
             RenameTable(
                 self.current.tables[o].name,

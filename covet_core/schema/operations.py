@@ -381,3 +381,19 @@ class ReplaceObject(Operation):
 
     def describe(self) -> str:
         return f"replace {self.new}"
+
+
+@dataclass(frozen=True)
+class AlterObject(Operation):
+    """A carried object created before the tables (a sequence) whose definition differs and
+    that can be altered in place (``CarriedObject.alter``): dropping it would take what uses
+    it along. Undone by altering it back."""
+
+    old: CarriedObject
+    new: CarriedObject
+
+    def reverse(self) -> AlterObject:
+        return AlterObject(self.new, self.old)
+
+    def describe(self) -> str:
+        return f"alter {self.new}"

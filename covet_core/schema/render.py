@@ -27,6 +27,7 @@ from covet_core.schema.operations import (
     AddConstraint,
     AddEnumValue,
     AlterColumn,
+    AlterObject,
     CreateEnum,
     CreateIndex,
     CreateObject,
@@ -347,6 +348,12 @@ class DdlRenderer:
         old, new = operation.old, operation.new
         return [*self.carried(old, old.drop), *self.carried(new, new.create)]
 
+    def alter_object(self, operation: AlterObject) -> list[str]:
+        new = operation.new
+        if new.alter is None:
+            raise ValueError(f"{self.dialect_name} cannot alter {new} in place")
+        return self.carried(new, new.alter)
+
     _DISPATCH: ClassVar[dict[type, str]] = {
         CreateTable: "create_table",
         DropTable: "drop_table",
@@ -366,6 +373,7 @@ class DdlRenderer:
         CreateObject: "create_object",
         DropObject: "drop_object",
         ReplaceObject: "replace_object",
+        AlterObject: "alter_object",
     }
 
     def render(self, operation: Operation) -> list[str] | None:
