@@ -39,18 +39,21 @@ def fit_to(dialect: Dialect, target: Schema) -> Schema:
 
 
 def _fit_table(table: Table, limit: int) -> Table:
-    def named(items: tuple[Any, ...]) -> tuple[Any, ...]:
-        return tuple(
-            replace(item, name=fit_identifier(item.name, limit)) if item.name else item
-            for item in items
-        )
+    # Most names already fit: an object (or the table) is copied only when one does not, as
+    # copying every constraint of 1,000 tables was a third of comparing them.
+    def fitted(item: Any) -> Any:
+        if not item.name:
+            return item
+        name = fit_identifier(item.name, limit)
+        return item if name == item.name else replace(item, name=name)
 
+    changes: dict[str, Any] = {}
+    for field in ("indexes", "unique_constraints", "check_constraints", "foreign_keys"):
+        items = getattr(table, field)
+        fits = tuple(fitted(i) for i in items)
+        if any(a is not b for a, b in zip(items, fits, strict=True)):
+            changes[field] = fits
     pk = table.primary_key_name
-    return replace(
-        table,
-        indexes=named(table.indexes),
-        unique_constraints=named(table.unique_constraints),
-        check_constraints=named(table.check_constraints),
-        foreign_keys=named(table.foreign_keys),
-        primary_key_name=fit_identifier(pk, limit) if pk else pk,
-    )
+    if pk and fit_identifier(pk, limit) != pk:
+        changes["primary_key_name"] = fit_identifier(pk, limit)
+    return replace(table, **changes) if changes else table
