@@ -26,6 +26,7 @@ from typing import Any
 from covet_core.data import DataMigrationError
 from covet_core.data.throttle import ReplicaState, close_replicas, open_replicas, replica_name
 from covet_core.errors import DatabaseError
+from covet_dialect_mysql.galera import on_galera
 
 _PRIMARY_STATUS = ("SHOW BINLOG STATUS", "SHOW BINARY LOG STATUS", "SHOW MASTER STATUS")
 """The primary's binlog position: MariaDB 10.5.2+, MySQL 8.2+, then the old spelling (gone
@@ -98,7 +99,8 @@ class MySQLReplicaLag:
     async def _start(self) -> list[Any]:
         if self._watched is not None:
             return self._watched
-        self._galera = bool(await _status(self.adapter, "wsrep_ready") == "ON")
+        # The same test the lock uses, so the two never disagree about a server.
+        self._galera = await on_galera(self.adapter)
         self._server_id = int(await self.adapter.fetch_value("SELECT @@server_id"))
         if self._galera:
             self._cluster = await _status(self.adapter, "wsrep_cluster_state_uuid")
