@@ -98,6 +98,10 @@ SQLITE_SINK = [
     "REFERENCES person (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED, note VARCHAR(20))",
     "CREATE INDEX person_name ON person (name COLLATE BINARY DESC, born)",
     "CREATE INDEX booking_open ON booking (person_id) WHERE note IS NULL",
+    # Written defaults the pragmas cannot tell from bare columns: read from the text.
+    "CREATE INDEX booking_note_asc ON booking (note ASC, person_id)",
+    "CREATE UNIQUE INDEX person_born ON person (born COLLATE BINARY)",
+    "CREATE INDEX person_score ON person (score, born)",
     "CREATE VIEW busy AS SELECT person_id, count(*) AS n FROM booking GROUP BY person_id",
     "CREATE TRIGGER person_clean AFTER INSERT ON person BEGIN "
     "UPDATE person SET name = trim(name) WHERE id = NEW.id; END",
