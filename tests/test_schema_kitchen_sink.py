@@ -48,6 +48,15 @@ SINK = [
     "CREATE TABLE app.audit (id integer PRIMARY KEY, what text)",
     "CREATE UNLOGGED TABLE scratch (id integer) WITH (fillfactor = 70, autovacuum_enabled = off)",
     "CREATE TABLE app.audit_detail (detail text) INHERITS (app.audit)",
+    "CREATE FUNCTION len_acc(state integer[], x text) RETURNS integer[] LANGUAGE sql "
+    "AS 'SELECT ARRAY[state[1] + length(x), state[2] + 1]'",
+    "CREATE FUNCTION len_avg(state integer[]) RETURNS numeric LANGUAGE sql "
+    "AS 'SELECT state[1]::numeric / nullif(state[2], 0)'",
+    "CREATE AGGREGATE avg_len(text) (SFUNC = len_acc, STYPE = integer[], FINALFUNC = len_avg, "
+    "INITCOND = '{0,0}', PARALLEL = SAFE)",
+    "CREATE AGGREGATE app.top(integer) (SFUNC = int4larger, STYPE = integer, SORTOP = >, "
+    "COMBINEFUNC = int4larger, MSFUNC = int4larger, MINVFUNC = int4mi, MSTYPE = integer)",
+    "CREATE VIEW note_lengths AS SELECT avg_len(note) AS avg, app.top(room) FROM booking",
     "CREATE VIEW busy AS SELECT room, count(*) AS n FROM booking GROUP BY room",
     "CREATE VIEW busiest AS SELECT room FROM busy WHERE n > 1",
     "CREATE MATERIALIZED VIEW people_count AS SELECT count(*) AS n FROM person",

@@ -395,6 +395,44 @@ WHERE p.prokind IN ('f', 'p')
   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
                   AND d.objid = p.oid AND d.deptype IN ('i', 'a', 'e'))
 UNION ALL
+-- An aggregate after the functions it calls (creation order), before the views that use it,
+-- option by option as CREATE AGGREGATE takes them (the server has no pg_get_aggregatedef).
+SELECT 'aggregate', p.proname, p.pronamespace, 2, p.oid::bigint,
+       format('CREATE AGGREGATE %s%I(%s) (', s.prefix, p.proname, pg_get_function_arguments(p.oid))
+       || concat_ws(', ',
+            'SFUNC = ' || a.aggtransfn::regproc::text,
+            'STYPE = ' || format_type(a.aggtranstype, NULL),
+            'SSPACE = ' || nullif(a.aggtransspace, 0),
+            'FINALFUNC = ' || nullif(a.aggfinalfn::oid, 0)::regproc::text,
+            CASE WHEN a.aggfinalextra THEN 'FINALFUNC_EXTRA' END,
+            'FINALFUNC_MODIFY = ' || CASE a.aggfinalmodify WHEN 'r' THEN 'READ_ONLY'
+                                     WHEN 's' THEN 'SHAREABLE' ELSE 'READ_WRITE' END,
+            'COMBINEFUNC = ' || nullif(a.aggcombinefn::oid, 0)::regproc::text,
+            'SERIALFUNC = ' || nullif(a.aggserialfn::oid, 0)::regproc::text,
+            'DESERIALFUNC = ' || nullif(a.aggdeserialfn::oid, 0)::regproc::text,
+            'INITCOND = ' || quote_literal(a.agginitval),
+            'MSFUNC = ' || nullif(a.aggmtransfn::oid, 0)::regproc::text,
+            'MINVFUNC = ' || nullif(a.aggminvtransfn::oid, 0)::regproc::text,
+            'MSTYPE = ' || format_type(nullif(a.aggmtranstype::oid, 0), NULL),
+            'MSSPACE = ' || nullif(a.aggmtransspace, 0),
+            'MFINALFUNC = ' || nullif(a.aggmfinalfn::oid, 0)::regproc::text,
+            CASE WHEN a.aggmfinalextra THEN 'MFINALFUNC_EXTRA' END,
+            CASE WHEN a.aggmtransfn::oid <> 0 THEN 'MFINALFUNC_MODIFY = '
+                 || CASE a.aggmfinalmodify WHEN 'r' THEN 'READ_ONLY'
+                    WHEN 's' THEN 'SHAREABLE' ELSE 'READ_WRITE' END END,
+            'MINITCOND = ' || quote_literal(a.aggminitval),
+            'SORTOP = OPERATOR(' || nullif(a.aggsortop::oid, 0)::regoperator::regoper::text || ')',
+            'PARALLEL = ' || CASE p.proparallel WHEN 's' THEN 'SAFE' WHEN 'r' THEN 'RESTRICTED'
+                                               ELSE 'UNSAFE' END,
+            CASE WHEN a.aggkind = 'h' THEN 'HYPOTHETICAL' END)
+       || ')',
+       format('DROP AGGREGATE %s%I(%s)', s.prefix, p.proname,
+              pg_get_function_identity_arguments(p.oid))
+FROM pg_proc p JOIN named s ON s.oid = p.pronamespace JOIN pg_aggregate a ON a.aggfnoid = p.oid
+WHERE p.prokind = 'a'
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+                  AND d.objid = p.oid AND d.deptype IN ('i', 'a', 'e'))
+UNION ALL
 SELECT 'exclusion constraint', con.conname || ' on ' || c.relname, c.relnamespace, 2,
        con.oid::bigint,
        format('ALTER TABLE %s%I ADD CONSTRAINT %I %s', s.prefix, c.relname, con.conname,
