@@ -58,6 +58,9 @@ SINK = [
     "COMBINEFUNC = int4larger, MSFUNC = int4larger, MINVFUNC = int4mi, MSTYPE = integer)",
     "CREATE VIEW note_lengths AS SELECT avg_len(note) AS avg, app.top(room) FROM booking",
     "CREATE VIEW busy AS SELECT room, count(*) AS n FROM booking GROUP BY room",
+    "CREATE VIEW open_booking WITH (security_barrier) AS SELECT * FROM booking WHERE room > 0 "
+    "WITH LOCAL CHECK OPTION",
+    "CREATE STATISTICS person_stats (ndistinct, dependencies) ON name, feeling FROM person",
     "CREATE VIEW busiest AS SELECT room FROM busy WHERE n > 1",
     "CREATE MATERIALIZED VIEW people_count AS SELECT count(*) AS n FROM person",
     "CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS "

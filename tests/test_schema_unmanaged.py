@@ -141,7 +141,7 @@ TRIGGER = {
 
 # Something each dialect's generated migration cannot create (every dialect carries views).
 UNMANAGEABLE = {
-    "postgresql": ("CREATE STATISTICS st_items ON id, name FROM items", "statistics st_items"),
+    "postgresql": ("CREATE TEXT SEARCH CONFIGURATION ts_copy (COPY = english)", "text search configuration ts_copy"),
     "mysql": ("CREATE TABLE heap (id INT PRIMARY KEY) ENGINE=MEMORY", "MEMORY storage engine heap"),
     "sqlite": ("CREATE VIRTUAL TABLE docs USING fts5(body)", "virtual table docs"),
 }  # fmt: skip

@@ -433,6 +433,12 @@ WHERE p.prokind = 'a'
   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
                   AND d.objid = p.oid AND d.deptype IN ('i', 'a', 'e'))
 UNION ALL
+-- Extended statistics on a table's columns or expressions, as the server prints them.
+SELECT 'statistics', o.stxname, o.stxnamespace, 2, o.oid::bigint,
+       pg_get_statisticsobjdef(o.oid), format('DROP STATISTICS %s%I', s.prefix, o.stxname)
+FROM pg_statistic_ext o JOIN named s ON s.oid = o.stxnamespace
+WHERE STATTARGET(o) < 0
+UNION ALL
 SELECT 'exclusion constraint', con.conname || ' on ' || c.relname, c.relnamespace, 2,
        con.oid::bigint,
        format('ALTER TABLE %s%I ADD CONSTRAINT %I %s', s.prefix, c.relname, con.conname,
@@ -444,13 +450,21 @@ WHERE con.contype = 'x'
 UNION ALL
 SELECT CASE c.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END, c.relname,
        c.relnamespace, 3, c.oid::bigint,
-       format('CREATE %sVIEW %s%I AS %s%s', CASE c.relkind WHEN 'm' THEN 'MATERIALIZED ' ELSE '' END,
-              s.prefix, c.relname, rtrim(pg_get_viewdef(c.oid), '; '),
+       -- Its options (security_barrier, check_option, a materialized view's storage
+       -- parameters) as reloptions keeps them: name=value, the value quoted back.
+       format('CREATE %sVIEW %s%I%s AS %s%s', CASE c.relkind WHEN 'm' THEN 'MATERIALIZED ' ELSE '' END,
+              s.prefix, c.relname,
+              (SELECT ' WITH (' || string_agg(format('%s = %L', split_part(o, '=', 1),
+                                                     substr(o, strpos(o, '=') + 1)), ', ') || ')'
+               FROM unnest(c.reloptions) o),
+              rtrim(pg_get_viewdef(c.oid), '; '),
               CASE c.relkind WHEN 'm' THEN ' WITH NO DATA' ELSE '' END),
        format('DROP %sVIEW %s%I', CASE c.relkind WHEN 'm' THEN 'MATERIALIZED ' ELSE '' END,
               s.prefix, c.relname)
 FROM pg_class c JOIN named s ON s.oid = c.relnamespace
-WHERE c.relkind IN ('v', 'm') AND c.reloptions IS NULL
+WHERE c.relkind IN ('v', 'm')
+  -- An option name is a plain word (the server checks it); anything else is named.
+  AND NOT EXISTS (SELECT 1 FROM unnest(c.reloptions) o WHERE o !~ '^[a-z_][a-z0-9_]*=')
   AND {NOT_IN_EXTENSION.format(catalog="pg_class", oid="c.oid")}
 UNION ALL
 -- A partition after its parent (a table; a sub-partition after its partition: creation
@@ -502,10 +516,14 @@ ORDER BY 4, 5
 
 
 def for_server(query: str, version: int) -> str:
-    """``query`` with ``NND(alias)`` (pg_index.indnullsnotdistinct, PostgreSQL 15) and
-    ``MULTIRANGE(alias)`` (pg_range.rngmultitypid, 14) spelt for a server of
-    ``server_version_num`` ``version``."""
+    """``query`` with ``NND(alias)`` (pg_index.indnullsnotdistinct, PostgreSQL 15),
+    ``MULTIRANGE(alias)`` (pg_range.rngmultitypid, 14) and ``STATTARGET(alias)``
+    (pg_statistic_ext.stxstattarget, 13) spelt for a server of ``server_version_num``
+    ``version``."""
     column = r"\1.indnullsnotdistinct" if version >= 150000 else "false"
     query = re.sub(r"NND\((\w+)\)", column, query)
     multirange = r"\1.rngmultitypid" if version >= 140000 else "0::oid"
-    return re.sub(r"MULTIRANGE\((\w+)\)", multirange, query)
+    query = re.sub(r"MULTIRANGE\((\w+)\)", multirange, query)
+    # A statistics object's target: -1 (the default) until 17, where NULL is the default.
+    target = r"coalesce(\1.stxstattarget, -1)" if version >= 130000 else "-1"
+    return re.sub(r"STATTARGET\((\w+)\)", target, query)
