@@ -23,6 +23,11 @@ SINK = [
     "CREATE DOMAIN positive AS numeric(10, 2) CHECK (VALUE > 0)",
     "CREATE SEQUENCE ticket_seq START WITH 100 INCREMENT BY 10",
     "CREATE TYPE pair AS (a integer, b text)",
+    "CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false)",
+    'CREATE COLLATION app.c_copy FROM "C"',
+    "CREATE DOMAIN nick AS text COLLATE ci",
+    "CREATE TABLE handle (id integer PRIMARY KEY, name text COLLATE ci UNIQUE, "
+    "code text COLLATE app.c_copy, alias nick)",
     "CREATE TYPE floatrange AS RANGE (subtype = float8, subtype_diff = float8mi)",
     'CREATE TYPE app.textrange AS RANGE (subtype = text, collation = "C", '
     "multirange_type_name = app.texts)",

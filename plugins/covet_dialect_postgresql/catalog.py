@@ -337,6 +337,20 @@ FROM pg_type t JOIN named s ON s.oid = t.typnamespace JOIN pg_class c ON c.oid =
 WHERE t.typtype = 'c' AND c.relkind = 'c'
   AND {NOT_IN_EXTENSION.format(catalog="pg_type", oid="t.oid")}
 UNION ALL
+-- A collation a column, a domain or a range type may use (so with them, before the tables),
+-- by provider: an ICU locale, or libc's LC_COLLATE / LC_CTYPE.
+SELECT 'collation', o.collname, o.collnamespace, 1, o.oid::bigint,
+       format('CREATE COLLATION %s%I (provider = %s, deterministic = %s, %s)', s.prefix, o.collname,
+              CASE o.collprovider WHEN 'i' THEN 'icu' ELSE 'libc' END,
+              CASE WHEN o.collisdeterministic THEN 'true' ELSE 'false' END,
+              CASE WHEN o.collprovider = 'i' THEN format('locale = %L', ICULOCALE(o))
+                   WHEN o.collcollate = o.collctype THEN format('locale = %L', o.collcollate)
+                   ELSE format('lc_collate = %L, lc_ctype = %L', o.collcollate, o.collctype) END),
+       'DROP COLLATION ' || s.prefix || quote_ident(o.collname)
+FROM pg_collation o JOIN named s ON s.oid = o.collnamespace
+WHERE o.collprovider IN ('i', 'c') AND ICURULES(o) IS NULL
+  AND {NOT_IN_EXTENSION.format(catalog="pg_collation", oid="o.oid")}
+UNION ALL
 -- A range type, unless a function of the schema canonicalises it or measures its subtype:
 -- those are created after the types (named, not carried).
 SELECT 'range type', t.typname, t.typnamespace, 1, t.oid::bigint,
@@ -517,13 +531,22 @@ ORDER BY 4, 5
 
 def for_server(query: str, version: int) -> str:
     """``query`` with ``NND(alias)`` (pg_index.indnullsnotdistinct, PostgreSQL 15),
-    ``MULTIRANGE(alias)`` (pg_range.rngmultitypid, 14) and ``STATTARGET(alias)``
-    (pg_statistic_ext.stxstattarget, 13) spelt for a server of ``server_version_num``
-    ``version``."""
+    ``MULTIRANGE(alias)`` (pg_range.rngmultitypid, 14), ``STATTARGET(alias)``
+    (pg_statistic_ext.stxstattarget, 13), ``ICULOCALE(alias)`` and ``ICURULES(alias)``
+    (pg_collation) spelt for a server of ``server_version_num`` ``version``."""
     column = r"\1.indnullsnotdistinct" if version >= 150000 else "false"
     query = re.sub(r"NND\((\w+)\)", column, query)
     multirange = r"\1.rngmultitypid" if version >= 140000 else "0::oid"
     query = re.sub(r"MULTIRANGE\((\w+)\)", multirange, query)
     # A statistics object's target: -1 (the default) until 17, where NULL is the default.
     target = r"coalesce(\1.stxstattarget, -1)" if version >= 130000 else "-1"
-    return re.sub(r"STATTARGET\((\w+)\)", target, query)
+    query = re.sub(r"STATTARGET\((\w+)\)", target, query)
+    # An ICU collation's locale: in collcollate before 15, colliculocale in 15-16, then
+    # colllocale; its custom rules (16 on) are not carried (such a collation stays named).
+    locale = (
+        r"\1.colllocale" if version >= 170000
+        else r"\1.colliculocale" if version >= 150000 else r"\1.collcollate"
+    )  # fmt: skip
+    query = re.sub(r"ICULOCALE\((\w+)\)", locale, query)
+    rules = r"\1.collicurules" if version >= 160000 else "NULL"
+    return re.sub(r"ICURULES\((\w+)\)", rules, query)
