@@ -72,7 +72,7 @@ SELECT a.attrelid AS rel, a.attname, format_type(a.atttypid, a.atttypmod) AS typ
                    THEN concat_ws(' ', 'START WITH ' || q.seqstart,
                          'INCREMENT BY ' || q.seqincrement, 'MINVALUE ' || q.seqmin,
                          'MAXVALUE ' || q.seqmax, 'CACHE ' || q.seqcache,
-                         CASE WHEN q.seqcycle THEN 'CYCLE' END) END]
+                         CASE WHEN q.seqcycle THEN 'CYCLE' END) END, q.seqstart::text]
             FROM pg_depend d JOIN pg_class s ON s.oid = d.objid
             JOIN pg_sequence q ON q.seqrelid = s.oid
             WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass

@@ -219,8 +219,9 @@ class PostgreSQLSchemaReader:
             if table is None:
                 continue
             table["columns"].append(self._column(row, own))
-            name = f"{table['name']}.{row['attname']}"
-            ignored += _sequence_report(row, table["name"], table["schema"])
+            found = _sequence_report(row, table["name"], table["schema"])
+            ignored += found
+            carried += [c for r in found if (c := _sequence_fix(r, row, table["name"]))]
 
         for row in constraints:
             table = tables.get(row["rel"])
@@ -358,7 +359,7 @@ def _sequence_report(row: dict[str, Any], table: str, schema: str | None) -> lis
     sequence = row["sequence_options"]
     if not sequence:
         return []
-    name, options = sequence
+    name, options, _ = sequence
     what = f"{name} of {table}.{row['attname']}"
     found = []
     if name != pg_name(table, row["attname"], "seq"):
@@ -366,6 +367,47 @@ def _sequence_report(row: dict[str, Any], table: str, schema: str | None) -> lis
     if options and not row["attidentity"]:
         found.append(IgnoredObject("serial sequence options", what, schema))
     return found
+
+
+_DO_TAG = "$covet_seq$"
+
+
+def _sequence_fix(report: IgnoredObject, row: dict[str, Any], table: str) -> CarriedObject | None:
+    """What makes a copy's column sequence like the original's, after its CREATE TABLE made
+    it with SERIAL or IDENTITY: its name (another than those choose, say after a rename), or
+    a serial sequence's options (SERIAL takes none). The sequence is found through its column
+    (``pg_get_serial_sequence``), never by a name the copy may have chosen differently, so the
+    statements cannot touch another sequence. Undone by the default name / options, just
+    before the table itself is dropped."""
+    from covet_dialect_postgresql.normalise import pg_name  # it imports this module
+
+    sequence, options, start = row["sequence_options"]
+    column = row["attname"]
+    where = f"{quote(report.schema)}.{quote(table)}" if report.schema else quote(table)
+    serial = f"pg_get_serial_sequence({sql_string(where)}, {sql_string(column)})"
+    if report.kind == "sequence name":
+        renamed, back = sequence, pg_name(table, column, "seq")
+        create = (
+            f"EXECUTE format('ALTER SEQUENCE %s RENAME TO %I', {serial}, {sql_string(renamed)})"
+        )
+        drop = f"EXECUTE format('ALTER SEQUENCE %s RENAME TO %I', {serial}, {sql_string(back)})"
+    else:
+        # A sequence that never gave a value restarts at its new start (a MINVALUE above
+        # its current value is refused otherwise); one in use is never restarted.
+        create = (
+            f"EXECUTE format('SELECT is_called FROM %s', {serial}) INTO used; "
+            f"EXECUTE format('ALTER SEQUENCE %s {options}%s', {serial}, "
+            f"CASE WHEN used THEN '' ELSE ' RESTART WITH {int(start)}' END)"
+        )
+        reset = "NO MINVALUE NO MAXVALUE START WITH 1 INCREMENT BY 1 CACHE 1 NO CYCLE"
+        drop = f"EXECUTE format('ALTER SEQUENCE %s {reset}', {serial})"
+    if _DO_TAG in create + drop or "'" in (options or "") or "%" in (options or ""):
+        return None  # stays named
+    wrap = f"DO {_DO_TAG} DECLARE used boolean; BEGIN {{}}; END {_DO_TAG}"
+    return CarriedObject(
+        report.kind, report.name, report.schema, wrap.format(create), wrap.format(drop),
+        stage=2, dialect="postgresql",
+    )  # fmt: skip
 
 
 def _deferral(row: dict[str, Any]) -> str | None:
