@@ -98,6 +98,8 @@ KITCHEN_SINK = {
         "FOREIGN KEY (a) REFERENCES items (id)) DEFAULT CHARSET=latin1",
         "CREATE TABLE compact (id INT PRIMARY KEY) ROW_FORMAT=COMPACT",
         "CREATE TABLE heap (id INT PRIMARY KEY) ENGINE=MEMORY",
+        # An engine-defined attribute (InnoDB page compression): named, not written.
+        "CREATE TABLE squeezed (id INT PRIMARY KEY) PAGE_COMPRESSED=1",
         "CREATE VIEW v_items AS SELECT id FROM items",
         "CREATE TRIGGER trg_items BEFORE INSERT ON items FOR EACH ROW SET NEW.name = TRIM(NEW.name)",
         "CREATE PROCEDURE p_noop() SELECT 1",
@@ -142,7 +144,10 @@ TRIGGER = {
 # Something each dialect's generated migration cannot create (every dialect carries views).
 UNMANAGEABLE = {
     "postgresql": ("CREATE TEXT SEARCH CONFIGURATION ts_copy (COPY = english)", "text search configuration ts_copy"),
-    "mysql": ("CREATE TABLE heap (id INT PRIMARY KEY) ENGINE=MEMORY", "MEMORY storage engine heap"),
+    "mysql": (
+        "CREATE TABLE squeezed (id INT PRIMARY KEY) PAGE_COMPRESSED=1",
+        "table options (PAGE_COMPRESSED=1) squeezed",
+    ),
     "sqlite": ("CREATE VIRTUAL TABLE docs USING fts5(body)", "virtual table docs"),
 }  # fmt: skip
 

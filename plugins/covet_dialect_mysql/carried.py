@@ -14,12 +14,11 @@ migration runs; the original's definer may not.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from graphlib import CycleError, TopologicalSorter
 from typing import Any
 
 from covet_core.errors import DatabaseError
-from covet_core.schema.model import CarriedObject, IgnoredObject, Schema
+from covet_core.schema.model import CarriedObject, IgnoredObject
 from covet_dialect_mysql import quote
 
 STAGES = {"sequence": 1, "function": 2, "procedure": 2, "view": 3, "trigger": 4, "event": 4}
@@ -72,38 +71,3 @@ def _views_in_order(objects: list[CarriedObject]) -> list[CarriedObject]:
         order = sorted(views)
     rest = [o for o in objects if o.kind != "view"]
     return [*rest, *(views[name] for name in order)]
-
-
-PARTITIONING = "partitioning (PARTITION BY)"
-
-
-async def with_partitioning(adapter: Any, schema: Schema) -> Schema:
-    """Each partitioned table of the current database with its ``PARTITION BY ...`` clause as
-    ``SHOW CREATE TABLE`` ends with it (``Table.options``, written after the table options by
-    the renderer, not compared), instead of only naming it. The clause is everything after
-    the line that closes the column list; MySQL wraps it in a ``/*!50100 ... */`` comment."""
-    named = {o.name for o in schema.ignored if o.kind == PARTITIONING and o.schema is None}
-    if not named:
-        return schema
-    tables = dict(schema.tables)
-    carried: set[str] = set()
-    for key, table in schema.tables.items():
-        if table.schema is not None or table.name not in named:
-            continue
-        try:
-            shown = await adapter.fetch_one(f"SHOW CREATE TABLE {quote(table.name)}")
-        except DatabaseError:
-            continue  # stays named
-        text = str((shown or {}).get("Create Table") or "")
-        lines = text.splitlines()
-        closing = next((i for i, line in enumerate(lines) if line.startswith(")")), None)
-        clause = (
-            " ".join(line.strip() for line in lines[closing + 1 :]) if closing is not None else ""
-        )
-        clause = clause.removeprefix("/*!50100").removesuffix("*/").strip()
-        if not clause.upper().startswith("PARTITION BY"):
-            continue
-        tables[key] = replace(table, options=(clause,))
-        carried.add(table.name)
-    ignored = [o for o in schema.ignored if not (o.kind == PARTITIONING and o.name in carried)]
-    return replace(schema, tables=tables, ignored=ignored)

@@ -179,9 +179,15 @@ class MySQLRenderer(DdlRenderer):
         if table.collation:
             # The collation names its character set; DEFAULT CHARSET=utf8mb4 would contradict.
             options = f" ENGINE=InnoDB COLLATE={collation_name(table.collation)}"
+        # Table.options as the reader wrote them: another engine, then ROW_FORMAT=, MAX_ROWS=
+        # ... in the server's order, and PARTITION BY ... as SHOW CREATE TABLE printed it.
+        written = [o for o in table.options if not o.upper().startswith("PARTITION BY")]
+        engine = next((o for o in written if o.upper().startswith("ENGINE=")), None)
+        if engine:
+            options = options.replace("ENGINE=InnoDB", engine)
         if table.comment:
             options += f" COMMENT={sql_string(table.comment)}"
-        # PARTITION BY ... as SHOW CREATE TABLE printed it (Table.options).
+        options += "".join(f" {o}" for o in written if o is not engine)
         options += "".join(f"\n{o}" for o in table.options if o.upper().startswith("PARTITION BY"))
         name = self.table_name(table.name, table.schema)
         return [f"CREATE TABLE {exists}{name} (\n    {body}\n){options}"]

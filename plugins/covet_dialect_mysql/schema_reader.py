@@ -26,9 +26,10 @@ from covet_core.schema.model import (
 )
 from covet_core.schema.render import sql_string
 from covet_dialect_mysql import quote
-from covet_dialect_mysql.carried import PARTITIONING, carried_objects, with_partitioning
+from covet_dialect_mysql.carried import carried_objects
 from covet_dialect_mysql.expression import STRING_LITERAL, decode_string
 from covet_dialect_mysql.normalise import is_implicit_fk_index
+from covet_dialect_mysql.table_text import PARTITIONING, TABLE_OPTIONS, with_table_text
 
 _TYPE = re.compile(
     r"^([a-z][a-z0-9 ]*?)\s*(?:\((.*)\))?((?:\s+(?:unsigned|signed|zerofill))*)$", re.S | re.I
@@ -114,7 +115,7 @@ class MySQLSchemaReader:
             return Schema(dialect="mysql")
         rows = _Rows(await self._query(where, params, mariadb), current)
         rows.default_collation = server["utf8mb4"] if server else None
-        schema = await with_partitioning(self.adapter, rows.schema())
+        schema = await with_table_text(self.adapter, rows.schema())
         schema.carried = await carried_objects(self.adapter, schema.ignored)
         return schema
 
@@ -375,16 +376,17 @@ class _Rows:
 
 
 def _table_attributes(row: dict[str, Any], schema: str | None) -> list[IgnoredObject]:
-    """What a table has beyond the model: a copy is a plain InnoDB table."""
+    """What a table has beyond the model, named until ``with_table_text`` reads it from
+    ``SHOW CREATE TABLE``: its partitioning, and its table options or storage engine
+    (information_schema lists options the server implies, such as Aria's transactional=1,
+    among those written, so only the statement says which a copy must write)."""
     found = []
-    options = [o for o in str(row["options"] or "").split() if o]
+    options = str(row["options"] or "").split()
     if "partitioned" in options:
         found.append(IgnoredObject(PARTITIONING, row["t"], schema))  # read, if it can be
-    others = [o for o in options if o != "partitioned"]
-    if others:
-        found.append(IgnoredObject(f"table options ({' '.join(others)})", row["t"], schema))
-    if row["engine"] and str(row["engine"]).lower() != "innodb":
-        found.append(IgnoredObject(f"{row['engine']} storage engine", row["t"], schema))
+    engine = str(row["engine"] or "")
+    if [o for o in options if o != "partitioned"] or (engine and engine.lower() != "innodb"):
+        found.append(IgnoredObject(TABLE_OPTIONS, row["t"], schema))
     return found
 
 
