@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from covet_core.adapter import Adapter
     from covet_core.data.bulk import BulkWriter
     from covet_core.data.throttle import ReplicaLag
-    from covet_core.schema.model import Schema
+    from covet_core.schema.model import CarriedObject, Schema
     from covet_core.schema.operations import Operation
     from covet_core.schema.reader import DialectSchemaReader
 
@@ -167,6 +167,12 @@ class Dialect:
     applied one (``covet_core.data.throttle.ReplicaLag``), for data migrations'
     ``max_replica_lag``; ``replicas`` are the URLs of ``replicas = [...]`` in covet.toml, to
     watch where the primary cannot see them itself. The source may have an async ``close()``."""
+    alter_carried: Callable[[CarriedObject, CarriedObject], list[str] | None] | None = None
+    """``alter_carried(old, new)``: the statements that make an existing carried object
+    created before the tables (``old``: a sequence, a domain) into ``new`` in place, or
+    ``None`` when they cannot (a domain's base type changed). Such an object cannot be
+    dropped and made again without what uses it, so without this a changed one is only a
+    warning."""
     lint_syntax: str | None = None
     """The SQL parser ``covet migrate lint`` reads this dialect's statements with:
     ``"postgres"`` (pglast, the server's own parser), ``"mysql"`` or ``"sqlite"`` (sqlglot).

@@ -428,20 +428,27 @@ def test_mysql_copy_keeps_partitioning(mysql: Target, tmp_path: Path) -> None:
         asyncio.run(go(other))
 
 
-def test_a_changed_sequence_is_altered_in_place_and_back(pg: Target, tmp_path: Path) -> None:
-    """A standalone sequence whose options differ between the database and the target: a
-    column's default counts with it, so it cannot be dropped and made again; it is altered
-    (ALTER SEQUENCE with every option), and the down alters it back, judged by pg_dump. A
-    changed domain is still a warning (ALTER DOMAIN cannot change everything CREATE says)."""
+def test_a_changed_sequence_or_domain_is_altered_in_place_and_back(
+    pg: Target, tmp_path: Path
+) -> None:
+    """A standalone sequence and a domain whose definitions differ between the database and
+    the target: columns use both, so neither can be dropped and made again; each is altered
+    (ALTER SEQUENCE with every option; ALTER DOMAIN default, NOT NULL and each named check),
+    and the down alters it back, judged by pg_dump. A domain whose base type changed cannot
+    be altered: a warning, and nothing generated for it."""
     before = [
         "CREATE SEQUENCE ticket INCREMENT BY 2 CYCLE",
-        "CREATE DOMAIN code AS text CHECK (VALUE <> '')",
-        "CREATE TABLE t (id bigint DEFAULT nextval('ticket'), c code)",
+        "CREATE DOMAIN code AS text DEFAULT 'none' CONSTRAINT not_empty CHECK (VALUE <> '') "
+        "CONSTRAINT short CHECK (length(VALUE) < 10)",
+        "CREATE DOMAIN amount AS integer",
+        "CREATE TABLE t (id bigint DEFAULT nextval('ticket'), c code, a amount)",
     ]
     after = [
         "CREATE SEQUENCE ticket AS integer INCREMENT BY 5 MAXVALUE 9000 START WITH 10 CACHE 3",
-        "CREATE DOMAIN code AS text CHECK (length(VALUE) > 1)",
-        "CREATE TABLE t (id bigint DEFAULT nextval('ticket'), c code)",
+        "CREATE DOMAIN code AS text NOT NULL CONSTRAINT not_empty CHECK (length(VALUE) > 1) "
+        "CONSTRAINT ascii CHECK (VALUE ~ '^[ -~]*$')",
+        "CREATE DOMAIN amount AS bigint",
+        "CREATE TABLE t (id bigint DEFAULT nextval('ticket'), c code, a amount)",
     ]
 
     async def go(other: Target) -> None:
@@ -456,24 +463,26 @@ def test_a_changed_sequence_is_altered_in_place_and_back(pg: Target, tmp_path: P
             current = await SchemaReader(a, pg.dialect).read_schema()
             wanted = await SchemaReader(b, other.dialect).read_schema()
             diff = SchemaComparator(pg.dialect).compare(current, wanted)
-            assert [op.describe() for op in diff.operations] == ["alter sequence ticket"]
-            assert [w for w in diff.warnings if "domain code" in w], diff.warnings
+            assert [op.describe() for op in diff.operations] == [
+                "alter sequence ticket",
+                "alter domain code",
+            ]
+            assert [w for w in diff.warnings if "domain amount" in w], diff.warnings
             original, expected = await oracle_of(pg, a), await oracle_of(other, b)
-            # The domain differs and stays so (warned): judge the sequence and the table.
-            original = {k: v for k, v in original.items() if "code" not in k[1]}
-            expected = {k: v for k, v in expected.items() if "code" not in k[1]}
+            # amount differs and stays so (warned): judge everything else.
+            original = {k: v for k, v in original.items() if "amount" not in k[1]}
+            expected = {k: v for k, v in expected.items() if "amount" not in k[1]}
             assert original != expected
-            path = tmp_path / "m"
             from covet_core.manager import MigrationManager
             from covet_core.schema.generator import MigrationGenerator
 
-            file = MigrationGenerator(pg.dialect, path).generate_from_diff(diff, "seq")
+            file = MigrationGenerator(pg.dialect, tmp_path / "m").generate_from_diff(diff, "alt")
             manager = MigrationManager(a, pg.dialect, file.parent)
             for step, wanted_objects in (("up", expected), ("down", original), ("up", expected)):
                 result = await (manager.migrate_up() if step == "up" else manager.migrate_down())
                 assert result["success"], result["error"]
                 now = await oracle_of(pg, a)
-                assert {k: v for k, v in now.items() if "code" not in k[1]} == wanted_objects
+                assert {k: v for k, v in now.items() if "amount" not in k[1]} == wanted_objects
         finally:
             await a.disconnect()
             await b.disconnect()

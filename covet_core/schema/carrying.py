@@ -9,6 +9,8 @@ PostgreSQL refuses to drop a view others use, or to replace it with fewer column
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from covet_core.schema.model import CarriedObject, IgnoredObject
 from covet_core.schema.operations import (
     AlterObject,
@@ -21,23 +23,38 @@ from covet_core.schema.operations import (
 VIEWS = ("view", "materialized view")
 
 
+AlterCarried = Callable[[CarriedObject, CarriedObject], "list[str] | None"]
+
+
 def changed_objects(
-    target: list[CarriedObject], mine: dict[IgnoredObject, CarriedObject], warnings: list[str]
-) -> dict[IgnoredObject, CarriedObject]:
-    """The current side's definition of each late object whose definition changed."""
+    target: list[CarriedObject],
+    mine: dict[IgnoredObject, CarriedObject],
+    warnings: list[str],
+    alter: AlterCarried | None = None,
+) -> tuple[dict[IgnoredObject, CarriedObject], list[Operation]]:
+    """(the current side's definition of each late object whose definition changed, to be
+    replaced; the early ones the dialect alters in place (``alter``: ``Dialect.alter_carried``),
+    in the target reader's order). Any other changed early object is a warning."""
     changed = {}
+    altered: list[Operation] = []
     for obj in target:
         old = mine.get(obj.ignored)
         if old is None or old.create == obj.create:
             continue
         if obj.stage > 1 and old.stage > 1:
             changed[obj.ignored] = old
-        elif obj.alter is None or old.alter is None:
+            continue
+        forward = alter(old, obj) if alter is not None else None
+        backward = alter(obj, old) if forward is not None and alter is not None else None
+        if forward is not None and backward is not None:
+            if forward or backward:
+                altered.append(AlterObject(old, obj, tuple(forward), tuple(backward)))
+        else:
             warnings.append(
                 f"{obj} differs between the database and the target; not generated "
                 f"(covet does not alter it): {obj.create}"
             )
-    return changed
+    return changed, altered
 
 
 def late_operations(
@@ -62,19 +79,4 @@ def late_operations(
             ops.append(CreateObject(obj))
         elif obj.ignored in changed:
             ops.append(ReplaceObject(changed[obj.ignored], obj))
-    return ops
-
-
-def altered_objects(
-    target: list[CarriedObject], mine: dict[IgnoredObject, CarriedObject]
-) -> list[Operation]:
-    """Objects created before the tables (a sequence) whose definition changed and that can
-    be altered in place, in the target reader's order."""
-    ops: list[Operation] = []
-    for obj in target:
-        old = mine.get(obj.ignored)
-        if old is None or old.create == obj.create or obj.stage > 1 or old.stage > 1:
-            continue
-        if obj.alter is not None and old.alter is not None:
-            ops.append(AlterObject(old, obj))
     return ops

@@ -18,7 +18,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from covet_core.dialect import Capabilities, Dialect
-from covet_core.schema.carrying import altered_objects, changed_objects, late_operations
+from covet_core.schema.carrying import changed_objects, late_operations
 from covet_core.schema.diff import SchemaDiff
 from covet_core.schema.fitting import fit_to
 from covet_core.schema.matching import (
@@ -163,7 +163,10 @@ class _Plan(Pairing):
         created = {c.ignored for c in self.carried}
         mine = {c.ignored: c for c in current.carried}
         self.mine = mine
-        self.changed = changed_objects(target.carried, mine, self.diff.warnings)
+        alter = dialect.alter_carried if dialect is not None else None
+        self.changed, self.altered = changed_objects(
+            target.carried, mine, self.diff.warnings, alter
+        )
         self.diff.unmanaged = [
             obj for obj in target.ignored if obj not in present and obj not in created
         ]
@@ -187,7 +190,7 @@ class _Plan(Pairing):
             else []
         )
         ops += [CreateObject(c) for c in carried if c.stage == 1]
-        ops += altered_objects(self.target.carried, self.mine)
+        ops += self.altered
         ops += [
             RenameTable(
                 self.current.tables[o].name,

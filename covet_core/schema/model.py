@@ -234,10 +234,6 @@ class CarriedObject:
     sequences), 2 and up after the tables (functions, then views, then triggers)."""
     dialect: str = ""
     """The dialect whose SQL ``create`` and ``drop`` are; no other renders them."""
-    alter: str | None = None
-    """A statement making an existing object of this kind and name into this definition,
-    where the kind has one (PostgreSQL ``ALTER SEQUENCE`` with every option): a changed
-    domain-or-sequence stage object is then altered in place instead of only warned about."""
 
     @property
     def ignored(self) -> IgnoredObject:

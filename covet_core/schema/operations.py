@@ -385,15 +385,18 @@ class ReplaceObject(Operation):
 
 @dataclass(frozen=True)
 class AlterObject(Operation):
-    """A carried object created before the tables (a sequence) whose definition differs and
-    that can be altered in place (``CarriedObject.alter``): dropping it would take what uses
-    it along. Undone by altering it back."""
+    """A carried object created before the tables (a sequence, a domain) whose definition
+    differs and that the dialect alters in place (``Dialect.alter_carried``): dropping it
+    would take what uses it along. ``statements`` make ``old`` into ``new``; ``backward``
+    makes ``new`` back into ``old``."""
 
     old: CarriedObject
     new: CarriedObject
+    statements: tuple[str, ...]
+    backward: tuple[str, ...]
 
     def reverse(self) -> AlterObject:
-        return AlterObject(self.new, self.old)
+        return AlterObject(self.new, self.old, self.backward, self.statements)
 
     def describe(self) -> str:
         return f"alter {self.new}"

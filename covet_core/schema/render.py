@@ -349,10 +349,7 @@ class DdlRenderer:
         return [*self.carried(old, old.drop), *self.carried(new, new.create)]
 
     def alter_object(self, operation: AlterObject) -> list[str]:
-        new = operation.new
-        if new.alter is None:
-            raise ValueError(f"{self.dialect_name} cannot alter {new} in place")
-        return self.carried(new, new.alter)
+        return [sql for s in operation.statements for sql in self.carried(operation.new, s)]
 
     _DISPATCH: ClassVar[dict[type, str]] = {
         CreateTable: "create_table",

@@ -137,6 +137,12 @@ def _table_stats(tables: Sequence[str]) -> Statement:
     )
 
 
+def _alter_carried(old: Any, new: Any) -> list[str] | None:
+    from covet_dialect_postgresql.alter import alter_carried
+
+    return alter_carried(old, new)
+
+
 DIALECT = Dialect(
     name=NAME,
     url_schemes=("postgresql", "postgres"),
@@ -182,6 +188,7 @@ DIALECT = Dialect(
     default_backup="pg_dump",
     provisioner=PROVISIONER,
     lint_syntax="postgres",
+    alter_carried=_alter_carried,
     table_stats_sql=_table_stats,
     server_version_sql=Statement("SELECT current_setting('server_version')"),
     description="PostgreSQL through asyncpg",

@@ -161,7 +161,6 @@ class PostgreSQLSchemaReader:
                 row["drop_sql"],
                 stage=row["stage"],
                 dialect="postgresql",
-                alter=_sequence_alter(row["create_sql"]) if row["kind"] == "sequence" else None,
             )
             for row in await fetch(for_server(CARRIED, spaces["version"]), (oids,))
         ]
@@ -446,13 +445,6 @@ def _table_attributes(rel: dict[str, Any], schema: str | None) -> list[IgnoredOb
         if present
     ]
     return found
-
-
-def _sequence_alter(create: str) -> str:
-    """The ALTER SEQUENCE that gives an existing sequence every option of ``create`` (the
-    CARRIED query's CREATE SEQUENCE, which spells every option and CYCLE when set)."""
-    text = "ALTER" + create.removeprefix("CREATE")
-    return text if text.endswith(" CYCLE") else text + " NO CYCLE"
 
 
 def schema_reader(adapter: Any) -> PostgreSQLSchemaReader:
