@@ -124,6 +124,10 @@ SQLITE_SINK = [
     "CREATE UNIQUE INDEX person_born ON person (born COLLATE BINARY)",
     "CREATE INDEX person_score ON person (score, born)",
     "CREATE VIEW busy AS SELECT person_id, count(*) AS n FROM booking GROUP BY person_id",
+    "CREATE VIRTUAL TABLE person_fts USING fts5(name, content='person', content_rowid='id')",
+    "CREATE TRIGGER person_fts_add AFTER INSERT ON person BEGIN "
+    "INSERT INTO person_fts (rowid, name) VALUES (new.id, new.name); END",
+    "CREATE VIRTUAL TABLE zones USING rtree(id, min_x, max_x)",
     "CREATE TRIGGER person_clean AFTER INSERT ON person BEGIN "
     "UPDATE person SET name = trim(name) WHERE id = NEW.id; END",
 ]

@@ -81,9 +81,7 @@ def _alter_domain(old_sql: str, new_sql: str) -> list[str] | None:
             statements.append(f"{domain} DROP CONSTRAINT {quote(name)}")
     if old["default"] != new["default"]:
         default = new["default"]
-        statements.append(
-            f"{domain} SET {default}" if default else f"{domain} DROP DEFAULT"
-        )
+        statements.append(f"{domain} SET {default}" if default else f"{domain} DROP DEFAULT")
     if old["not_null"] != new["not_null"]:
         statements.append(f"{domain} {'SET' if new['not_null'] else 'DROP'} NOT NULL")
     for name, check in new["checks"].items():

@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 from covet_core.dialect import quote_ansi
+from covet_core.errors import DatabaseError
 from covet_core.schema.model import (
     CarriedObject,
     CheckConstraint,
@@ -137,6 +138,7 @@ class SQLiteSchemaReader:
         columns = await self.adapter.fetch_all(_COLUMNS.format(s=s), (name,))
         indexes = await self.adapter.fetch_all(_INDEXES.format(s=s), (name, name))
         fks = await self.adapter.fetch_all(_FOREIGN_KEYS.format(s=s), (name,))
+        shadows = await self._shadow_tables(name, objects)
 
         by_table: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for row in columns:
@@ -162,8 +164,12 @@ class SQLiteSchemaReader:
         for obj in objects:
             kind, obj_name = obj["type"], obj["name"]
             if kind == "table" and obj_name in by_table and not obj_name.startswith("sqlite_"):
-                if any(obj_name.startswith(v + "_") for v in virtual):
-                    schema.ignored.append(IgnoredObject("virtual table storage", obj_name, label))
+                if obj_name in shadows:
+                    # Made by its virtual table's module: in main, with the carried table.
+                    if label is not None:
+                        schema.ignored.append(
+                            IgnoredObject("virtual table storage", obj_name, label)
+                        )
                     continue
                 table = self._table(
                     obj_name,
@@ -181,10 +187,33 @@ class SQLiteSchemaReader:
                 schema.tables[table.key] = table
             elif kind == "table" and obj_name in virtual:
                 schema.ignored.append(IgnoredObject("virtual table", obj_name, label))
+                if label is None and obj["sql"]:
+                    schema.carried.append(carried("virtual table", obj_name, obj["sql"]))
             elif kind in ("view", "trigger"):
                 schema.ignored.append(IgnoredObject(kind, obj_name, label))
                 if label is None and obj["sql"]:
                     schema.carried.append(carried(kind, obj_name, obj["sql"]))
+
+    async def _shadow_tables(self, name: str, objects: list[dict[str, Any]]) -> set[str]:
+        """The tables a virtual table's module keeps its data in (FTS5's ``docs_data``,
+        ...), as ``pragma_table_list`` marks them (SQLite 3.37); before it, the tables named
+        after a virtual table with an underscore."""
+        try:
+            rows = await self.adapter.fetch_all(
+                "SELECT name FROM pragma_table_list WHERE schema = ? AND type = 'shadow'", (name,)
+            )
+            return {r["name"] for r in rows}
+        except DatabaseError:
+            virtual = [
+                o["name"]
+                for o in objects
+                if o["type"] == "table" and (o["sql"] or "").upper().startswith("CREATE VIRTUAL")
+            ]
+            return {
+                o["name"]
+                for o in objects
+                if o["type"] == "table" and any(o["name"].startswith(v + "_") for v in virtual)
+            }
 
     def _table(
         self,
@@ -333,13 +362,19 @@ def _action(action: str | None) -> str | None:
     return None if not action or action.upper() == "NO ACTION" else action.upper()
 
 
+_STAGES = {"virtual table": 1, "view": 3, "trigger": 4}
+
+
 def carried(kind: str, name: str, sql: str) -> CarriedObject:
-    """A view or trigger of the main database as ``sqlite_master`` holds it: SQLite keeps the
-    statement that recreates it (without TEMP, IF NOT EXISTS or a schema name), so the copy
-    runs exactly that, views before triggers, in the order the file lists them (a view only
+    """A virtual table, view or trigger of the main database as ``sqlite_master`` holds it:
+    SQLite keeps the statement that recreates it (without TEMP, IF NOT EXISTS or a schema
+    name), so the copy runs exactly that: virtual tables before the tables (their module
+    makes their storage tables; a changed one is a warning, never dropped with its data and
+    made again), then views, then triggers, in the order the file lists them (a view only
     uses what was created before it). An attached database's would need its schema name
     spliced into that text: those are only named."""
+    drop = "TABLE" if kind == "virtual table" else kind.upper()
     return CarriedObject(
-        kind, name, None, sql.strip().rstrip(";"), f"DROP {kind.upper()} {quote_ansi(name)}",
-        stage=3 if kind == "view" else 4, dialect="sqlite",
+        kind, name, None, sql.strip().rstrip(";"), f"DROP {drop} {quote_ansi(name)}",
+        stage=_STAGES[kind], dialect="sqlite",
     )  # fmt: skip
