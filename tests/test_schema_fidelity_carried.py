@@ -519,3 +519,27 @@ def test_postgresql_copy_keeps_column_sequence_names_and_serial_options(
 
     with database_target("postgresql", tmp_path / "b") as other:
         asyncio.run(go(other))
+
+
+def test_postgresql_sequence_fixes_survive_hostile_names(pg: Target, tmp_path: Path) -> None:
+    """The DO blocks that rename and alter a column's sequence hold names in SQL strings and
+    format() arguments: quotes, dollars, percent signs and non-ASCII letters must reach the
+    server as names, never as SQL (judged by pg_dump)."""
+    table, seq = """Tab"le $x% 'q' é""", """se"q $covet% 'é' """
+    quoted_table = '"' + table.replace('"', '""') + '"'
+    quoted_seq = '"' + seq.replace('"', '""') + '"'
+    default_seq = '"' + (table + "_id_seq").replace('"', '""') + '"'
+    statements = [
+        f"CREATE TABLE {quoted_table} (id serial PRIMARY KEY)",
+        f"ALTER SEQUENCE {default_seq} RENAME TO {quoted_seq}",
+        f"ALTER SEQUENCE {quoted_seq} INCREMENT BY 3",
+    ]
+
+    async def go(other: Target) -> None:
+        async with copying(pg, statements, other) as made:
+            assert made.diff.unmanaged == [], made.diff.unmanaged
+            expected = await oracle_of(pg, made.source)
+            await up_down_up(made.diff, other, made.copy, tmp_path / "m", expected)
+
+    with database_target("postgresql", tmp_path / "b") as other:
+        asyncio.run(go(other))
