@@ -76,6 +76,23 @@ SINK = [
     "CREATE RULE no_delete AS ON DELETE TO app.audit DO INSTEAD NOTHING",
     "COMMENT ON TABLE person IS 'people'",
     "COMMENT ON COLUMN person.name IS 'the name'",
+    # Comments on what is not a modelled table or column: carried, each after its object.
+    "COMMENT ON INDEX booking_room IS 'busy rooms'",
+    "COMMENT ON CONSTRAINT no_overlap ON booking IS 'one booking a room at a time'",
+    "COMMENT ON CONSTRAINT positive_check ON DOMAIN positive IS 'money is positive'",
+    "COMMENT ON VIEW busy IS 'it''s busy'",
+    "COMMENT ON COLUMN people_count.n IS 'how many'",
+    "COMMENT ON FUNCTION next_code() IS 'codes'",
+    "COMMENT ON AGGREGATE avg_len(text) IS 'mean length'",
+    "COMMENT ON SEQUENCE ticket_seq IS 'tickets'",
+    "COMMENT ON TYPE mood IS 'feelings'",
+    "COMMENT ON DOMAIN positive IS 'positive amounts'",
+    "COMMENT ON SCHEMA app IS 'the app'",
+    "COMMENT ON TRIGGER booking_touch ON booking IS 'touches'",
+    "COMMENT ON POLICY own ON person IS 'own rows'",
+    "COMMENT ON RULE no_delete ON app.audit IS 'keep audits'",
+    "COMMENT ON TABLE reading_2025 IS 'a partition'",
+    "COMMENT ON COLLATION ci IS 'case-insensitive'",
 ]
 
 
