@@ -178,3 +178,29 @@ def test_dialects_without_index_options_refuse_them(tmp_path: Path) -> None:
         ):
             with pytest.raises(ConfigError, match="ix_a"):
                 MigrationGenerator(dialect, tmp_path).render([CreateIndex("t", index)])
+
+
+def test_mysql_index_comment_difference_between_databases_is_warned(
+    mysql: Target, tmp_path: Path
+) -> None:
+    """An index or unique key comment is copied with its index (kitchen sink); between two
+    databases a changed one is not altered (MySQL keeps it with the index) but said."""
+
+    async def go(other: Target) -> None:
+        a, b = mysql.new_adapter(), other.new_adapter()
+        await a.connect()
+        await b.connect()
+        try:
+            await a.execute("CREATE TABLE t (id INT PRIMARY KEY, a INT, INDEX t_a (a) COMMENT 'x')")
+            await b.execute("CREATE TABLE t (id INT PRIMARY KEY, a INT, INDEX t_a (a) COMMENT 'y')")
+            current = await SchemaReader(a, mysql.dialect).read_schema()
+            wanted = await SchemaReader(b, other.dialect).read_schema()
+            diff = SchemaComparator(mysql.dialect).compare(current, wanted)
+            assert diff.operations == []
+            assert [w for w in diff.warnings if "comment of index t_a on t" in w], diff.warnings
+        finally:
+            await a.disconnect()
+            await b.disconnect()
+
+    with database_target("mysql", tmp_path / "b") as other:
+        asyncio.run(go(other))

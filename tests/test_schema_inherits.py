@@ -107,6 +107,8 @@ def test_parents_and_options_changed_between_databases_are_warned_not_ignored(
         try:
             await a.execute("CREATE TABLE base (x integer)")
             await a.execute("CREATE TABLE plain (id integer)")
+            await a.execute("CREATE TABLE only_opts (id integer)")
+            await b.execute("CREATE UNLOGGED TABLE only_opts (id integer)")
             await b.execute("CREATE TABLE base (x integer)")
             await b.execute("CREATE UNLOGGED TABLE plain (id integer) INHERITS (base) "
                             "WITH (fillfactor = 60)")  # fmt: skip
@@ -115,6 +117,8 @@ def test_parents_and_options_changed_between_databases_are_warned_not_ignored(
             warnings = SchemaComparator(old.dialect).compare(current, target).warnings
             assert any("plain is to inherit from base" in w for w in warnings), warnings
             assert any("options of plain" in w and "UNLOGGED" in w for w in warnings), warnings
+            # Equal in every compared field, different only in options: still said.
+            assert any("options of only_opts" in w for w in warnings), warnings
             back = SchemaComparator(old.dialect).compare(target, current).warnings
             assert any("inherit from nothing" in w for w in back), back
             models = ModelSchemaReader([Plain]).read_schema()

@@ -124,6 +124,9 @@ MYSQL_SINK = [
     "MAX_ROWS=100 CHECKSUM=1 COMMENT='small rows'",
     "CREATE TABLE heap (id INT PRIMARY KEY, v VARCHAR(10)) ENGINE=MEMORY",
     "CREATE TABLE aria_log (id INT PRIMARY KEY) ENGINE=Aria",
+    "CREATE TABLE noted (id INT PRIMARY KEY, a INT, b INT, INDEX noted_a (a) COMMENT 'by a', "
+    "UNIQUE KEY noted_b (b) COMMENT 'it''s b')",
+    "CREATE INDEX noted_ab ON noted (a, b) COMMENT 'pairs'",
 ]
 
 SQLITE_SINK = [

@@ -217,9 +217,32 @@ class _Plan(Pairing):
         self.diff.operations = ops
         return self.diff
 
+    def unaltered_attributes(self, before: Table, after: Table) -> None:
+        """Warnings for what two databases' tables differ in that no operation alters (and
+        the tables' equality does not compare): INHERITS parents, table options, index and
+        key comments."""
+        key, warn = after.key, self.diff.warnings.append
+        if before.parents != after.parents:
+            parents = ", ".join(qualified_name(n, s) for s, n in after.parents) or "nothing"
+            warn(f"{key} is to inherit from {parents}: not generated, write it by hand "
+                 f"(ALTER TABLE ... INHERIT / NO INHERIT)")  # fmt: skip
+        if before.options != after.options:
+            warn(f"the options of {key} change ({' '.join(before.options) or 'none'} -> "
+                 f"{' '.join(after.options) or 'none'}): not generated, write it by hand")  # fmt: skip
+        keyed: list[Any] = [*before.indexes, *before.unique_constraints]
+        comments = {i.name: i.comment for i in keyed}
+        added: list[Any] = [*after.indexes, *after.unique_constraints]
+        for item in added:
+            if item.name in comments and comments[item.name] != item.comment:
+                warn(f"the comment of index {item.name} on {key} changes: not generated, write "
+                     f"it by hand (MySQL keeps it with the index: drop and add it)")  # fmt: skip
+
     def table_changes(self, pair: Pair) -> tuple[list[Operation], list[Operation], list[Operation]]:
         before = self.renamed_current(pair)
         after = pair.target
+        # Models say none of what this compares: only a database read on both sides has it.
+        if self.target.dialect is not None and self.current.dialect is not None:
+            self.unaltered_attributes(before, after)
         if before == after and not pair.columns:
             return [], [], []  # most tables, most of the time
         key, name, schema = after.key, after.name, after.schema
@@ -227,19 +250,6 @@ class _Plan(Pairing):
             self.diff.warnings.append(
                 f"the primary key of {key} changes ({', '.join(before.primary_key) or 'none'} -> "
                 f"{', '.join(after.primary_key) or 'none'}): not generated, write it by hand"
-            )
-        # Models say neither: only a database read on both sides compares them.
-        both_read = self.target.dialect is not None and self.current.dialect is not None
-        if both_read and before.parents != after.parents:
-            parents = ", ".join(qualified_name(n, s) for s, n in after.parents) or "nothing"
-            self.diff.warnings.append(
-                f"{key} is to inherit from {parents}: not generated, write it by hand "
-                f"(ALTER TABLE ... INHERIT / NO INHERIT)"
-            )
-        if both_read and before.options != after.options:
-            self.diff.warnings.append(
-                f"the options of {key} change ({' '.join(before.options) or 'none'} -> "
-                f"{' '.join(after.options)}): not generated, write it by hand"
             )
         if before.collation != after.collation:
             self.diff.warnings.append(

@@ -108,12 +108,18 @@ class Index:
     """Non-key columns stored in the index (PostgreSQL ``INCLUDE (...)``)."""
     nulls_not_distinct: bool = False
     """A unique index where NULLs collide (PostgreSQL 15 ``NULLS NOT DISTINCT``)."""
+    comment: str | None = field(default=None, compare=False)
+    """MySQL: the index's ``COMMENT '...'``, written in a copy. Not compared (models do not
+    say it); a difference between two databases is a warning. (PostgreSQL's index comments
+    are carried as ``COMMENT ON INDEX``.)"""
 
 
 @dataclass(frozen=True)
 class UniqueConstraint:
     name: str | None
     columns: tuple[str, ...]
+    comment: str | None = field(default=None, compare=False)
+    """MySQL: the key's ``COMMENT '...'``; see ``Index.comment``."""
 
 
 @dataclass(frozen=True)

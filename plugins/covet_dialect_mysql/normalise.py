@@ -88,7 +88,7 @@ def normalise_table(table: Table, enums: Mapping[str, EnumType] | None = None) -
     # that order without a name, a copy's keys get the same numbers (and index names).
     fks = tuple(_foreign_key(f) for f in sorted(table.foreign_keys, key=_fk_order))
     uniques = [
-        UniqueConstraint(_unique_name(u.name, u.columns), tuple(u.columns))
+        UniqueConstraint(_unique_name(u.name, u.columns), tuple(u.columns), comment=u.comment)
         for u in table.unique_constraints
     ]
     indexes = []
@@ -96,7 +96,11 @@ def normalise_table(table: Table, enums: Mapping[str, EnumType] | None = None) -
         if is_implicit_fk_index(index, table.foreign_keys):
             continue
         if index.unique and not index.where and not index.expression:
-            uniques.append(UniqueConstraint(_unique_name(index.name, index.columns), index.columns))
+            uniques.append(
+                UniqueConstraint(
+                    _unique_name(index.name, index.columns), index.columns, comment=index.comment
+                )
+            )
             continue
         indexes.append(
             replace(

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import re
 
-from covet_core.schema.model import Column, ColumnType, ForeignKey, Index, Table, UniqueConstraint
+from covet_core.schema.model import (
+    Column,
+    ColumnType,
+    Constraint,
+    ForeignKey,
+    Index,
+    Table,
+    UniqueConstraint,
+)
 from covet_core.schema.operations import (
     AlterColumn,
     CreateIndex,
@@ -168,8 +176,13 @@ class MySQLRenderer(DdlRenderer):
         # adds no implicit index that would later block dropping the user's own.
         return [
             f"{self.index_kind(i)}INDEX {self.quote(i.name)} ({self.index_keys(i)})"
+            + _comment(i.comment)
             for i in table.indexes
         ]
+
+    def constraint(self, constraint: Constraint) -> str:
+        text = super().constraint(constraint)
+        return text + _comment(getattr(constraint, "comment", None))
 
     def create_table(self, operation: CreateTable) -> list[str]:
         table = operation.table
@@ -206,7 +219,7 @@ class MySQLRenderer(DdlRenderer):
         keys = self.index_keys(index)  # refuses what MySQL cannot write, first
         return (
             f"CREATE {self.index_kind(index)}INDEX {self.quote(index.name)} ON "
-            f"{self.table_name(table, schema)} ({keys})"
+            f"{self.table_name(table, schema)} ({keys}){_comment(index.comment)}"
         )
 
     def create_index(self, operation: CreateIndex) -> list[str]:
@@ -257,3 +270,8 @@ class MySQLRenderer(DdlRenderer):
 RENDERER = MySQLRenderer(quote)
 render = RENDERER.render
 render_type = RENDERER.render_type
+
+
+def _comment(text: str | None) -> str:
+    """An index or key's ``COMMENT '...'`` (MySQL keeps it with the key, not apart)."""
+    return f" COMMENT {sql_string(text)}" if text else ""

@@ -141,6 +141,7 @@ class MySQLSchemaReader:
         out["keys"] = await fetch(
             "SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, INDEX_NAME AS name, NON_UNIQUE AS nu, "
             "COLUMN_NAME AS col, SUB_PART AS sub, COLLATION AS coll, INDEX_TYPE AS kind, "
+            "INDEX_COMMENT AS note, "
             f"{expression} AS expr FROM information_schema.STATISTICS WHERE TABLE_SCHEMA {where} "
             "ORDER BY TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX",
             params,
@@ -356,22 +357,25 @@ class _Rows:
         for name, parts in by_name.items():
             columns = tuple(p["col"] for p in parts)
             unique = not int(parts[0]["nu"])
+            note = parts[0].get("note") or None
             if name == "PRIMARY":
                 primary = columns
+                if note:  # a copy writes the key without it
+                    self.ignored.append(IgnoredObject("primary key comment", table, schema))
             elif str(parts[0]["kind"]).upper() in ("FULLTEXT", "SPATIAL"):
                 method = str(parts[0]["kind"]).lower()
-                indexes.append(Index(name, columns, method=method))
+                indexes.append(Index(name, columns, method=method, comment=note))
             elif str(parts[0]["kind"]).upper() == "VECTOR":
                 kind = f"{str(parts[0]['kind']).lower()} index"
                 self.ignored.append(IgnoredObject(kind, f"{table}.{name}", schema))
             elif any(p["col"] is None or p["sub"] or p["coll"] == "D" for p in parts):
                 # A prefix, a descending or a functional key part: kept as key text.
                 expression = ", ".join(_key_part(p) for p in parts)
-                indexes.append(Index(name, (), unique=unique, expression=expression))
+                indexes.append(Index(name, (), unique=unique, expression=expression, comment=note))
             elif unique:
-                uniques.append(UniqueConstraint(name, columns))
+                uniques.append(UniqueConstraint(name, columns, comment=note))
             else:
-                indexes.append(Index(name, columns))
+                indexes.append(Index(name, columns, comment=note))
         return primary, uniques, indexes
 
 
