@@ -76,6 +76,25 @@ SINK = [
     "CREATE RULE no_delete AS ON DELETE TO app.audit DO INSTEAD NOTHING",
     "COMMENT ON TABLE person IS 'people'",
     "COMMENT ON COLUMN person.name IS 'the name'",
+    # Constraints added NOT VALID, and settings CREATE does not say: carried as the ALTERs.
+    "CREATE TABLE tuned_t (id integer PRIMARY KEY, n integer, body text, person_id bigint)",
+    "ALTER TABLE tuned_t ADD CONSTRAINT n_pos CHECK (n > 0) NOT VALID",
+    "ALTER TABLE tuned_t ADD CONSTRAINT tuned_person FOREIGN KEY (person_id) REFERENCES person "
+    "NOT VALID",
+    "CREATE INDEX tuned_n ON tuned_t (n)",
+    "ALTER TABLE tuned_t ALTER COLUMN n SET STATISTICS 500",
+    "ALTER TABLE tuned_t ALTER COLUMN body SET STORAGE EXTERNAL",
+    "ALTER TABLE tuned_t ALTER COLUMN body SET COMPRESSION pglz",
+    "ALTER TABLE tuned_t CLUSTER ON tuned_n",
+    "ALTER TABLE tuned_t REPLICA IDENTITY FULL",
+    "CREATE UNIQUE INDEX booking_id_key ON booking (id)",
+    "ALTER TABLE booking REPLICA IDENTITY USING INDEX booking_id_key",
+    "ALTER TABLE booking DISABLE TRIGGER booking_touch",
+    "ALTER VIEW busy ALTER COLUMN n SET DEFAULT 0",
+    # A sequence a nullable column owns: not what SERIAL makes; created alone, then OWNED BY.
+    "CREATE SEQUENCE loose_seq",
+    "CREATE TABLE loose (id bigint DEFAULT nextval('loose_seq'))",
+    "ALTER SEQUENCE loose_seq OWNED BY loose.id",
     # Comments on what is not a modelled table or column: carried, each after its object.
     "COMMENT ON INDEX booking_room IS 'busy rooms'",
     "COMMENT ON CONSTRAINT no_overlap ON booking IS 'one booking a room at a time'",

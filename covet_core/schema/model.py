@@ -129,6 +129,8 @@ class CheckConstraint:
     """SQL text without the ``CHECK`` keyword and its outer parentheses."""
     inherited: bool = field(default=False, compare=False)
     """PostgreSQL: the check comes only from a parent (``INHERITS``); see ``Column``."""
+    validated: bool = field(default=True, compare=False)
+    """PostgreSQL: ``False`` for a check added ``NOT VALID``; see ``ForeignKey``."""
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,9 @@ class ForeignKey:
     written_actions: tuple[str | None, str | None] | None = field(default=None, compare=False)
     """MySQL: ON DELETE / ON UPDATE as the server stores them (``NO ACTION`` is shown apart
     from the default RESTRICT, though InnoDB treats them alike), for an exact copy."""
+    validated: bool = field(default=True, compare=False)
+    """PostgreSQL: ``False`` for a key added ``NOT VALID`` and not validated since (the rows
+    from before it are unchecked); a copy adds it ``NOT VALID`` too. Not compared."""
 
 
 Constraint = UniqueConstraint | CheckConstraint | ForeignKey

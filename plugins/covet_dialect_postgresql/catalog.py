@@ -72,7 +72,8 @@ SELECT a.attrelid AS rel, a.attname, format_type(a.atttypid, a.atttypmod) AS typ
                    THEN concat_ws(' ', 'START WITH ' || q.seqstart,
                          'INCREMENT BY ' || q.seqincrement, 'MINVALUE ' || q.seqmin,
                          'MAXVALUE ' || q.seqmax, 'CACHE ' || q.seqcache,
-                         CASE WHEN q.seqcycle THEN 'CYCLE' END) END, q.seqstart::text]
+                         CASE WHEN q.seqcycle THEN 'CYCLE' END) END, q.seqstart::text,
+                   (q.seqtypid = a.atttypid)::text]
             FROM pg_depend d JOIN pg_class s ON s.oid = d.objid
             JOIN pg_sequence q ON q.seqrelid = s.oid
             WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
@@ -108,7 +109,7 @@ SELECT con.conrelid AS rel, con.conname, con.contype::text AS contype,
                   FROM unnest(con.confkey) WITH ORDINALITY k(num, ord) ORDER BY k.ord) END AS ref_cols,
        con.confupdtype::text AS confupdtype, con.confdeltype::text AS confdeltype,
        con.condeferrable, con.condeferred, con.confmatchtype::text AS confmatchtype,
-       con.conislocal,
+       con.conislocal, con.convalidated,
        CASE WHEN con.contype IN ('p', 'u') THEN (
             SELECT x.indnatts > x.indnkeyatts OR NND(x)
             FROM pg_index x WHERE x.indexrelid = con.conindid) END AS key_options
@@ -387,7 +388,19 @@ SELECT 'sequence', c.relname, c.relnamespace, 1, c.oid::bigint,
 FROM pg_class c JOIN named s ON s.oid = c.relnamespace JOIN pg_sequence q ON q.seqrelid = c.oid
 WHERE c.relkind = 'S'
   AND NOT EXISTS (SELECT 1 FROM pg_depend o WHERE o.classid = 'pg_class'::regclass
-                  AND o.objid = c.oid AND o.deptype IN ('a', 'i', 'e'))
+                  AND o.objid = c.oid AND o.deptype IN ('i', 'e'))
+  -- A sequence a column owns comes with that column's SERIAL, when SERIAL would make it:
+  -- the column NOT NULL, of the sequence's type, its default this sequence's nextval. Any
+  -- other owned sequence is created here, and its OWNED BY set after the tables.
+  AND NOT EXISTS (SELECT 1 FROM pg_depend o
+                  JOIN pg_attribute a ON a.attrelid = o.refobjid AND a.attnum = o.refobjsubid
+                  JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+                  WHERE o.classid = 'pg_class'::regclass AND o.objid = c.oid
+                    AND o.refclassid = 'pg_class'::regclass AND o.deptype = 'a'
+                    AND a.attnotnull AND a.atttypid = q.seqtypid
+                    AND EXISTS (SELECT 1 FROM pg_depend u
+                                WHERE u.classid = 'pg_attrdef'::regclass AND u.objid = ad.oid
+                                  AND u.refobjid = c.oid))
 UNION ALL
 -- Functions a table calls (a column default or generated column, a check, an index
 -- expression: pg_depend from pg_attrdef, pg_constraint or an index) before the tables, as
@@ -526,6 +539,75 @@ SELECT 'trigger', t.tgname || ' on ' || c.relname, c.relnamespace, 4, t.oid::big
 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN named s ON s.oid = c.relnamespace
 WHERE NOT t.tgisinternal AND t.tgparentid = 0 AND c.relname NOT LIKE '\\_covet\\_%'
 UNION ALL
+-- Settings of tables, columns, indexes and triggers that CREATE does not say, each as the
+-- ALTER that sets it (after the triggers: a disabled trigger exists by then), undone by the
+-- ALTER that puts the default back.
+SELECT 'setting', x.what, x.nsp, 5, x.oid::bigint, x.set_sql, x.reset_sql
+FROM (
+    SELECT 'statistics target of ' || c.relname || '.' || a.attname AS what, c.relnamespace AS nsp,
+           c.oid, format('ALTER TABLE ONLY %s%I ALTER COLUMN %I SET STATISTICS %s', s.prefix,
+                         c.relname, a.attname, a.attstattarget) AS set_sql,
+           format('ALTER TABLE ONLY %s%I ALTER COLUMN %I SET STATISTICS -1', s.prefix,
+                  c.relname, a.attname) AS reset_sql
+    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN named s ON s.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p', 'm') AND a.attnum > 0 AND NOT a.attisdropped
+      AND coalesce(a.attstattarget, -1) >= 0
+    UNION ALL
+    SELECT 'storage of ' || c.relname || '.' || a.attname, c.relnamespace, c.oid,
+           format('ALTER TABLE ONLY %s%I ALTER COLUMN %I SET STORAGE %s', s.prefix, c.relname,
+                  a.attname, STORAGE(a.attstorage)),
+           format('ALTER TABLE ONLY %s%I ALTER COLUMN %I SET STORAGE %s', s.prefix, c.relname,
+                  a.attname, STORAGE(t.typstorage))
+    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN named s ON s.oid = c.relnamespace
+    JOIN pg_type t ON t.oid = a.atttypid
+    WHERE c.relkind IN ('r', 'p', 'm') AND a.attnum > 0 AND NOT a.attisdropped
+      AND a.attstorage <> t.typstorage
+    UNION ALL
+    SELECT 'compression of ' || c.relname || '.' || a.attname, c.relnamespace, c.oid,
+           format('ALTER TABLE ONLY %s%I ALTER COLUMN %I SET COMPRESSION %s', s.prefix, c.relname,
+                  a.attname, CASE COMPRESSION(a) WHEN 'l' THEN 'lz4' ELSE 'pglz' END),
+           format('ALTER TABLE ONLY %s%I ALTER COLUMN %I SET COMPRESSION DEFAULT', s.prefix,
+                  c.relname, a.attname)
+    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN named s ON s.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p', 'm') AND a.attnum > 0 AND NOT a.attisdropped
+      AND COMPRESSION(a) <> ''
+    UNION ALL
+    SELECT 'default of view column ' || c.relname || '.' || a.attname, c.relnamespace, c.oid,
+           format('ALTER VIEW %s%I ALTER COLUMN %I SET DEFAULT %s', s.prefix, c.relname, a.attname,
+                  pg_get_expr(d.adbin, d.adrelid)),
+           format('ALTER VIEW %s%I ALTER COLUMN %I DROP DEFAULT', s.prefix, c.relname, a.attname)
+    FROM pg_attrdef d JOIN pg_class c ON c.oid = d.adrelid JOIN named s ON s.oid = c.relnamespace
+    JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+    WHERE c.relkind = 'v'
+    UNION ALL
+    SELECT 'clustering of ' || c.relname, c.relnamespace, c.oid,
+           format('ALTER TABLE %s%I CLUSTER ON %I', s.prefix, c.relname, i.relname),
+           format('ALTER TABLE %s%I SET WITHOUT CLUSTER', s.prefix, c.relname)
+    FROM pg_index x JOIN pg_class c ON c.oid = x.indrelid JOIN pg_class i ON i.oid = x.indexrelid
+    JOIN named s ON s.oid = c.relnamespace
+    WHERE x.indisclustered
+    UNION ALL
+    SELECT 'replica identity of ' || c.relname, c.relnamespace, c.oid,
+           format('ALTER TABLE ONLY %s%I REPLICA IDENTITY %s', s.prefix, c.relname,
+                  CASE c.relreplident WHEN 'f' THEN 'FULL' WHEN 'n' THEN 'NOTHING'
+                       ELSE (SELECT format('USING INDEX %I', i.relname) FROM pg_index x
+                             JOIN pg_class i ON i.oid = x.indexrelid
+                             WHERE x.indrelid = c.oid AND x.indisreplident) END),
+           format('ALTER TABLE ONLY %s%I REPLICA IDENTITY DEFAULT', s.prefix, c.relname)
+    FROM pg_class c JOIN named s ON s.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p') AND c.relreplident <> 'd'
+      AND (c.relreplident <> 'i' OR EXISTS (SELECT 1 FROM pg_index x
+                                            WHERE x.indrelid = c.oid AND x.indisreplident))
+    UNION ALL
+    SELECT 'state of trigger ' || t.tgname || ' on ' || c.relname, c.relnamespace, t.oid,
+           format('ALTER TABLE %s%I %s TRIGGER %I', s.prefix, c.relname,
+                  CASE t.tgenabled WHEN 'D' THEN 'DISABLE' WHEN 'R' THEN 'ENABLE REPLICA'
+                       ELSE 'ENABLE ALWAYS' END, t.tgname),
+           format('ALTER TABLE %s%I ENABLE TRIGGER %I', s.prefix, c.relname, t.tgname)
+    FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN named s ON s.oid = c.relnamespace
+    WHERE NOT t.tgisinternal AND t.tgparentid = 0 AND t.tgenabled <> 'O'
+) x
+UNION ALL
 -- Comments on everything but tables and columns (modelled), last, when what they describe
 -- exists: each as COMMENT ON, undone with IS NULL. (An extension's members keep the
 -- extension's own comments.)
@@ -638,4 +720,15 @@ def for_server(query: str, version: int) -> str:
     )  # fmt: skip
     query = re.sub(r"ICULOCALE\((\w+)\)", locale, query)
     rules = r"\1.collicurules" if version >= 160000 else "NULL"
-    return re.sub(r"ICURULES\((\w+)\)", rules, query)
+    query = re.sub(r"ICURULES\((\w+)\)", rules, query)
+    # A column's compression method (14 on); before, every column has the default.
+    compression = r"\1.attcompression" if version >= 140000 else "''"
+    query = re.sub(r"COMPRESSION\((\w+)\)", compression, query)
+    return re.sub(r"STORAGE\(([\w.]+)\)", _STORAGE, query)
+
+
+# A storage letter (pg_attribute.attstorage, pg_type.typstorage) as ALTER COLUMN spells it.
+_STORAGE = (
+    r"CASE \1 WHEN 'p' THEN 'PLAIN' WHEN 'e' THEN 'EXTERNAL' WHEN 'm' THEN 'MAIN' "
+    r"ELSE 'EXTENDED' END"
+)

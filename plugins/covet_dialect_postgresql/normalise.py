@@ -242,7 +242,9 @@ def normalise_table(table: Table) -> Table:
             name = names.choose(
                 table.name, referenced[0] if len(referenced) == 1 else None, "check"
             )
-        checks.append(CheckConstraint(name, text, inherited=check.inherited))
+        checks.append(
+            CheckConstraint(name, text, inherited=check.inherited, validated=check.validated)
+        )
     fks = [
         ForeignKey(
             fk.name or names.choose(table.name, _joined(fk.columns), "fkey"),
@@ -254,6 +256,7 @@ def normalise_table(table: Table) -> Table:
             on_update=_action(fk.on_update),
             deferrable=" ".join(fk.deferrable.upper().split()) if fk.deferrable else None,
             match=fk.match.upper() if fk.match and fk.match.upper() != "SIMPLE" else None,
+            validated=fk.validated,
         )
         for fk in table.foreign_keys
     ]

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from typing import Any
 
 from covet_core.schema.model import Column, ColumnType, Index, Table
 from covet_core.schema.operations import (
     AddColumn,
+    AddConstraint,
     AddEnumValue,
     AlterColumn,
     CreateEnum,
@@ -168,14 +170,24 @@ class PostgreSQLRenderer(DdlRenderer):
         BY ...`` and ``WITH (...)`` (``Table.options``): a table as it was read. Partitions
         are carried (``CREATE TABLE ... PARTITION OF``)."""
         table = operation.table
-        if table.parents:
+        # A constraint added NOT VALID cannot be declared so in CREATE TABLE: added after it.
+        keys: list[Any] = [*table.check_constraints, *table.foreign_keys]
+        unvalidated = [c for c in keys if not c.validated and not getattr(c, "inherited", False)]
+        if table.parents or unvalidated:
             own = replace(
                 table,
                 columns=tuple(c for c in table.columns if not c.inherited),
-                check_constraints=tuple(c for c in table.check_constraints if not c.inherited),
+                check_constraints=tuple(
+                    c for c in table.check_constraints if not c.inherited and c.validated
+                ),
+                foreign_keys=tuple(f for f in table.foreign_keys if f.validated),
             )
             operation = replace(operation, table=own)
         statements = super().create_table(operation)
+        name = self.table_name(table.name, table.schema)
+        statements[1:1] = [
+            f"ALTER TABLE {name} ADD {self.constraint(c)} NOT VALID" for c in unvalidated
+        ]
         if "UNLOGGED" in table.options:
             statements[0] = "CREATE UNLOGGED TABLE" + statements[0].removeprefix("CREATE TABLE")
         if table.parents:
@@ -197,6 +209,12 @@ class PostgreSQLRenderer(DdlRenderer):
         return statements
 
     # -- operations ---------------------------------------------------------------------------
+
+    def add_constraint(self, operation: AddConstraint) -> list[str]:
+        statements = super().add_constraint(operation)
+        if not getattr(operation.constraint, "validated", True):
+            statements[0] += " NOT VALID"
+        return statements
 
     def add_column(self, operation: AddColumn) -> list[str]:
         statements = super().add_column(operation)

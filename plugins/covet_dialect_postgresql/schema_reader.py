@@ -241,7 +241,12 @@ class PostgreSQLSchemaReader:
             elif kind == "c":
                 expression = check_expression(row["def"])
                 table["checks"].append(
-                    CheckConstraint(name, expression, inherited=not row["conislocal"])
+                    CheckConstraint(
+                        name,
+                        expression,
+                        inherited=not row["conislocal"],
+                        validated=row["convalidated"],
+                    )
                 )
             elif kind == "f":
                 table["fks"].append(
@@ -255,6 +260,7 @@ class PostgreSQLSchemaReader:
                         on_update=_ACTIONS.get(row["confupdtype"]),
                         deferrable=_deferral(row),
                         match="FULL" if row["confmatchtype"] == "f" else None,
+                        validated=row["convalidated"],
                     )
                 )
             else:
@@ -310,8 +316,9 @@ class PostgreSQLSchemaReader:
         else:
             column_type = portable_type(row["type"])
         default = row["default"]
-        # A serial column's nextval() over its own sequence is the server's autoincrement.
-        serial = bool(row["owns_sequence"]) and (default or "").startswith("nextval(")
+        # A serial column's nextval() over its own sequence is the server's autoincrement,
+        # when SERIAL would make it so: NOT NULL, and a sequence of the column's own type.
+        serial = _serial(row)
         autoincrement = bool(row["attidentity"]) or serial
         generated = default if row["attgenerated"] else None  # pg_get_expr of its expression
         if autoincrement or row["attgenerated"]:
@@ -358,9 +365,13 @@ def _sequence_report(row: dict[str, Any], table: str, schema: str | None) -> lis
     sequence = row["sequence_options"]
     if not sequence:
         return []
-    name, options, _ = sequence
+    name, options, _, _ = sequence
     what = f"{name} of {table}.{row['attname']}"
     found = []
+    if row["owns_sequence"] and not row["attidentity"] and not _serial(row):
+        # Owned by a nullable column, or of another type than it: not what SERIAL makes. The
+        # sequence is carried on its own (CARRIED); its OWNED BY is set after the tables.
+        return [IgnoredObject("sequence owner", what, schema)]
     if name != pg_name(table, row["attname"], "seq"):
         found.append(IgnoredObject("sequence name", what, schema))
     if options and not row["attidentity"]:
@@ -369,6 +380,17 @@ def _sequence_report(row: dict[str, Any], table: str, schema: str | None) -> lis
 
 
 _DO_TAG = "$covet_seq$"
+
+
+def _serial(row: dict[str, Any]) -> bool:
+    sequence = row["sequence_options"]
+    return (
+        bool(row["owns_sequence"])
+        and (row["default"] or "").startswith("nextval(")
+        and bool(row["attnotnull"])
+        and bool(sequence)
+        and sequence[3] == "true"
+    )
 
 
 def _sequence_fix(report: IgnoredObject, row: dict[str, Any], table: str) -> CarriedObject | None:
@@ -380,10 +402,18 @@ def _sequence_fix(report: IgnoredObject, row: dict[str, Any], table: str) -> Car
     before the table itself is dropped."""
     from covet_dialect_postgresql.normalise import pg_name  # it imports this module
 
-    sequence, options, start = row["sequence_options"]
+    sequence, options, start, _ = row["sequence_options"]
     column = row["attname"]
     where = f"{quote(report.schema)}.{quote(table)}" if report.schema else quote(table)
     serial = f"pg_get_serial_sequence({sql_string(where)}, {sql_string(column)})"
+    if report.kind == "sequence owner":
+        prefix = f"{quote(report.schema)}." if report.schema else ""
+        owned = f"{prefix}{quote(sequence)}"
+        return CarriedObject(
+            report.kind, report.name, report.schema,
+            f"ALTER SEQUENCE {owned} OWNED BY {where}.{quote(column)}",
+            f"ALTER SEQUENCE {owned} OWNED BY NONE", stage=5, dialect="postgresql",
+        )  # fmt: skip
     if report.kind == "sequence name":
         renamed, back = sequence, pg_name(table, column, "seq")
         create = (
