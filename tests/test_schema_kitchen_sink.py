@@ -146,6 +146,9 @@ MYSQL_SINK = [
     "CREATE TABLE noted (id INT PRIMARY KEY, a INT, b INT, INDEX noted_a (a) COMMENT 'by a', "
     "UNIQUE KEY noted_b (b) COMMENT 'it''s b')",
     "CREATE INDEX noted_ab ON noted (a, b) COMMENT 'pairs'",
+    # MariaDB's column-level CHECK (named after its column) and a bit-literal default.
+    "CREATE TABLE flags (id INT PRIMARY KEY, b BIT(3) DEFAULT b'101', n INT CHECK (n < 5), "
+    "y YEAR, u CHAR(36) DEFAULT (uuid()))",
 ]
 
 SQLITE_SINK = [

@@ -100,6 +100,10 @@ KITCHEN_SINK = {
         "CREATE TABLE heap (id INT PRIMARY KEY) ENGINE=MEMORY",
         # An engine-defined attribute (InnoDB page compression): named, not written.
         "CREATE TABLE squeezed (id INT PRIMARY KEY) PAGE_COMPRESSED=1",
+        # Column attributes the model has no place for, and a system-versioned table.
+        "CREATE TABLE odd_cols (id INT UNSIGNED ZEROFILL PRIMARY KEY, secret INT INVISIBLE, "
+        "note VARCHAR(100) COMPRESSED)",
+        "CREATE TABLE versioned (id INT PRIMARY KEY, v INT) WITH SYSTEM VERSIONING",
         "CREATE VIEW v_items AS SELECT id FROM items",
         "CREATE TRIGGER trg_items BEFORE INSERT ON items FOR EACH ROW SET NEW.name = TRIM(NEW.name)",
         "CREATE PROCEDURE p_noop() SELECT 1",

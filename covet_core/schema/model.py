@@ -131,6 +131,9 @@ class CheckConstraint:
     """PostgreSQL: the check comes only from a parent (``INHERITS``); see ``Column``."""
     validated: bool = field(default=True, compare=False)
     """PostgreSQL: ``False`` for a check added ``NOT VALID``; see ``ForeignKey``."""
+    column: str | None = field(default=None, compare=False)
+    """MariaDB: the column a column-level ``CHECK`` is declared on (the server names it after
+    the column); a copy declares it there too. Not compared."""
 
 
 @dataclass(frozen=True)

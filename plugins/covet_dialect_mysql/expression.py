@@ -18,7 +18,8 @@ import re
 from typing import Any
 
 _TOKEN = re.compile(
-    r"\s+|(?P<str>'(?:[^'\\]|\\.|'')*'|\"(?:[^\"\\]|\\.|\"\")*\")"
+    # A bit or hex literal (b'101', x'0A') is one token: "b '101'" is not SQL.
+    r"\s+|(?P<bits>[bBxX]'[0-9a-fA-F]*')|(?P<str>'(?:[^'\\]|\\.|'')*'|\"(?:[^\"\\]|\\.|\"\")*\")"
     r"|(?P<qid>`(?:[^`]|``)*`)"
     r"|(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
     r"|(?P<word>[A-Za-z_$][\w$]*)"
@@ -84,7 +85,9 @@ def _tokens(text: str) -> list[tuple[str, str]]:
         if kind is None:
             continue
         value = match.group(kind)
-        if kind == "str":
+        if kind == "bits":
+            kind, value = "num", value[0].lower() + value[1:].lower()  # a literal, as written
+        elif kind == "str":
             value = encode_string(decode_string(value))
         elif kind == "qid":
             kind, value = "id", value[1:-1].replace("``", "`").lower()

@@ -119,6 +119,7 @@ def normalise_table(table: Table, enums: Mapping[str, EnumType] | None = None) -
             if c.name is None or _GENERATED_CHECK.match(c.name) or c.name.lower() in names
             else c.name,
             canonical_expression(c.expression),
+            column=c.column,
         )
         for c in table.check_constraints
     ]

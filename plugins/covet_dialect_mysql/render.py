@@ -4,6 +4,7 @@ differently (pure; every identifier through the dialect's quoting)."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from covet_core.schema.model import (
     Column,
@@ -170,6 +171,21 @@ class MySQLRenderer(DdlRenderer):
                 "drop the condition or index a generated column instead"
             )
         return index.expression or self.names(index.columns)
+
+    def table_body(self, table: Table, *, foreign_keys: bool = True) -> list[str]:
+        # A column-level CHECK (MariaDB names it after its column) is declared on its column.
+        on_column = [c for c in table.check_constraints if c.column]
+        if not on_column:
+            return super().table_body(table, foreign_keys=foreign_keys)
+        rest = tuple(c for c in table.check_constraints if not c.column)
+        parts = super().table_body(
+            replace(table, check_constraints=rest), foreign_keys=foreign_keys
+        )
+        for i, column in enumerate(table.columns):
+            parts[i] += "".join(
+                f" CHECK ({c.expression})" for c in on_column if c.column == column.name
+            )
+        return parts
 
     def inline_indexes(self, table: Table) -> list[str]:
         # Indexes inline, before the foreign keys: a key declared first backs its FK, so InnoDB

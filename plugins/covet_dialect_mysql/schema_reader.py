@@ -255,8 +255,13 @@ class _Rows:
         columns = tuple(
             self.column(name, c, c["name"] in json_columns, row["coll"]) for c in column_rows
         )
+        self.ignored += _column_attributes(name, schema, column_rows)
         checks = tuple(
-            CheckConstraint(c["name"], strip_outer_parentheses(c["clause"]))
+            CheckConstraint(
+                c["name"],
+                strip_outer_parentheses(c["clause"]),
+                column=c["name"] if c["level"] == "Column" else None,
+            )
             for c in check_rows
             if c["name"] not in json_columns or c["level"] != "Column"
         )
@@ -280,7 +285,10 @@ class _Rows:
         self, table: str, row: dict[str, Any], is_json: bool, table_collation: str | None
     ) -> Column:
         extra = str(row["extra"] or "")
-        column_type = ColumnType("json") if is_json else parse_type(row["type"])
+        # MariaDB prints a compressed column's type with an executable comment after it
+        # (named by _column_attributes): the type is what comes before.
+        written = _COMPRESSED.sub("", str(row["type"]))
+        column_type = ColumnType("json") if is_json else parse_type(written)
         default = row["dflt"]
         generated = None
         if _GENERATED.search(extra):
@@ -379,12 +387,35 @@ class _Rows:
         return primary, uniques, indexes
 
 
+# MariaDB's column compression, as information_schema.COLUMNS.COLUMN_TYPE shows it.
+_COMPRESSED = re.compile(r"\s*/\*M!\d+ COMPRESSED\*/", re.I)
+
+
+def _column_attributes(
+    table: str, schema: str | None, rows: list[dict[str, Any]]
+) -> list[IgnoredObject]:
+    """What a column has that a copy would not (the model has no place for it): ZEROFILL,
+    MariaDB's INVISIBLE and COMPRESSED columns."""
+    found = []
+    for row in rows:
+        where = f"{table}.{row['name']}"
+        if "zerofill" in str(row["type"]).lower():
+            found.append(IgnoredObject("ZEROFILL column", where, schema))
+        if _COMPRESSED.search(str(row["type"])):
+            found.append(IgnoredObject("COMPRESSED column", where, schema))
+        if "invisible" in str(row["extra"] or "").lower():
+            found.append(IgnoredObject("INVISIBLE column", where, schema))
+    return found
+
+
 def _table_attributes(row: dict[str, Any], schema: str | None) -> list[IgnoredObject]:
     """What a table has beyond the model, named until ``with_table_text`` reads it from
     ``SHOW CREATE TABLE``: its partitioning, and its table options or storage engine
     (information_schema lists options the server implies, such as Aria's transactional=1,
     among those written, so only the statement says which a copy must write)."""
     found = []
+    if str(row["kind"]).upper() == "SYSTEM VERSIONED":
+        found.append(IgnoredObject("system-versioned table", row["t"], schema))
     options = str(row["options"] or "").split()
     if "partitioned" in options:
         found.append(IgnoredObject(PARTITIONING, row["t"], schema))  # read, if it can be
