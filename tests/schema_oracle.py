@@ -155,7 +155,8 @@ async def _referenced(adapter: Any, row: dict[str, Any]) -> dict[str, Any]:
     return {**row, "to": keys[row["seq"]]["name"] if row["seq"] < len(keys) else None}
 
 
-_FLAGS = (r"deferrable initially deferred", r"\bautoincrement\b")
+_FLAGS = (r"deferrable initially deferred", r"\bautoincrement\b", r"\bon conflict \w+",
+          r"\bprimary key desc\b")  # fmt: skip
 
 
 def _checks(text: str) -> list[str]:

@@ -127,6 +127,10 @@ KITCHEN_SINK = {
         "CREATE VIRTUAL TABLE docs_archive USING fts5(body)",  # a name like docs' storage
         "CREATE TABLE docs_notes (id INTEGER PRIMARY KEY, note TEXT)",  # a table, not storage
         "CREATE VIRTUAL TABLE zones USING rtree(id, min_x, max_x)",
+        # Clauses a copy does not write: named.
+        "CREATE TABLE conflicts (id INTEGER PRIMARY KEY ON CONFLICT REPLACE, "
+        "a TEXT NOT NULL ON CONFLICT IGNORE, c INT, UNIQUE (c) ON CONFLICT FAIL)",
+        "CREATE TABLE desc_key (k INTEGER PRIMARY KEY DESC, w TEXT CONSTRAINT w_nn NOT NULL)",
     ],
 }
 
@@ -148,13 +152,16 @@ TRIGGER = {
 }
 
 
-# Something each server dialect's generated migration cannot create (every dialect carries
-# views; SQLite carries all a database file holds).
+# Something each dialect's generated migration cannot create (every dialect carries views).
 UNMANAGEABLE = {
     "postgresql": ("CREATE TEXT SEARCH CONFIGURATION ts_copy (COPY = english)", "text search configuration ts_copy"),
     "mysql": (
         "CREATE TABLE squeezed (id INT PRIMARY KEY) PAGE_COMPRESSED=1",
         "table options (PAGE_COMPRESSED=1) squeezed",
+    ),
+    "sqlite": (
+        "CREATE TABLE oc (id INTEGER PRIMARY KEY ON CONFLICT REPLACE)",
+        "ON CONFLICT REPLACE oc.id",
     ),
 }  # fmt: skip
 
@@ -190,14 +197,11 @@ def test_every_object_is_copied_or_named(target: Target, tmp_path: Path) -> None
             diff = SchemaComparator(other.dialect).compare(empty, original)
             assert diff.ignored == []  # the copy has nothing of its own
             generator = MigrationGenerator(other.dialect, tmp_path / "migrations")
-            # Every sink but SQLite's holds something no operation can create; a SQLite file
-            # is reproduced whole (virtual tables included).
-            assert bool(diff.unmanaged) == (target.name != "sqlite"), diff.unmanaged
-            if diff.unmanaged:
-                with pytest.raises(UnmanagedObjectsError) as refused:
-                    generator.generate_from_diff(diff, "copy")
-                assert all(str(obj) in str(refused.value) for obj in diff.unmanaged)
-            path = generator.generate_from_diff(diff, "copy", allow_unmanaged=bool(diff.unmanaged))
+            assert diff.unmanaged  # every sink holds something no operation can create
+            with pytest.raises(UnmanagedObjectsError) as refused:
+                generator.generate_from_diff(diff, "copy")
+            assert all(str(obj) in str(refused.value) for obj in diff.unmanaged)
+            path = generator.generate_from_diff(diff, "copy", allow_unmanaged=True)
             text = path.read_text()
             for obj in diff.unmanaged:
                 assert f"#   {obj}" in text  # a comment line next to forward_sql
@@ -206,7 +210,7 @@ def test_every_object_is_copied_or_named(target: Target, tmp_path: Path) -> None
 
             before, after = await oracle_of(target, source), await oracle_of(other, copy)
             missing = lost(before, after)
-            assert bool(missing) == (target.name != "sqlite"), missing
+            assert missing  # the sink holds things covet does not create
             silent = {k: v for k, v in missing.items() if not covered(k, diff.unmanaged, v)}
             assert silent == {}, f"lost without a word: {silent}\nreported: {diff.unmanaged}"
         finally:
@@ -265,8 +269,6 @@ def test_cli_generate_from_a_database_refuses_unless_allowed(
 ) -> None:
     """``--target-database``: the copy's migration stops, exit 2, naming what it cannot
     create; ``--allow-unmanaged`` writes it with those objects listed as comments."""
-    if target.name not in UNMANAGEABLE:
-        pytest.skip("SQLite: every object of a database file is reproduced; nothing to refuse")
 
     async def setup() -> None:
         adapter = await connected(target)

@@ -231,6 +231,9 @@ class SQLiteSchemaReader:
         unknown = [o for o in parsed.options if o not in TABLE_OPTIONS]
         for option in unknown:  # a later SQLite's option: a copy could not say it, so say so
             schema.ignored.append(IgnoredObject(f"{option} table", name, label))
+        for what, column in parsed.unwritten:
+            where = f"{name}.{column}" if column else name
+            schema.ignored.append(IgnoredObject(what, where, label))
         primary_key = tuple(
             r["name"] for r in sorted((r for r in rows if r["pk"]), key=lambda r: r["pk"])
         )

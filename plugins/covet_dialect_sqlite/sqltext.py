@@ -153,6 +153,10 @@ class ParsedTable:
     """Lower-cased column name -> the collation its definition declares."""
     options: list[str] = field(default_factory=list)
     """Table options after the definitions: ``STRICT``, ``WITHOUT ROWID``."""
+    unwritten: list[tuple[str, str | None]] = field(default_factory=list)
+    """What the text says that a copy would not: (what, column or None for the table).
+    ``ON CONFLICT`` clauses, ``INTEGER PRIMARY KEY DESC`` (not a rowid alias, unlike every
+    other INTEGER PRIMARY KEY) and names given to NOT NULL / DEFAULT / COLLATE clauses."""
 
 
 def parse_create_table(sql: str) -> ParsedTable:
@@ -187,7 +191,14 @@ def _paren_group(tokens: list[Token], k: int) -> tuple[list[Token], int]:
     return tokens[k + 1 : end], end + 1
 
 
+def _conflicts(item: list[Token], parsed: ParsedTable, column: str | None) -> None:
+    for i in range(len(item) - 2):
+        if item[i].is_word("ON") and item[i + 1].is_word("CONFLICT"):
+            parsed.unwritten.append((f"ON CONFLICT {item[i + 2].value.upper()}", column))
+
+
 def _table_constraint(sql: str, item: list[Token], parsed: ParsedTable) -> None:
+    _conflicts(item, parsed, None)
     name = None
     k = 0
     if item[0].is_word("CONSTRAINT"):
@@ -242,6 +253,7 @@ def _deferral(clause: list[Token]) -> str | None:
 def _column_def(sql: str, item: list[Token], parsed: ParsedTable) -> None:
     column = item[0].name
     parsed.columns.append(column)
+    _conflicts(item, parsed, column)
     k = 1
     while k < len(item) and not (
         item[k].kind == WORD and item[k].value.upper() in _COLUMN_CONSTRAINT_START
@@ -262,7 +274,16 @@ def _column_def(sql: str, item: list[Token], parsed: ParsedTable) -> None:
             while k < len(item) and not item[k].is_word(*_COLUMN_CONSTRAINT_START):
                 if item[k].is_word("AUTOINCREMENT"):
                     parsed.autoincrement = column
+                if item[k].is_word("DESC") and len(item) > 1 and item[1].is_word("INTEGER"):
+                    parsed.unwritten.append(
+                        ("INTEGER PRIMARY KEY DESC (not a rowid alias)", column)
+                    )
                 k += 1
+        elif name is not None and token.is_word("NOT", "NULL", "DEFAULT", "COLLATE"):
+            clause = "NOT NULL" if token.is_word("NOT") else token.value.upper()
+            parsed.unwritten.append((f"constraint name {name} on {clause}", column))
+            name = None
+            continue
         elif token.is_word("UNIQUE"):
             parsed.uniques.append((name, (column,)))
             k += 1
