@@ -23,6 +23,13 @@ SINK = [
     "CREATE DOMAIN positive AS numeric(10, 2) CHECK (VALUE > 0)",
     "CREATE SEQUENCE ticket_seq START WITH 100 INCREMENT BY 10",
     "CREATE TYPE pair AS (a integer, b text)",
+    "CREATE TEXT SEARCH DICTIONARY english_short (TEMPLATE = simple, STOPWORDS = english, "
+    "ACCEPT = false)",
+    "CREATE TEXT SEARCH CONFIGURATION app.notes_cfg (COPY = english)",
+    "ALTER TEXT SEARCH CONFIGURATION app.notes_cfg ALTER MAPPING FOR asciiword "
+    "WITH english_short, english_stem",
+    "CREATE TABLE searched (id integer PRIMARY KEY, body text, "
+    "tsv tsvector GENERATED ALWAYS AS (to_tsvector('app.notes_cfg', body)) STORED)",
     "CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false)",
     'CREATE COLLATION app.c_copy FROM "C"',
     "CREATE DOMAIN nick AS text COLLATE ci",

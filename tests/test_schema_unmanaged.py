@@ -154,7 +154,10 @@ TRIGGER = {
 
 # Something each dialect's generated migration cannot create (every dialect carries views).
 UNMANAGEABLE = {
-    "postgresql": ("CREATE TEXT SEARCH CONFIGURATION ts_copy (COPY = english)", "text search configuration ts_copy"),
+    "postgresql": (
+        "CREATE OPERATOR === (LEFTARG = integer, RIGHTARG = integer, FUNCTION = int4eq)",
+        "operator ===",
+    ),
     "mysql": (
         "CREATE TABLE squeezed (id INT PRIMARY KEY) PAGE_COMPRESSED=1",
         "table options (PAGE_COMPRESSED=1) squeezed",

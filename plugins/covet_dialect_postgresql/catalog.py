@@ -352,6 +352,33 @@ FROM pg_collation o JOIN named s ON s.oid = o.collnamespace
 WHERE o.collprovider IN ('i', 'c') AND ICURULES(o) IS NULL
   AND {NOT_IN_EXTENSION.format(catalog="pg_collation", oid="o.oid")}
 UNION ALL
+-- Text search dictionaries, then configurations (ordered after every other object of this
+-- stage: a mapping may name a dictionary made after the configuration), before the tables: a
+-- generated column or an index may call to_tsvector with one.
+SELECT 'text search dictionary', d.dictname, d.dictnamespace, 1, d.oid::bigint,
+       format('CREATE TEXT SEARCH DICTIONARY %s%I (TEMPLATE = %I.%I%s)', s.prefix, d.dictname,
+              tn.nspname, t.tmplname, coalesce(', ' || d.dictinitoption, '')),
+       format('DROP TEXT SEARCH DICTIONARY %s%I', s.prefix, d.dictname)
+FROM pg_ts_dict d JOIN named s ON s.oid = d.dictnamespace
+JOIN pg_ts_template t ON t.oid = d.dicttemplate JOIN pg_namespace tn ON tn.oid = t.tmplnamespace
+WHERE {NOT_IN_EXTENSION.format(catalog="pg_ts_dict", oid="d.oid")}
+UNION ALL
+SELECT 'text search configuration', c.cfgname, c.cfgnamespace, 1, c.oid::bigint + 4294967296,
+       format('CREATE TEXT SEARCH CONFIGURATION %s%I (PARSER = %I.%I)', s.prefix, c.cfgname,
+              pn.nspname, p.prsname)
+       || coalesce((SELECT string_agg(format('; ALTER TEXT SEARCH CONFIGURATION %s%I ADD MAPPING FOR %s WITH %s',
+                                             s.prefix, c.cfgname, m.alias, m.dicts), '' ORDER BY m.tokentype)
+                    FROM (SELECT m.maptokentype AS tokentype,
+                                 (SELECT k.alias FROM ts_token_type(c.cfgparser) k
+                                  WHERE k.tokid = m.maptokentype) AS alias,
+                                 string_agg(m.mapdict::regdictionary::text, ', ' ORDER BY m.mapseqno) AS dicts
+                          FROM pg_ts_config_map m WHERE m.mapcfg = c.oid
+                          GROUP BY m.maptokentype) m), ''),
+       format('DROP TEXT SEARCH CONFIGURATION %s%I', s.prefix, c.cfgname)
+FROM pg_ts_config c JOIN named s ON s.oid = c.cfgnamespace
+JOIN pg_ts_parser p ON p.oid = c.cfgparser JOIN pg_namespace pn ON pn.oid = p.prsnamespace
+WHERE {NOT_IN_EXTENSION.format(catalog="pg_ts_config", oid="c.oid")}
+UNION ALL
 -- A range type, unless a function of the schema canonicalises it or measures its subtype:
 -- those are created after the types (named, not carried).
 SELECT 'range type', t.typname, t.typnamespace, 1, t.oid::bigint,
