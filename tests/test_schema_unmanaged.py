@@ -104,6 +104,8 @@ KITCHEN_SINK = {
         "CREATE TABLE odd_cols (id INT UNSIGNED ZEROFILL PRIMARY KEY, secret INT INVISIBLE, "
         "note VARCHAR(100) COMPRESSED)",
         "CREATE TABLE versioned (id INT PRIMARY KEY, v INT) WITH SYSTEM VERSIONING",
+        "CREATE TABLE mem_btree (id INT PRIMARY KEY, a INT, KEY mem_a (a) USING BTREE) "
+        "ENGINE=MEMORY",
         "CREATE VIEW v_items AS SELECT id FROM items",
         "CREATE TRIGGER trg_items BEFORE INSERT ON items FOR EACH ROW SET NEW.name = TRIM(NEW.name)",
         "CREATE PROCEDURE p_noop() SELECT 1",

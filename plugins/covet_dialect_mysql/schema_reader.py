@@ -268,6 +268,14 @@ class _Rows:
         foreign_keys = self.foreign_keys(fk_rows, rules)
         primary, uniques, indexes = self.indexes(name, schema, key_rows)
         indexes = [i for i in indexes if not is_implicit_fk_index(i, foreign_keys)]
+        # An index of another structure than its engine's default (a BTREE index on a MEMORY
+        # table): a copy writes no USING, so the engine would make its default. Named.
+        default = "HASH" if str(row["engine"] or "").upper() in ("MEMORY", "HEAP") else "BTREE"
+        for index_name in dict.fromkeys(k["name"] for k in key_rows):
+            kind = next(str(k["kind"]).upper() for k in key_rows if k["name"] == index_name)
+            if kind in ("BTREE", "HASH") and kind != default:
+                what = f"{kind} index on a {row['engine']} table"
+                self.ignored.append(IgnoredObject(what, f"{name}.{index_name}", schema))
         return Table(
             name,
             columns,
