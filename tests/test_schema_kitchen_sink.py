@@ -88,7 +88,10 @@ SINK = [
     "ALTER TABLE tuned_t ADD CONSTRAINT n_pos CHECK (n > 0) NOT VALID",
     "ALTER TABLE tuned_t ADD CONSTRAINT tuned_person FOREIGN KEY (person_id) REFERENCES person "
     "NOT VALID",
-    "CREATE INDEX tuned_n ON tuned_t (n)",
+    "CREATE INDEX tuned_n ON tuned_t (n) WITH (fillfactor = 60)",
+    "ALTER TABLE tuned_t ALTER COLUMN n SET (n_distinct = 100)",
+    "CREATE TABLE arrays (id integer PRIMARY KEY, amounts numeric(10,2)[], "
+    "seen timestamp(3) with time zone[], tags text[] DEFAULT '{}')",
     "ALTER TABLE tuned_t ALTER COLUMN n SET STATISTICS 500",
     "ALTER TABLE tuned_t ALTER COLUMN body SET STORAGE EXTERNAL",
     "ALTER TABLE tuned_t ALTER COLUMN body SET COMPRESSION pglz",

@@ -129,7 +129,7 @@ ORDER BY con.conrelid, con.conname
 INDEXES = """
 SELECT i.indrelid AS rel, ic.relname AS name, i.indisunique, am.amname,
        NND(i) AS nulls_not_distinct,
-       ic.reloptions IS NOT NULL OR ic.reltablespace <> 0 AS has_options,
+       ic.reltablespace <> 0 AS has_options,  -- its storage parameters are carried
        CASE WHEN i.indnatts > i.indnkeyatts THEN
             ARRAY(SELECT a.attname FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(num, ord)
                   JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num
@@ -598,6 +598,31 @@ FROM (
     FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN named s ON s.oid = c.relnamespace
     WHERE c.relkind IN ('r', 'p', 'm') AND a.attnum > 0 AND NOT a.attisdropped
       AND COMPRESSION(a) <> ''
+    UNION ALL
+    -- A column's documented options (n_distinct, n_distinct_inherited) only: some builds
+    -- keep their own bookkeeping there (pg_attver=...) on every column.
+    SELECT 'options of ' || c.relname || '.' || a.attname, c.relnamespace, c.oid,
+           format('ALTER TABLE ONLY %s%I ALTER COLUMN %I SET (%s)', s.prefix, c.relname, a.attname,
+                  string_agg(format('%s = %L', split_part(o, '=', 1), substr(o, strpos(o, '=') + 1)),
+                             ', ' ORDER BY o)),
+           format('ALTER TABLE ONLY %s%I ALTER COLUMN %I RESET (%s)', s.prefix, c.relname, a.attname,
+                  string_agg(split_part(o, '=', 1), ', ' ORDER BY o))
+    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN named s ON s.oid = c.relnamespace
+    CROSS JOIN LATERAL unnest(a.attoptions) o
+    WHERE c.relkind IN ('r', 'p', 'm') AND a.attnum > 0 AND NOT a.attisdropped
+      AND o ~ '^n_distinct(_inherited)?='
+    GROUP BY c.relname, a.attname, c.relnamespace, c.oid, s.prefix
+    UNION ALL
+    SELECT 'storage parameters of index ' || i.relname, i.relnamespace, i.oid,
+           format('ALTER INDEX %s%I SET (%s)', s.prefix, i.relname,
+                  (SELECT string_agg(format('%s = %L', split_part(o, '=', 1),
+                                            substr(o, strpos(o, '=') + 1)), ', ')
+                   FROM unnest(i.reloptions) o)),
+           format('ALTER INDEX %s%I RESET (%s)', s.prefix, i.relname,
+                  (SELECT string_agg(split_part(o, '=', 1), ', ') FROM unnest(i.reloptions) o))
+    FROM pg_class i JOIN named s ON s.oid = i.relnamespace
+    WHERE i.relkind IN ('i', 'I') AND i.reloptions IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM unnest(i.reloptions) o WHERE o !~ '^[a-z_][a-z0-9_]*=')
     UNION ALL
     SELECT 'default of view column ' || c.relname || '.' || a.attname, c.relnamespace, c.oid,
            format('ALTER VIEW %s%I ALTER COLUMN %I SET DEFAULT %s', s.prefix, c.relname, a.attname,

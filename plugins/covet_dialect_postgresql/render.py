@@ -34,7 +34,10 @@ from covet_dialect_postgresql.expression import canonical_default
 
 # A type the portable set does not name is written as the server spells it (format_type's
 # output: ``interval``, ``integer[]``, ``bit varying(8)``, ``"MyDomain"``), nothing else.
-_OWN_TYPE = re.compile(r'^[A-Za-z_][A-Za-z0-9_ ."]*(\[\])*$')
+# A type the portable set does not name, as format_type spells it (an array of a type with
+# a modifier included: numeric(10,2)[], timestamp(3) with time zone[]); nothing else may
+# reach the SQL.
+_OWN_TYPE = re.compile(r'^[A-Za-z_][A-Za-z0-9_ ."]*(?:\(\d+(?:,\d+)?\))?(?: [a-z ]+)?(?:\[\])*$')
 # What the catalog query writes: keywords and numbers only, nothing else reaches the SQL.
 _SEQUENCE_OPTIONS = re.compile(r"(?:[A-Z]+(?: BY| WITH)? -?\d+ ?)+(?:CYCLE)?")
 _SERIAL = {"integer": "serial", "bigint": "bigserial", "smallint": "smallserial"}

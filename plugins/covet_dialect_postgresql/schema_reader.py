@@ -273,7 +273,7 @@ class PostgreSQLSchemaReader:
                 table["indexes"].append(self._index(row))
                 if row["has_options"]:
                     where = f"{row['name']} on {table['name']}"
-                    what = "index storage parameters / tablespace"
+                    what = "index tablespace"
                     ignored.append(IgnoredObject(what, where, table["schema"]))
 
         for row in others:
