@@ -243,6 +243,9 @@ def test_objects_the_models_cannot_express_are_left_alone_and_listed(
         try:
             for statement in small_sink(target.name):
                 await adapter.execute(statement)
+            if target.name == "postgresql":  # carried, and named by no reader: listed too
+                await adapter.execute("COMMENT ON VIEW v_items IS 'the items'")
+                await adapter.execute("ALTER TABLE items ALTER COLUMN name SET STATISTICS 300")
             before = await oracle_of(target, adapter)
             live = await SchemaReader(adapter, target.dialect).read_schema()
             models = ModelSchemaReader([Item]).read_schema()
@@ -251,6 +254,9 @@ def test_objects_the_models_cannot_express_are_left_alone_and_listed(
             assert [op.describe() for op in diff.destructive] == ["drop table gone"]
             named = {str(obj) for obj in diff.ignored}
             assert any("v_items" in n for n in named) and any("trg_items" in n for n in named)
+            if target.name == "postgresql":
+                assert any("comment on view v_items" in n for n in named), named
+                assert any("statistics target of items.name" in n for n in named), named
             path = MigrationGenerator(target.dialect, tmp_path / "m").generate_from_diff(
                 diff, "to_models"
             )

@@ -157,6 +157,13 @@ class _Plan(Pairing):
         # Both sides: what the current database has is left alone; what only the target has
         # cannot be created by the operations and must be named, never dropped on the way.
         self.diff.ignored = list(current.ignored)
+        # A carried object only the current database has (a comment, a setting, a view) is
+        # left alone as well, and listed with the rest, even when no reader names it.
+        wanted = {c.ignored for c in target.carried}
+        listed = set(current.ignored)
+        self.diff.ignored += [
+            c.ignored for c in current.carried if c.ignored not in wanted | listed
+        ]
         present = set(current.ignored) | {c.ignored for c in current.carried}
         # What the reader can recreate (an extension, a domain) is created, not refused.
         self.carried = [c for c in target.carried if c.ignored not in present]
