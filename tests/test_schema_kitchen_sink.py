@@ -86,6 +86,8 @@ SINK = [
     # Constraints added NOT VALID, and settings CREATE does not say: carried as the ALTERs.
     "CREATE TABLE tuned_t (id integer PRIMARY KEY, n integer, body text, person_id bigint)",
     "ALTER TABLE tuned_t ADD CONSTRAINT n_pos CHECK (n > 0) NOT VALID",
+    "ALTER TABLE tuned_t ADD CONSTRAINT body_short CHECK (length(body) < 1000) NO INHERIT",
+    "ALTER TABLE tuned_t ADD CONSTRAINT id_pos CHECK (id > 0) NO INHERIT NOT VALID",
     "ALTER TABLE tuned_t ADD CONSTRAINT tuned_person FOREIGN KEY (person_id) REFERENCES person "
     "NOT VALID",
     "CREATE INDEX tuned_n ON tuned_t (n) WITH (fillfactor = 60)",

@@ -37,6 +37,7 @@ KITCHEN_SINK = {
         "CREATE INDEX tagged_gin ON tagged USING gin (tags)",
         "CREATE UNIQUE INDEX tagged_code ON tagged (code DESC) INCLUDE (n) NULLS NOT DISTINCT",
         "CREATE INDEX tagged_tuned ON tagged (n) WITH (fillfactor = 50)",
+        "CREATE TABLE keyed_pair (a integer, b integer, UNIQUE (a, b))",
         "CREATE TABLE keyed (a integer, b integer, "
         "CONSTRAINT keyed_a UNIQUE NULLS NOT DISTINCT (a), "
         "CONSTRAINT keyed_b UNIQUE (b) DEFERRABLE)",
@@ -59,6 +60,8 @@ KITCHEN_SINK = {
         "CREATE POLICY pol_guarded ON guarded USING (true)",
         "CREATE TABLE booking (id integer, during tsrange, "
         "CONSTRAINT no_overlap EXCLUDE USING gist (during WITH &&))",
+        "CREATE TABLE pair_ref (a integer, b integer, FOREIGN KEY (a, b) REFERENCES keyed_pair (a, b) "
+        "ON DELETE SET NULL (b))",
         "CREATE TABLE later (id integer, "
         "CONSTRAINT later_fk FOREIGN KEY (id) REFERENCES items DEFERRABLE INITIALLY DEFERRED)",
         "CREATE VIEW v_items AS SELECT id, name FROM items",

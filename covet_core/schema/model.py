@@ -134,6 +134,9 @@ class CheckConstraint:
     column: str | None = field(default=None, compare=False)
     """MariaDB: the column a column-level ``CHECK`` is declared on (the server names it after
     the column); a copy declares it there too. Not compared."""
+    no_inherit: bool = field(default=False, compare=False)
+    """PostgreSQL: ``NO INHERIT`` (the check does not reach inheriting tables); written in a
+    copy, not compared."""
 
 
 @dataclass(frozen=True)

@@ -109,7 +109,8 @@ SELECT con.conrelid AS rel, con.conname, con.contype::text AS contype,
                   FROM unnest(con.confkey) WITH ORDINALITY k(num, ord) ORDER BY k.ord) END AS ref_cols,
        con.confupdtype::text AS confupdtype, con.confdeltype::text AS confdeltype,
        con.condeferrable, con.condeferred, con.confmatchtype::text AS confmatchtype,
-       con.conislocal, con.convalidated,
+       con.conislocal, con.convalidated, con.connoinherit,
+       DELSETCOLS(con) AS set_columns,
        CASE WHEN con.contype IN ('p', 'u') THEN (
             SELECT x.indnatts > x.indnkeyatts OR NND(x)
             FROM pg_index x WHERE x.indexrelid = con.conindid) END AS key_options
@@ -771,6 +772,9 @@ def for_server(query: str, version: int) -> str:
         else r"\1.colliculocale" if version >= 150000 else r"\1.collcollate"
     )  # fmt: skip
     query = re.sub(r"ICULOCALE\((\w+)\)", locale, query)
+    # ON DELETE SET NULL / SET DEFAULT (columns) of a foreign key: 15 on.
+    setcols = r"\1.confdelsetcols IS NOT NULL" if version >= 150000 else "false"
+    query = re.sub(r"DELSETCOLS\((\w+)\)", setcols, query)
     rules = r"\1.collicurules" if version >= 160000 else "NULL"
     query = re.sub(r"ICURULES\((\w+)\)", rules, query)
     # A column's compression method (14 on); before, every column has the default.

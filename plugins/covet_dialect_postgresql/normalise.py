@@ -243,7 +243,13 @@ def normalise_table(table: Table) -> Table:
                 table.name, referenced[0] if len(referenced) == 1 else None, "check"
             )
         checks.append(
-            CheckConstraint(name, text, inherited=check.inherited, validated=check.validated)
+            CheckConstraint(
+                name,
+                text,
+                inherited=check.inherited,
+                validated=check.validated,
+                no_inherit=check.no_inherit,
+            )
         )
     fks = [
         ForeignKey(

@@ -213,6 +213,10 @@ class PostgreSQLRenderer(DdlRenderer):
 
     # -- operations ---------------------------------------------------------------------------
 
+    def constraint(self, constraint: Any) -> str:
+        text = super().constraint(constraint)
+        return text + " NO INHERIT" if getattr(constraint, "no_inherit", False) else text
+
     def add_constraint(self, operation: AddConstraint) -> list[str]:
         statements = super().add_constraint(operation)
         if not getattr(operation.constraint, "validated", True):

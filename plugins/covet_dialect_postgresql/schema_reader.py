@@ -230,6 +230,10 @@ class PostgreSQLSchemaReader:
             if row["condeferrable"] and kind != "f":  # a deferrable key of a table: named
                 where = f"{name} on {table['name']}"
                 ignored.append(IgnoredObject("DEFERRABLE constraint", where, table["schema"]))
+            if row["set_columns"]:  # ON DELETE SET NULL (a): the model has no column list
+                where = f"{name} on {table['name']}"
+                what = "foreign key ON DELETE SET NULL / SET DEFAULT (columns)"
+                ignored.append(IgnoredObject(what, where, table["schema"]))
             if row["key_options"]:
                 where = f"{name} on {table['name']}"
                 what = "key INCLUDE / NULLS NOT DISTINCT"
@@ -246,6 +250,7 @@ class PostgreSQLSchemaReader:
                         expression,
                         inherited=not row["conislocal"],
                         validated=row["convalidated"],
+                        no_inherit=row["connoinherit"],
                     )
                 )
             elif kind == "f":
