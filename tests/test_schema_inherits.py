@@ -109,6 +109,8 @@ def test_parents_and_options_changed_between_databases_are_warned_not_ignored(
             await a.execute("CREATE TABLE plain (id integer)")
             await a.execute("CREATE TABLE only_opts (id integer)")
             await b.execute("CREATE UNLOGGED TABLE only_opts (id integer)")
+            await a.execute("CREATE TABLE dk (id integer, CONSTRAINT dk_id UNIQUE (id))")
+            await b.execute("CREATE TABLE dk (id integer, CONSTRAINT dk_id UNIQUE (id) DEFERRABLE)")
             await b.execute("CREATE TABLE base (x integer)")
             await b.execute("CREATE UNLOGGED TABLE plain (id integer) INHERITS (base) "
                             "WITH (fillfactor = 60)")  # fmt: skip
@@ -119,6 +121,7 @@ def test_parents_and_options_changed_between_databases_are_warned_not_ignored(
             assert any("options of plain" in w and "UNLOGGED" in w for w in warnings), warnings
             # Equal in every compared field, different only in options: still said.
             assert any("options of only_opts" in w for w in warnings), warnings
+            assert any("deferral of the key dk_id of dk" in w for w in warnings), warnings
             back = SchemaComparator(old.dialect).compare(target, current).warnings
             assert any("inherit from nothing" in w for w in back), back
             models = ModelSchemaReader([Plain]).read_schema()

@@ -92,6 +92,9 @@ SINK = [
     "NOT VALID",
     "CREATE INDEX tuned_n ON tuned_t (n) WITH (fillfactor = 60)",
     "ALTER TABLE tuned_t ALTER COLUMN n SET (n_distinct = 100)",
+    "CREATE TABLE swap (id integer, pos integer, CONSTRAINT swap_pk PRIMARY KEY (id) "
+    "DEFERRABLE INITIALLY DEFERRED, CONSTRAINT swap_pos UNIQUE (pos) DEFERRABLE, "
+    "CONSTRAINT swap_excl EXCLUDE USING btree (pos WITH =) DEFERRABLE INITIALLY DEFERRED)",
     "CREATE TABLE arrays (id integer PRIMARY KEY, amounts numeric(10,2)[], "
     "seen timestamp(3) with time zone[], tags text[] DEFAULT '{}')",
     "ALTER TABLE tuned_t ALTER COLUMN n SET STATISTICS 500",

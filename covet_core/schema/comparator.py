@@ -243,6 +243,14 @@ class _Plan(Pairing):
             if item.name in comments and comments[item.name] != item.comment:
                 warn(f"the comment of index {item.name} on {key} changes: not generated, write "
                      f"it by hand (MySQL keeps it with the index: drop and add it)")  # fmt: skip
+        deferral = {u.name: u.deferrable for u in before.unique_constraints}
+        deferral[None] = before.primary_key_deferrable
+        wanted = [(u.name, u.deferrable) for u in after.unique_constraints]
+        for name, value in [(None, after.primary_key_deferrable), *wanted]:
+            if name in deferral and deferral[name] != value:
+                what = f"key {name}" if name else "primary key"
+                warn(f"the deferral of the {what} of {key} changes ({deferral[name] or 'none'} -> "
+                     f"{value or 'none'}): not generated, write it by hand")  # fmt: skip
 
     def table_changes(self, pair: Pair) -> tuple[list[Operation], list[Operation], list[Operation]]:
         before = self.renamed_current(pair)

@@ -120,6 +120,9 @@ class UniqueConstraint:
     columns: tuple[str, ...]
     comment: str | None = field(default=None, compare=False)
     """MySQL: the key's ``COMMENT '...'``; see ``Index.comment``."""
+    deferrable: str | None = field(default=None, compare=False)
+    """PostgreSQL: ``DEFERRABLE INITIALLY DEFERRED`` / ``... IMMEDIATE``, written in a copy.
+    Not compared (models do not say it); a difference between two databases is a warning."""
 
 
 @dataclass(frozen=True)
@@ -178,6 +181,8 @@ class Table:
     check_constraints: tuple[CheckConstraint, ...] = ()
     foreign_keys: tuple[ForeignKey, ...] = ()
     primary_key_name: str | None = field(default=None, compare=False)
+    primary_key_deferrable: str | None = field(default=None, compare=False)
+    """PostgreSQL: the primary key's ``DEFERRABLE INITIALLY ...``; see ``UniqueConstraint``."""
     parents: tuple[tuple[str | None, str], ...] = field(default=(), compare=False)
     """PostgreSQL: the (schema, name) of each table this one ``INHERITS`` from, in order; a
     copy is created after them, declaring only its own columns and checks."""

@@ -228,7 +228,9 @@ def normalise_table(table: Table) -> Table:
 
     uniques = [
         UniqueConstraint(
-            u.name or names.choose(table.name, _joined(u.columns), "key"), tuple(u.columns)
+            u.name or names.choose(table.name, _joined(u.columns), "key"),
+            tuple(u.columns),
+            deferrable=u.deferrable,
         )
         for u in table.unique_constraints
     ]
@@ -279,6 +281,7 @@ def normalise_table(table: Table) -> Table:
         primary_key_name=(table.primary_key_name or pg_name(table.name, None, "pkey"))
         if pk
         else None,
+        primary_key_deferrable=table.primary_key_deferrable,
         parents=table.parents,  # INHERITS and PARTITION BY: not compared, but a copy says them
         options=table.options,
     )

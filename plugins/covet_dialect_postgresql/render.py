@@ -17,7 +17,7 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from covet_core.schema.model import Column, ColumnType, Index, Table
+from covet_core.schema.model import Column, ColumnType, Index, Table, UniqueConstraint
 from covet_core.schema.operations import (
     AddColumn,
     AddConstraint,
@@ -40,6 +40,7 @@ from covet_dialect_postgresql.expression import canonical_default
 _OWN_TYPE = re.compile(r'^[A-Za-z_][A-Za-z0-9_ ."]*(?:\(\d+(?:,\d+)?\))?(?: [a-z ]+)?(?:\[\])*$')
 # What the catalog query writes: keywords and numbers only, nothing else reaches the SQL.
 _SEQUENCE_OPTIONS = re.compile(r"(?:[A-Z]+(?: BY| WITH)? -?\d+ ?)+(?:CYCLE)?")
+_DEFERRAL = frozenset({"DEFERRABLE INITIALLY DEFERRED", "DEFERRABLE INITIALLY IMMEDIATE"})
 _SERIAL = {"integer": "serial", "bigint": "bigserial", "smallint": "smallserial"}
 _PRECISION_TYPES = {"timestamp": "TIMESTAMP", "timestamptz": "TIMESTAMP", "time": "TIME"}
 
@@ -215,7 +216,15 @@ class PostgreSQLRenderer(DdlRenderer):
 
     def constraint(self, constraint: Any) -> str:
         text = super().constraint(constraint)
+        if isinstance(constraint, UniqueConstraint) and constraint.deferrable:
+            text += f" {self.checked(constraint.deferrable, _DEFERRAL, 'deferrable')}"
         return text + " NO INHERIT" if getattr(constraint, "no_inherit", False) else text
+
+    def primary_key(self, table: Table) -> str:
+        text = super().primary_key(table)
+        if table.primary_key_deferrable:
+            text += f" {self.checked(table.primary_key_deferrable, _DEFERRAL, 'deferrable')}"
+        return text
 
     def add_constraint(self, operation: AddConstraint) -> list[str]:
         statements = super().add_constraint(operation)

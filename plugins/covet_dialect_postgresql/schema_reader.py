@@ -227,9 +227,6 @@ class PostgreSQLSchemaReader:
             if table is None:
                 continue
             name, kind, cols = row["conname"], row["contype"], tuple(row["cols"])
-            if row["condeferrable"] and kind != "f":  # a deferrable key of a table: named
-                where = f"{name} on {table['name']}"
-                ignored.append(IgnoredObject("DEFERRABLE constraint", where, table["schema"]))
             if row["set_columns"]:  # ON DELETE SET NULL (a): the model has no column list
                 where = f"{name} on {table['name']}"
                 what = "foreign key ON DELETE SET NULL / SET DEFAULT (columns)"
@@ -240,8 +237,9 @@ class PostgreSQLSchemaReader:
                 ignored.append(IgnoredObject(what, where, table["schema"]))
             if kind == "p":
                 table["pk"], table["pk_name"] = cols, name
+                table["pk_deferrable"] = _deferral(row)
             elif kind == "u":
-                table["uniques"].append(UniqueConstraint(name, cols))
+                table["uniques"].append(UniqueConstraint(name, cols, deferrable=_deferral(row)))
             elif kind == "c":
                 expression = check_expression(row["def"])
                 table["checks"].append(
@@ -301,6 +299,7 @@ class PostgreSQLSchemaReader:
                     check_constraints=tuple(t["checks"]),
                     foreign_keys=tuple(t["fks"]),
                     primary_key_name=t["pk_name"],
+                    primary_key_deferrable=t.get("pk_deferrable"),
                     parents=t["parents"],
                     options=t["options"],
                 )
