@@ -95,6 +95,8 @@ SINK = [
     "CREATE TABLE swap (id integer, pos integer, CONSTRAINT swap_pk PRIMARY KEY (id) "
     "DEFERRABLE INITIALLY DEFERRED, CONSTRAINT swap_pos UNIQUE (pos) DEFERRABLE, "
     "CONSTRAINT swap_excl EXCLUDE USING btree (pos WITH =) DEFERRABLE INITIALLY DEFERRED)",
+    "CREATE TABLE keyed_extra (a integer, b integer, c integer, "
+    "CONSTRAINT keyed_ab UNIQUE NULLS NOT DISTINCT (a, b) INCLUDE (c))",
     "CREATE TABLE arrays (id integer PRIMARY KEY, amounts numeric(10,2)[], "
     "seen timestamp(3) with time zone[], tags text[] DEFAULT '{}')",
     "ALTER TABLE tuned_t ALTER COLUMN n SET STATISTICS 500",

@@ -243,6 +243,11 @@ class _Plan(Pairing):
             if item.name in comments and comments[item.name] != item.comment:
                 warn(f"the comment of index {item.name} on {key} changes: not generated, write "
                      f"it by hand (MySQL keeps it with the index: drop and add it)")  # fmt: skip
+        shapes = {u.name: (u.include, u.nulls_not_distinct) for u in before.unique_constraints}
+        for u in after.unique_constraints:
+            if u.name in shapes and shapes[u.name] != (u.include, u.nulls_not_distinct):
+                warn(f"the INCLUDE / NULLS NOT DISTINCT of key {u.name} of {key} changes: not "
+                     f"generated, write it by hand")  # fmt: skip
         deferral = {u.name: u.deferrable for u in before.unique_constraints}
         deferral[None] = before.primary_key_deferrable
         wanted = [(u.name, u.deferrable) for u in after.unique_constraints]

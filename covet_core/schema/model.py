@@ -123,6 +123,10 @@ class UniqueConstraint:
     deferrable: str | None = field(default=None, compare=False)
     """PostgreSQL: ``DEFERRABLE INITIALLY DEFERRED`` / ``... IMMEDIATE``, written in a copy.
     Not compared (models do not say it); a difference between two databases is a warning."""
+    include: tuple[str, ...] = field(default=(), compare=False)
+    """PostgreSQL: the key's ``INCLUDE (...)`` columns; like ``deferrable``."""
+    nulls_not_distinct: bool = field(default=False, compare=False)
+    """PostgreSQL 15: ``UNIQUE NULLS NOT DISTINCT``; like ``deferrable``."""
 
 
 @dataclass(frozen=True)

@@ -112,8 +112,13 @@ SELECT con.conrelid AS rel, con.conname, con.contype::text AS contype,
        con.conislocal, con.convalidated, con.connoinherit,
        DELSETCOLS(con) AS set_columns,
        CASE WHEN con.contype IN ('p', 'u') THEN (
-            SELECT x.indnatts > x.indnkeyatts OR NND(x)
-            FROM pg_index x WHERE x.indexrelid = con.conindid) END AS key_options
+            SELECT ARRAY(SELECT (SELECT a.attname FROM pg_attribute a
+                                 WHERE a.attrelid = x.indrelid AND a.attnum = k.num)
+                         FROM unnest(x.indkey::int2[]) WITH ORDINALITY k(num, ord)
+                         WHERE k.ord > x.indnkeyatts ORDER BY k.ord)
+            FROM pg_index x WHERE x.indexrelid = con.conindid) END AS key_include,
+       CASE WHEN con.contype IN ('p', 'u') THEN (
+            SELECT NND(x) FROM pg_index x WHERE x.indexrelid = con.conindid) END AS key_nnd
 FROM pg_constraint con
 LEFT JOIN pg_class rc ON rc.oid = con.confrelid
 LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace

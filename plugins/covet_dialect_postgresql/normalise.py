@@ -231,6 +231,8 @@ def normalise_table(table: Table) -> Table:
             u.name or names.choose(table.name, _joined(u.columns), "key"),
             tuple(u.columns),
             deferrable=u.deferrable,
+            include=tuple(u.include),
+            nulls_not_distinct=u.nulls_not_distinct,
         )
         for u in table.unique_constraints
     ]

@@ -215,9 +215,16 @@ class PostgreSQLRenderer(DdlRenderer):
     # -- operations ---------------------------------------------------------------------------
 
     def constraint(self, constraint: Any) -> str:
+        if isinstance(constraint, UniqueConstraint):
+            name = f"CONSTRAINT {self.quote(constraint.name)} " if constraint.name else ""
+            nnd = " NULLS NOT DISTINCT" if constraint.nulls_not_distinct else ""
+            text = f"{name}UNIQUE{nnd} ({self.names(constraint.columns)})"
+            if constraint.include:
+                text += f" INCLUDE ({self.names(constraint.include)})"
+            if constraint.deferrable:
+                text += f" {self.checked(constraint.deferrable, _DEFERRAL, 'deferrable')}"
+            return text
         text = super().constraint(constraint)
-        if isinstance(constraint, UniqueConstraint) and constraint.deferrable:
-            text += f" {self.checked(constraint.deferrable, _DEFERRAL, 'deferrable')}"
         return text + " NO INHERIT" if getattr(constraint, "no_inherit", False) else text
 
     def primary_key(self, table: Table) -> str:

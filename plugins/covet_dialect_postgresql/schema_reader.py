@@ -231,15 +231,24 @@ class PostgreSQLSchemaReader:
                 where = f"{name} on {table['name']}"
                 what = "foreign key ON DELETE SET NULL / SET DEFAULT (columns)"
                 ignored.append(IgnoredObject(what, where, table["schema"]))
-            if row["key_options"]:
+            include, nnd = tuple(row["key_include"] or ()), bool(row["key_nnd"])
+            if kind == "p" and (include or nnd):
                 where = f"{name} on {table['name']}"
-                what = "key INCLUDE / NULLS NOT DISTINCT"
+                what = "primary key INCLUDE / NULLS NOT DISTINCT"
                 ignored.append(IgnoredObject(what, where, table["schema"]))
             if kind == "p":
                 table["pk"], table["pk_name"] = cols, name
                 table["pk_deferrable"] = _deferral(row)
             elif kind == "u":
-                table["uniques"].append(UniqueConstraint(name, cols, deferrable=_deferral(row)))
+                table["uniques"].append(
+                    UniqueConstraint(
+                        name,
+                        cols,
+                        deferrable=_deferral(row),
+                        include=include,
+                        nulls_not_distinct=nnd,
+                    )
+                )
             elif kind == "c":
                 expression = check_expression(row["def"])
                 table["checks"].append(
