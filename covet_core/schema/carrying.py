@@ -1,10 +1,11 @@
 """What happens to carried objects (views, functions, triggers, ...) that both sides have.
 
-A changed definition of what uses tables is replaced; of what tables use (a domain, a
-sequence), replacing would mean dropping what the columns hold or count, so it is altered in
-place where the object can say how (a sequence's ALTER SEQUENCE), and said instead otherwise. A changed view takes every view after it with it
-(dropped in reverse order, created again in order): another view may select from it, and
-PostgreSQL refuses to drop a view others use, or to replace it with fewer columns in place.
+A changed definition of what uses tables is replaced. What tables use (a domain, a sequence)
+cannot be dropped and made again without what the columns hold or count: it is altered in
+place where the dialect says how (``Dialect.alter_carried``), and only warned about
+otherwise. A changed view takes every view after it with it (dropped in reverse order,
+created again in order): another view may select from it, and PostgreSQL refuses to drop a
+view others use, or to replace it with fewer columns in place.
 """
 
 from __future__ import annotations

@@ -159,11 +159,8 @@ class _Plan(Pairing):
         self.diff.ignored = list(current.ignored)
         # A carried object only the current database has (a comment, a setting, a view) is
         # left alone as well, and listed with the rest, even when no reader names it.
-        wanted = {c.ignored for c in target.carried}
-        listed = set(current.ignored)
-        self.diff.ignored += [
-            c.ignored for c in current.carried if c.ignored not in wanted | listed
-        ]
+        known = {c.ignored for c in target.carried} | set(current.ignored)
+        self.diff.ignored += [c.ignored for c in current.carried if c.ignored not in known]
         present = set(current.ignored) | {c.ignored for c in current.carried}
         # What the reader can recreate (an extension, a domain) is created, not refused.
         self.carried = [c for c in target.carried if c.ignored not in present]
@@ -236,26 +233,34 @@ class _Plan(Pairing):
         if before.options != after.options:
             warn(f"the options of {key} change ({' '.join(before.options) or 'none'} -> "
                  f"{' '.join(after.options) or 'none'}): not generated, write it by hand")  # fmt: skip
-        keyed: list[Any] = [*before.indexes, *before.unique_constraints]
-        comments = {i.name: i.comment for i in keyed}
-        added: list[Any] = [*after.indexes, *after.unique_constraints]
-        for item in added:
-            if item.name in comments and comments[item.name] != item.comment:
-                warn(f"the comment of index {item.name} on {key} changes: not generated, write "
-                     f"it by hand (MySQL keeps it with the index: drop and add it)")  # fmt: skip
-        shapes = {u.name: (u.include, u.nulls_not_distinct) for u in before.unique_constraints}
+        old_indexes = {i.name: i for i in before.indexes}
+        for index in after.indexes:
+            if index.name in old_indexes and old_indexes[index.name].comment != index.comment:
+                warn(f"the comment of index {index.name} on {key} changes: not generated, "
+                     f"write it by hand (MySQL keeps it with the index: drop and add it)")  # fmt: skip
+        old_keys = {u.name: u for u in before.unique_constraints}
         for u in after.unique_constraints:
-            if u.name in shapes and shapes[u.name] != (u.include, u.nulls_not_distinct):
+            old = old_keys.get(u.name)
+            if old is None:
+                continue
+            if old.comment != u.comment:
+                warn(f"the comment of index {u.name} on {key} changes: not generated, write it "
+                     f"by hand (MySQL keeps it with the index: drop and add it)")  # fmt: skip
+            if (old.include, old.nulls_not_distinct) != (u.include, u.nulls_not_distinct):
                 warn(f"the INCLUDE / NULLS NOT DISTINCT of key {u.name} of {key} changes: not "
                      f"generated, write it by hand")  # fmt: skip
-        deferral = {u.name: u.deferrable for u in before.unique_constraints}
-        deferral[None] = before.primary_key_deferrable
-        wanted = [(u.name, u.deferrable) for u in after.unique_constraints]
-        for name, value in [(None, after.primary_key_deferrable), *wanted]:
-            if name in deferral and deferral[name] != value:
-                what = f"key {name}" if name else "primary key"
-                warn(f"the deferral of the {what} of {key} changes ({deferral[name] or 'none'} -> "
-                     f"{value or 'none'}): not generated, write it by hand")  # fmt: skip
+            if old.deferrable != u.deferrable:
+                self.deferral_warning(f"key {u.name}", key, old.deferrable, u.deferrable)
+        if before.primary_key_deferrable != after.primary_key_deferrable:
+            self.deferral_warning(
+                "primary key", key, before.primary_key_deferrable, after.primary_key_deferrable
+            )
+
+    def deferral_warning(self, what: str, key: str, old: str | None, new: str | None) -> None:
+        self.diff.warnings.append(
+            f"the deferral of the {what} of {key} changes ({old or 'none'} -> {new or 'none'}): "
+            f"not generated, write it by hand"
+        )
 
     def table_changes(self, pair: Pair) -> tuple[list[Operation], list[Operation], list[Operation]]:
         before = self.renamed_current(pair)

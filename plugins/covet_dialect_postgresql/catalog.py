@@ -8,6 +8,7 @@ columns and constraints.
 
 from __future__ import annotations
 
+import functools
 import re
 
 # covet's own tables are read like any other (the façade decides whether to show them), but
@@ -758,33 +759,38 @@ ORDER BY 4, 5
 """
 
 
-def for_server(query: str, version: int) -> str:
-    """``query`` with ``NND(alias)`` (pg_index.indnullsnotdistinct, PostgreSQL 15),
-    ``MULTIRANGE(alias)`` (pg_range.rngmultitypid, 14), ``STATTARGET(alias)``
-    (pg_statistic_ext.stxstattarget, 13), ``ICULOCALE(alias)`` and ``ICURULES(alias)``
-    (pg_collation) spelt for a server of ``server_version_num`` ``version``."""
-    column = r"\1.indnullsnotdistinct" if version >= 150000 else "false"
-    query = re.sub(r"NND\((\w+)\)", column, query)
-    multirange = r"\1.rngmultitypid" if version >= 140000 else "0::oid"
-    query = re.sub(r"MULTIRANGE\((\w+)\)", multirange, query)
-    # A statistics object's target: -1 (the default) until 17, where NULL is the default.
-    target = r"coalesce(\1.stxstattarget, -1)" if version >= 130000 else "-1"
-    query = re.sub(r"STATTARGET\((\w+)\)", target, query)
+# Catalog columns that exist from some server version on, written in the queries as
+# MACRO(alias): each macro's spellings, newest first, the first whose version the server has.
+_SPELLINGS: dict[str, tuple[tuple[int, str], ...]] = {
+    # pg_index.indnullsnotdistinct (15)
+    "NND": ((150000, r"\1.indnullsnotdistinct"), (0, "false")),
+    # pg_range.rngmultitypid (14)
+    "MULTIRANGE": ((140000, r"\1.rngmultitypid"), (0, "0::oid")),
+    # A statistics object's target (13): -1 (the default) until 17, where NULL is the default.
+    "STATTARGET": ((130000, r"coalesce(\1.stxstattarget, -1)"), (0, "-1")),
     # An ICU collation's locale: in collcollate before 15, colliculocale in 15-16, then
     # colllocale; its custom rules (16 on) are not carried (such a collation stays named).
-    locale = (
-        r"\1.colllocale" if version >= 170000
-        else r"\1.colliculocale" if version >= 150000 else r"\1.collcollate"
-    )  # fmt: skip
-    query = re.sub(r"ICULOCALE\((\w+)\)", locale, query)
-    # ON DELETE SET NULL / SET DEFAULT (columns) of a foreign key: 15 on.
-    setcols = r"\1.confdelsetcols IS NOT NULL" if version >= 150000 else "false"
-    query = re.sub(r"DELSETCOLS\((\w+)\)", setcols, query)
-    rules = r"\1.collicurules" if version >= 160000 else "NULL"
-    query = re.sub(r"ICURULES\((\w+)\)", rules, query)
-    # A column's compression method (14 on); before, every column has the default.
-    compression = r"\1.attcompression" if version >= 140000 else "''"
-    query = re.sub(r"COMPRESSION\((\w+)\)", compression, query)
+    "ICULOCALE": (
+        (170000, r"\1.colllocale"),
+        (150000, r"\1.colliculocale"),
+        (0, r"\1.collcollate"),
+    ),
+    "ICURULES": ((160000, r"\1.collicurules"), (0, "NULL")),
+    # ON DELETE SET NULL / SET DEFAULT (columns) of a foreign key (15).
+    "DELSETCOLS": ((150000, r"\1.confdelsetcols IS NOT NULL"), (0, "false")),
+    # A column's compression method (14); before, every column has the default.
+    "COMPRESSION": ((140000, r"\1.attcompression"), (0, "''")),
+}
+
+
+@functools.lru_cache(maxsize=64)
+def for_server(query: str, version: int) -> str:
+    """``query`` with its version macros (``_SPELLINGS``) spelt for a server of
+    ``server_version_num`` ``version``, and ``STORAGE(letter)`` spelt out; computed once per
+    query and version."""
+    for macro, spellings in _SPELLINGS.items():
+        spelt = next(text for since, text in spellings if version >= since)
+        query = re.sub(rf"{macro}\((\w+)\)", spelt, query)
     return re.sub(r"STORAGE\(([\w.]+)\)", _STORAGE, query)
 
 

@@ -206,7 +206,8 @@ class PostgreSQLSchemaReader:
                 tables[rel["oid"]] = {
                     "parents": tuple(parents),
                     "name": rel["relname"], "schema": schema, "comment": rel["description"],
-                    "columns": [], "pk": (), "pk_name": None, "indexes": [], "uniques": [],
+                    "columns": [], "pk": (), "pk_name": None, "pk_deferrable": None,
+                    "indexes": [], "uniques": [],
                     "checks": [], "fks": [],
                     "options": _table_options(rel),
                 }  # fmt: skip
@@ -308,7 +309,7 @@ class PostgreSQLSchemaReader:
                     check_constraints=tuple(t["checks"]),
                     foreign_keys=tuple(t["fks"]),
                     primary_key_name=t["pk_name"],
-                    primary_key_deferrable=t.get("pk_deferrable"),
+                    primary_key_deferrable=t["pk_deferrable"],
                     parents=t["parents"],
                     options=t["options"],
                 )
