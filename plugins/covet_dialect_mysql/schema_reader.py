@@ -266,16 +266,8 @@ class _Rows:
             if c["name"] not in json_columns or c["level"] != "Column"
         )
         foreign_keys = self.foreign_keys(fk_rows, rules)
-        primary, uniques, indexes = self.indexes(name, schema, key_rows)
+        primary, uniques, indexes = self.indexes(name, schema, key_rows, row["engine"])
         indexes = [i for i in indexes if not is_implicit_fk_index(i, foreign_keys)]
-        # An index of another structure than its engine's default (a BTREE index on a MEMORY
-        # table): a copy writes no USING, so the engine would make its default. Named.
-        default = "HASH" if str(row["engine"] or "").upper() in ("MEMORY", "HEAP") else "BTREE"
-        for index_name in dict.fromkeys(k["name"] for k in key_rows):
-            kind = next(str(k["kind"]).upper() for k in key_rows if k["name"] == index_name)
-            if kind in ("BTREE", "HASH") and kind != default:
-                what = f"{kind} index on a {row['engine']} table"
-                self.ignored.append(IgnoredObject(what, f"{name}.{index_name}", schema))
         return Table(
             name,
             columns,
@@ -363,17 +355,24 @@ class _Rows:
         return tuple(out)
 
     def indexes(
-        self, table: str, schema: str | None, rows: list[dict[str, Any]]
+        self, table: str, schema: str | None, rows: list[dict[str, Any]], engine: str | None
     ) -> tuple[tuple[str, ...], list[UniqueConstraint], list[Index]]:
         by_name: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for row in rows:
             by_name[row["name"]].append(row)
         primary: tuple[str, ...] = ()
         uniques, indexes = [], []
+        # An index of another structure than its engine's default (a BTREE index on a MEMORY
+        # table): a copy writes no USING, so the engine would make its default. Named.
+        default = "HASH" if str(engine or "").upper() in ("MEMORY", "HEAP") else "BTREE"
         for name, parts in by_name.items():
             columns = tuple(p["col"] for p in parts)
             unique = not int(parts[0]["nu"])
             note = parts[0].get("note") or None
+            structure = str(parts[0]["kind"]).upper()
+            if structure in ("BTREE", "HASH") and structure != default:
+                what = f"{structure} index on a {engine} table"
+                self.ignored.append(IgnoredObject(what, f"{table}.{name}", schema))
             if name == "PRIMARY":
                 primary = columns
                 if note:  # a copy writes the key without it

@@ -138,7 +138,6 @@ class SQLiteSchemaReader:
         columns = await self.adapter.fetch_all(_COLUMNS.format(s=s), (name,))
         indexes = await self.adapter.fetch_all(_INDEXES.format(s=s), (name, name))
         fks = await self.adapter.fetch_all(_FOREIGN_KEYS.format(s=s), (name,))
-        shadows = await self._shadow_tables(name, objects)
 
         by_table: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for row in columns:
@@ -156,6 +155,7 @@ class SQLiteSchemaReader:
             for o in objects
             if o["type"] == "table" and (o["sql"] or "").upper().startswith("CREATE VIRTUAL")
         ]
+        shadows = await self._shadow_tables(name, virtual, objects)
         pk_of: dict[str, tuple[str, ...]] = {}
         for table_name, rows in by_table.items():
             pk_of[table_name.lower()] = tuple(
@@ -194,7 +194,9 @@ class SQLiteSchemaReader:
                 if label is None and obj["sql"]:
                     schema.carried.append(carried(kind, obj_name, obj["sql"]))
 
-    async def _shadow_tables(self, name: str, objects: list[dict[str, Any]]) -> set[str]:
+    async def _shadow_tables(
+        self, name: str, virtual: list[str], objects: list[dict[str, Any]]
+    ) -> set[str]:
         """The tables a virtual table's module keeps its data in (FTS5's ``docs_data``,
         ...), as ``pragma_table_list`` marks them (SQLite 3.37); before it, the tables named
         after a virtual table with an underscore."""
@@ -204,11 +206,6 @@ class SQLiteSchemaReader:
             )
             return {r["name"] for r in rows}
         except DatabaseError:
-            virtual = [
-                o["name"]
-                for o in objects
-                if o["type"] == "table" and (o["sql"] or "").upper().startswith("CREATE VIRTUAL")
-            ]
             return {
                 o["name"]
                 for o in objects
