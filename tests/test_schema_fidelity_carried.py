@@ -12,7 +12,7 @@ import asyncio
 from pathlib import Path
 
 from conftest import Target, database_target
-from schema_oracle import copying, oracle_of, up_down_up
+from schema_oracle import copying, differing, oracle_of, up_down_up
 
 from covet_core.schema import CreateObject, CreateTable, DropObject, ReplaceObject
 from covet_core.schema.comparator import SchemaComparator
@@ -273,17 +273,8 @@ def test_a_changed_view_function_or_trigger_is_replaced_and_put_back(
     after = [changes.get(statement, statement) for statement in before]
 
     async def go(other: Target) -> None:
-        a, b = target.new_adapter(), other.new_adapter()
-        await a.connect()
-        await b.connect()
-        try:
-            for statement in before:
-                await a.execute(statement)
-            for statement in after:
-                await b.execute(statement)
-            current = await SchemaReader(a, target.dialect).read_schema()
-            wanted = await SchemaReader(b, other.dialect).read_schema()
-            diff = SchemaComparator(target.dialect).compare(current, wanted)
+        async with differing(target, before, other, after) as made:
+            diff, a = made.diff, made.old
             touched = [op.describe() for op in diff.operations]
             assert diff.warnings == [] and touched, touched
             assert all(
@@ -292,12 +283,9 @@ def test_a_changed_view_function_or_trigger_is_replaced_and_put_back(
             # v changed, and w (which selects from it) is dropped first and made again after.
             assert touched.index("drop view w") < touched.index("drop view v")
             assert touched.index("create view v") < touched.index("create view w")
-            original, expected = await oracle_of(target, a), await oracle_of(other, b)
+            original, expected = await oracle_of(target, a), await oracle_of(other, made.new)
             assert original != expected
             await up_down_up(diff, target, a, tmp_path / "m", expected, before=original)
-        finally:
-            await a.disconnect()
-            await b.disconnect()
 
     with database_target(target.name, tmp_path / "b") as other:
         asyncio.run(go(other))
@@ -452,40 +440,22 @@ def test_a_changed_sequence_or_domain_is_altered_in_place_and_back(
     ]
 
     async def go(other: Target) -> None:
-        a, b = pg.new_adapter(), other.new_adapter()
-        await a.connect()
-        await b.connect()
-        try:
-            for statement in before:
-                await a.execute(statement)
-            for statement in after:
-                await b.execute(statement)
-            current = await SchemaReader(a, pg.dialect).read_schema()
-            wanted = await SchemaReader(b, other.dialect).read_schema()
-            diff = SchemaComparator(pg.dialect).compare(current, wanted)
+        async with differing(pg, before, other, after) as made:
+            diff, a = made.diff, made.old
             assert [op.describe() for op in diff.operations] == [
                 "alter sequence ticket",
                 "alter domain code",
             ]
             assert [w for w in diff.warnings if "domain amount" in w], diff.warnings
-            original, expected = await oracle_of(pg, a), await oracle_of(other, b)
-            # amount differs and stays so (warned): judge everything else.
-            original = {k: v for k, v in original.items() if "amount" not in k[1]}
-            expected = {k: v for k, v in expected.items() if "amount" not in k[1]}
-            assert original != expected
-            from covet_core.manager import MigrationManager
-            from covet_core.schema.generator import MigrationGenerator
+            original, expected = await oracle_of(pg, a), await oracle_of(other, made.new)
 
-            file = MigrationGenerator(pg.dialect, tmp_path / "m").generate_from_diff(diff, "alt")
-            manager = MigrationManager(a, pg.dialect, file.parent)
-            for step, wanted_objects in (("up", expected), ("down", original), ("up", expected)):
-                result = await (manager.migrate_up() if step == "up" else manager.migrate_down())
-                assert result["success"], result["error"]
-                now = await oracle_of(pg, a)
-                assert {k: v for k, v in now.items() if "amount" not in k[1]} == wanted_objects
-        finally:
-            await a.disconnect()
-            await b.disconnect()
+            def judged(key: tuple[str, str]) -> bool:
+                return "amount" not in key[1]  # differs and stays so (warned)
+
+            assert {k: v for k, v in original.items() if judged(k)} != {
+                k: v for k, v in expected.items() if judged(k)
+            }
+            await up_down_up(diff, pg, a, tmp_path / "m", expected, before=original, judged=judged)
 
     with database_target("postgresql", tmp_path / "b") as other:
         asyncio.run(go(other))

@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from conftest import Target, database_target
-from schema_oracle import pg_dump_objects
+from schema_oracle import differing, pg_dump_objects
 
 from covet_core.manager import MigrationManager
 from covet_core.models import Column, Integer, Model, ModelSchemaReader, Text
@@ -186,21 +186,14 @@ def test_mysql_index_comment_difference_between_databases_is_warned(
     """An index or unique key comment is copied with its index (kitchen sink); between two
     databases a changed one is not altered (MySQL keeps it with the index) but said."""
 
+    before = ["CREATE TABLE t (id INT PRIMARY KEY, a INT, INDEX t_a (a) COMMENT 'x')"]
+    after = ["CREATE TABLE t (id INT PRIMARY KEY, a INT, INDEX t_a (a) COMMENT 'y')"]
+
     async def go(other: Target) -> None:
-        a, b = mysql.new_adapter(), other.new_adapter()
-        await a.connect()
-        await b.connect()
-        try:
-            await a.execute("CREATE TABLE t (id INT PRIMARY KEY, a INT, INDEX t_a (a) COMMENT 'x')")
-            await b.execute("CREATE TABLE t (id INT PRIMARY KEY, a INT, INDEX t_a (a) COMMENT 'y')")
-            current = await SchemaReader(a, mysql.dialect).read_schema()
-            wanted = await SchemaReader(b, other.dialect).read_schema()
-            diff = SchemaComparator(mysql.dialect).compare(current, wanted)
+        async with differing(mysql, before, other, after) as made:
+            diff = made.diff
             assert diff.operations == []
             assert [w for w in diff.warnings if "comment of index t_a on t" in w], diff.warnings
-        finally:
-            await a.disconnect()
-            await b.disconnect()
 
     with database_target("mysql", tmp_path / "b") as other:
         asyncio.run(go(other))

@@ -9,7 +9,7 @@ import asyncio
 from pathlib import Path
 
 from conftest import database_target
-from schema_oracle import copying, oracle_of, up_down_up
+from schema_oracle import copying, differing, oracle_of, up_down_up
 
 from covet_core.schema.comparator import SchemaComparator
 from covet_core.schema.operations import AddColumn
@@ -57,29 +57,17 @@ def test_a_parent_change_is_made_once_on_the_parent(tmp_path: Path) -> None:
              "ALTER TABLE item ADD CONSTRAINT born_past CHECK (born < '2100-01-01')"]  # fmt: skip
 
     async def go(old, new) -> None:  # type: ignore[no-untyped-def]
-        a, b = old.new_adapter(), new.new_adapter()
-        await a.connect()
-        await b.connect()
-        try:
-            for statement in before:
-                await a.execute(statement)
-            for statement in after:
-                await b.execute(statement)
-            current = await SchemaReader(a, old.dialect).read_schema()
-            target = await SchemaReader(b, new.dialect).read_schema()
-            diff = SchemaComparator(old.dialect).compare(current, target)
+        async with differing(old, before, new, after) as made:
+            diff = made.diff
             touched = {getattr(op, "table", None) for op in diff.operations}
             # Not repeated on book, ebook, tagged_item: the parent's ALTER reaches them.
             assert touched == {"item"}, diff.operations
             assert [op.column.name for op in diff.operations if isinstance(op, AddColumn)] == [
                 "born"
             ]
-            expected = await oracle_of(new, b)
-            unchanged = await oracle_of(old, a)
-            await up_down_up(diff, old, a, tmp_path / "m", expected, before=unchanged)
-        finally:
-            await a.disconnect()
-            await b.disconnect()
+            expected = await oracle_of(new, made.new)
+            unchanged = await oracle_of(old, made.old)
+            await up_down_up(diff, old, made.old, tmp_path / "m", expected, before=unchanged)
 
     with (
         database_target("postgresql", tmp_path / "a") as old,
@@ -100,23 +88,22 @@ def test_parents_and_options_changed_between_databases_are_warned_not_ignored(
         __tablename__ = "plain"
         id = Column(Integer)
 
+    before = [
+        "CREATE TABLE base (x integer)",
+        "CREATE TABLE plain (id integer)",
+        "CREATE TABLE only_opts (id integer)",
+        "CREATE TABLE dk (id integer, CONSTRAINT dk_id UNIQUE (id))",
+    ]
+    after = [
+        "CREATE UNLOGGED TABLE only_opts (id integer)",
+        "CREATE TABLE dk (id integer, CONSTRAINT dk_id UNIQUE (id) DEFERRABLE)",
+        "CREATE TABLE base (x integer)",
+        "CREATE UNLOGGED TABLE plain (id integer) INHERITS (base) WITH (fillfactor = 60)",
+    ]
+
     async def go(old, new) -> None:  # type: ignore[no-untyped-def]
-        a, b = old.new_adapter(), new.new_adapter()
-        await a.connect()
-        await b.connect()
-        try:
-            await a.execute("CREATE TABLE base (x integer)")
-            await a.execute("CREATE TABLE plain (id integer)")
-            await a.execute("CREATE TABLE only_opts (id integer)")
-            await b.execute("CREATE UNLOGGED TABLE only_opts (id integer)")
-            await a.execute("CREATE TABLE dk (id integer, CONSTRAINT dk_id UNIQUE (id))")
-            await b.execute("CREATE TABLE dk (id integer, CONSTRAINT dk_id UNIQUE (id) DEFERRABLE)")
-            await b.execute("CREATE TABLE base (x integer)")
-            await b.execute("CREATE UNLOGGED TABLE plain (id integer) INHERITS (base) "
-                            "WITH (fillfactor = 60)")  # fmt: skip
-            current = await SchemaReader(a, old.dialect).read_schema()
-            target = await SchemaReader(b, new.dialect).read_schema()
-            warnings = SchemaComparator(old.dialect).compare(current, target).warnings
+        async with differing(old, before, new, after) as made:
+            current, target, warnings = made.current, made.target, made.diff.warnings
             assert any("plain is to inherit from base" in w for w in warnings), warnings
             assert any("options of plain" in w and "UNLOGGED" in w for w in warnings), warnings
             # Equal in every compared field, different only in options: still said.
@@ -127,9 +114,6 @@ def test_parents_and_options_changed_between_databases_are_warned_not_ignored(
             models = ModelSchemaReader([Plain]).read_schema()
             quiet = SchemaComparator(old.dialect).compare(target, models).warnings
             assert not [w for w in quiet if "plain" in w and ("inherit" in w or "options" in w)]
-        finally:
-            await a.disconnect()
-            await b.disconnect()
 
     with (
         database_target("postgresql", tmp_path / "a") as old,
