@@ -155,7 +155,8 @@ async def record_queries(adapter: Any, read: Callable[[], Any]) -> list[tuple[st
     the driver with no mapping: the floor for the facts covet reads, which are more than the
     raw queries above fetch (index methods, operator classes, collations, carried objects)."""
     issued: list[tuple[str, str, Any]] = []
-    originals = {m: getattr(adapter, m) for m in ("fetch_all", "fetch_one", "fetch_value")}
+    methods = ("fetch_all", "fetch_rows", "fetch_one", "fetch_value")
+    originals = {m: getattr(adapter, m) for m in methods if hasattr(adapter, m)}
 
     def recorder(method: str) -> Any:
         async def call(sql: str, params: Any = None) -> Any:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, ClassVar, Self
 
@@ -232,6 +232,13 @@ class DriverAdapter:
     async def fetch_one(self, sql: str, params: Sequence[Any] | None = None) -> Row | None:
         row: Row | None = await self._guard(self._fetch_one(sql, params))
         return row
+
+    async def fetch_rows(
+        self, sql: str, params: Sequence[Any] | None = None
+    ) -> Sequence[Mapping[str, Any]]:
+        """``fetch_all``'s rows, read-only, in the driver's own form where that spares a copy
+        per row (a schema read fetches tens of thousands): read them by column name only."""
+        return await self.fetch_all(sql, params)
 
     async def fetch_value(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         row = await self.fetch_one(sql, params)

@@ -39,15 +39,23 @@ class SchemaReader:
         plugins: Plugins | Iterable[object] | None = None,
         include_internal: bool = False,
     ) -> None:
-        from covet_core.plugins import Plugins
+        from covet_core.dialect import Dialect
 
-        if not isinstance(plugins, Plugins):
-            plugins = Plugins.load(plugins or ())
-        self.plugins = plugins
-        self.dialect = plugins.dialect(dialect)
+        self._plugins = plugins
+        # A dialect given as an object needs no plugin manager: loading one scans every
+        # installed distribution's entry points, on each reader.
+        self.dialect = dialect if isinstance(dialect, Dialect) else self.plugins.dialect(dialect)
         self.adapter = adapter
         self.schemas = list(schemas) if schemas else None
         self.include_internal = include_internal
+
+    @property
+    def plugins(self) -> Plugins:
+        from covet_core.plugins import Plugins
+
+        if not isinstance(self._plugins, Plugins):
+            self._plugins = Plugins.load(self._plugins or ())
+        return self._plugins
 
     async def read_schema(self) -> Schema:
         factory = self.dialect.schema_reader

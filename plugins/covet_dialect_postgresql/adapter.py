@@ -257,6 +257,13 @@ class PostgreSQLAdapter(DriverAdapter):
     async def _fetch_all(self, sql: str, params: Sequence[Any] | None) -> list[dict[str, Any]]:
         return [dict(r) for r in await self.connection.fetch(sql, *(params or ()))]
 
+    async def fetch_rows(
+        self, sql: str, params: Sequence[Any] | None = None
+    ) -> Sequence[Mapping[str, Any]]:
+        # asyncpg's records are read by name as they are: no dict per row.
+        rows: list[Any] = await self._guard(self.connection.fetch(sql, *(params or ())))
+        return rows
+
     async def _fetch_one(self, sql: str, params: Sequence[Any] | None) -> dict[str, Any] | None:
         record = await self.connection.fetchrow(sql, *(params or ()))
         return None if record is None else dict(record)

@@ -53,7 +53,44 @@ LEFT JOIN pg_description d
 WHERE c.relnamespace = ANY($1::oid[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
 """
 
-COLUMNS = """
+
+def _column_settings(prefix: str) -> str:
+    """Rows (what, set_sql, reset_sql): the settings of column ``a`` (of type ``t``, in table
+    ``c``) that CREATE TABLE does not say, each as the ALTER that sets it and the one that puts
+    the default back. ``prefix`` is the SQL of the table's schema prefix."""
+    return f"""
+SELECT x.what || ' of ' || c.relname || '.' || a.attname AS what,
+       format('ALTER TABLE ONLY %s%I ALTER COLUMN %I ', {prefix}, c.relname, a.attname)
+       || x.set_clause AS set_sql,
+       format('ALTER TABLE ONLY %s%I ALTER COLUMN %I ', {prefix}, c.relname, a.attname)
+       || x.reset_clause AS reset_sql
+-- A column's documented options (n_distinct, n_distinct_inherited) only: some builds keep
+-- their own bookkeeping there (pg_attver=...) on every column.
+FROM (SELECT string_agg(format('%s = %L', split_part(o, '=', 1), substr(o, strpos(o, '=') + 1)),
+                        ', ' ORDER BY o) AS set_list,
+             string_agg(split_part(o, '=', 1), ', ' ORDER BY o) AS reset_list
+      FROM unnest(a.attoptions) o WHERE o ~ '^n_distinct(_inherited)?=') o
+CROSS JOIN LATERAL (VALUES
+    ('statistics target', 'SET STATISTICS ' || a.attstattarget, 'SET STATISTICS -1',
+     coalesce(a.attstattarget, -1) >= 0),
+    ('storage', 'SET STORAGE ' || STORAGE(a.attstorage), 'SET STORAGE ' || STORAGE(t.typstorage),
+     a.attstorage <> t.typstorage),
+    ('compression', 'SET COMPRESSION ' || CASE COMPRESSION(a) WHEN 'l' THEN 'lz4' ELSE 'pglz' END,
+     'SET COMPRESSION DEFAULT', COMPRESSION(a) <> ''),
+    ('options', 'SET (' || o.set_list || ')', 'RESET (' || o.reset_list || ')',
+     o.set_list IS NOT NULL)
+) x(what, set_clause, reset_clause, present)
+WHERE x.present"""
+
+
+# Whether column ``a`` of type ``t`` may have a setting above: cheap, so that the settings'
+# statements are built only for the few columns that have one.
+_MAY_HAVE_SETTINGS = (
+    "(coalesce(a.attstattarget, -1) >= 0 OR a.attstorage <> t.typstorage"
+    " OR COMPRESSION(a) <> '' OR array_to_string(a.attoptions, ',') LIKE '%n_distinct%')"
+)
+
+COLUMNS = f"""
 SELECT a.attrelid AS rel, a.attname, format_type(a.atttypid, a.atttypmod) AS type,
        t.typtype::text AS typtype, t.typname, tn.nspname AS type_schema, a.attnotnull,
        a.attislocal,
@@ -83,7 +120,17 @@ SELECT a.attrelid AS rel, a.attname, format_type(a.atttypid, a.atttypmod) AS typ
        CASE WHEN a.attcollation <> t.typcollation THEN (
             SELECT ARRAY[cn.nspname, co.collname] FROM pg_collation co
             JOIN pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = a.attcollation)
-            END AS collation
+            END AS collation,
+       -- Settings carried as ALTERs, read here rather than in CARRIED: each is a pass over
+       -- pg_attribute there, which cost more than the rest of that query.
+       CASE WHEN {_MAY_HAVE_SETTINGS} THEN ARRAY(
+            SELECT ARRAY[f.what, f.set_sql, f.reset_sql] FROM ({
+    _column_settings(
+        "(SELECT CASE WHEN n.nspname = current_schema() THEN '' "
+        "ELSE quote_ident(n.nspname) || '.' END "
+        "FROM pg_namespace n WHERE n.oid = c.relnamespace)"
+    )
+}) f) END AS settings
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_type t ON t.oid = a.atttypid
@@ -578,47 +625,12 @@ UNION ALL
 -- ALTER that puts the default back.
 SELECT 'setting', x.what, x.nsp, 5, x.oid::bigint, x.set_sql, x.reset_sql
 FROM (
-    SELECT 'statistics target of ' || c.relname || '.' || a.attname AS what, c.relnamespace AS nsp,
-           c.oid, format('ALTER TABLE ONLY %s%I ALTER COLUMN %I SET STATISTICS %s', s.prefix,
-                         c.relname, a.attname, a.attstattarget) AS set_sql,
-           format('ALTER TABLE ONLY %s%I ALTER COLUMN %I SET STATISTICS -1', s.prefix,
-                  c.relname, a.attname) AS reset_sql
-    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN named s ON s.oid = c.relnamespace
-    WHERE c.relkind IN ('r', 'p', 'm') AND a.attnum > 0 AND NOT a.attisdropped
-      AND coalesce(a.attstattarget, -1) >= 0
-    UNION ALL
-    SELECT 'storage of ' || c.relname || '.' || a.attname, c.relnamespace, c.oid,
-           format('ALTER TABLE ONLY %s%I ALTER COLUMN %I SET STORAGE %s', s.prefix, c.relname,
-                  a.attname, STORAGE(a.attstorage)),
-           format('ALTER TABLE ONLY %s%I ALTER COLUMN %I SET STORAGE %s', s.prefix, c.relname,
-                  a.attname, STORAGE(t.typstorage))
-    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN named s ON s.oid = c.relnamespace
-    JOIN pg_type t ON t.oid = a.atttypid
-    WHERE c.relkind IN ('r', 'p', 'm') AND a.attnum > 0 AND NOT a.attisdropped
-      AND a.attstorage <> t.typstorage
-    UNION ALL
-    SELECT 'compression of ' || c.relname || '.' || a.attname, c.relnamespace, c.oid,
-           format('ALTER TABLE ONLY %s%I ALTER COLUMN %I SET COMPRESSION %s', s.prefix, c.relname,
-                  a.attname, CASE COMPRESSION(a) WHEN 'l' THEN 'lz4' ELSE 'pglz' END),
-           format('ALTER TABLE ONLY %s%I ALTER COLUMN %I SET COMPRESSION DEFAULT', s.prefix,
-                  c.relname, a.attname)
-    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN named s ON s.oid = c.relnamespace
-    WHERE c.relkind IN ('r', 'p', 'm') AND a.attnum > 0 AND NOT a.attisdropped
-      AND COMPRESSION(a) <> ''
-    UNION ALL
-    -- A column's documented options (n_distinct, n_distinct_inherited) only: some builds
-    -- keep their own bookkeeping there (pg_attver=...) on every column.
-    SELECT 'options of ' || c.relname || '.' || a.attname, c.relnamespace, c.oid,
-           format('ALTER TABLE ONLY %s%I ALTER COLUMN %I SET (%s)', s.prefix, c.relname, a.attname,
-                  string_agg(format('%s = %L', split_part(o, '=', 1), substr(o, strpos(o, '=') + 1)),
-                             ', ' ORDER BY o)),
-           format('ALTER TABLE ONLY %s%I ALTER COLUMN %I RESET (%s)', s.prefix, c.relname, a.attname,
-                  string_agg(split_part(o, '=', 1), ', ' ORDER BY o))
-    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN named s ON s.oid = c.relnamespace
-    CROSS JOIN LATERAL unnest(a.attoptions) o
-    WHERE c.relkind IN ('r', 'p', 'm') AND a.attnum > 0 AND NOT a.attisdropped
-      AND o ~ '^n_distinct(_inherited)?='
-    GROUP BY c.relname, a.attname, c.relnamespace, c.oid, s.prefix
+    -- Columns of tables have theirs read with the columns (COLUMNS).
+    SELECT f.what, c.relnamespace AS nsp, c.oid, f.set_sql, f.reset_sql
+    FROM pg_class c JOIN named s ON s.oid = c.relnamespace
+    JOIN pg_attribute a ON a.attrelid = c.oid JOIN pg_type t ON t.oid = a.atttypid
+    CROSS JOIN LATERAL ({_column_settings("s.prefix")}) f
+    WHERE c.relkind = 'm' AND a.attnum > 0 AND NOT a.attisdropped AND {_MAY_HAVE_SETTINGS}
     UNION ALL
     SELECT 'storage parameters of index ' || i.relname, i.relnamespace, i.oid,
            format('ALTER INDEX %s%I SET (%s)', s.prefix, i.relname,

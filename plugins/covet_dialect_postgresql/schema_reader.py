@@ -121,6 +121,8 @@ def _balanced(text: str, start: int) -> int:
 
 def check_expression(definition: str) -> str:
     """``CHECK ((a > 0)) NOT VALID`` -> ``(a > 0)``: the text inside CHECK's parentheses."""
+    if definition.startswith("CHECK (") and definition.endswith(")"):
+        return definition[7:-1].strip()  # no NOT VALID / NO INHERIT after it: all of it
     start = definition.index("(")
     return definition[start + 1 : _balanced(definition, start) - 1].strip()
 
@@ -131,6 +133,13 @@ def _index_keys(definition: str, method: str) -> str:
     return definition[start + 1 : _balanced(definition, start) - 1]
 
 
+# All that a column's model depends on when it has no sequence, collation or enum labels.
+_COLUMN_FACTS = (
+    "attname", "type", "typtype", "attnotnull", "attislocal", "attidentity", "attgenerated",
+    "default", "comment",
+)  # fmt: skip
+
+
 class PostgreSQLSchemaReader:
     """``await PostgreSQLSchemaReader(adapter).read(["app"])``."""
 
@@ -138,7 +147,8 @@ class PostgreSQLSchemaReader:
         self.adapter = adapter
 
     async def read(self, schemas: Sequence[str] | None = None) -> Schema:
-        fetch = self.adapter.fetch_all
+        # Rows read by name only: the driver's own records where the adapter offers them.
+        fetch = getattr(self.adapter, "fetch_rows", self.adapter.fetch_all)
         spaces = await self.adapter.fetch_one(NAMESPACES, (list(schemas) if schemas else None,))
         assert spaces is not None  # an aggregate always returns its row
         current, oids = spaces["current"], list(spaces["oids"])
@@ -147,7 +157,7 @@ class PostgreSQLSchemaReader:
             o: (None if n == current else n) for o, n in zip(oids, spaces["names"], strict=True)
         }
         relations = await fetch(RELATIONS, (oids,))
-        columns = await fetch(COLUMNS, (oids,))
+        columns = await fetch(for_server(COLUMNS, spaces["version"]), (oids,))
         constraints = await fetch(for_server(CONSTRAINTS, spaces["version"]), (oids,))
         indexes = await fetch(for_server(INDEXES, spaces["version"]), (oids,))
         enums = await fetch(ENUMS, (oids,))
@@ -186,6 +196,8 @@ class PostgreSQLSchemaReader:
             IgnoredObject("unread schema (pass schemas=[...])", name) for name in spaces["unread"]
         ]
         tables: dict[int, dict[str, Any]] = {}
+        settings: list[CarriedObject] = []
+        columns_seen: dict[tuple[Any, ...], Column] = {}
         for rel in relations:
             schema = label[rel["nsp"]]
             if rel["in_extension"]:
@@ -218,11 +230,26 @@ class PostgreSQLSchemaReader:
             table = tables.get(row["rel"])
             if table is None:
                 continue
-            table["columns"].append(self._column(row, own))
-            found = _sequence_report(row, table["name"], table["schema"])
-            ignored += found
-            carried += [c for r in found if (c := _sequence_fix(r, row, table["name"]))]
+            if row["sequence_options"] or row["collation"] or row["labels"]:
+                column = self._column(row, own)
+            else:  # the same column on many tables (id, created_at, ...) is made once
+                key = tuple(row[f] for f in _COLUMN_FACTS)
+                column = columns_seen.get(key) or columns_seen.setdefault(
+                    key, self._column(row, own)
+                )
+            table["columns"].append(column)
+            for what, set_sql, reset_sql in row["settings"] or ():
+                setting = CarriedObject(
+                    "setting", what, table["schema"], set_sql, reset_sql, stage=5,
+                    dialect="postgresql",
+                )  # fmt: skip
+                settings.append(setting)
+            if row["sequence_options"]:  # a serial or identity column
+                found = _sequence_report(row, table["name"], table["schema"])
+                ignored += found
+                carried += [c for r in found if (c := _sequence_fix(r, row, table["name"]))]
 
+        carried += settings  # after the other settings and comments (stage 5) of CARRIED
         for row in constraints:
             table = tables.get(row["rel"])
             if table is None:
@@ -374,11 +401,11 @@ def _sequence_report(row: dict[str, Any], table: str, schema: str | None) -> lis
     """What a copy of a serial or identity column cannot make the same: a sequence named
     other than ``<table>_<column>_seq`` (SERIAL and IDENTITY choose that name), or a serial
     sequence altered after creation (SERIAL takes no options)."""
-    from covet_dialect_postgresql.normalise import pg_name  # it imports this module
-
     sequence = row["sequence_options"]
     if not sequence:
         return []
+    from covet_dialect_postgresql.normalise import pg_name  # it imports this module
+
     name, options, _, _ = sequence
     what = f"{name} of {table}.{row['attname']}"
     found = []
