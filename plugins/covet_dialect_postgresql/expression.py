@@ -211,12 +211,36 @@ def _tree(text: str) -> Node | None:
 def parse(text: str, types: Types, type_text: TypeText) -> Node | None:
     """The canonical tree of ``text``, or ``None`` when it is beyond this parser."""
     node = _tree(text)
-    return None if node is None else _canon(node, types, type_text)
+    if node is None:
+        return None
+    # Only the types of the columns it names matter (a cast of a text column is dropped), so
+    # the same check on a thousand tables is rewritten once per set of those types.
+    return _canonical_tree(text, tuple(types.get(c) for c in _names(text)), type_text)
+
+
+@functools.lru_cache(maxsize=8192)
+def _names(text: str) -> tuple[str, ...]:
+    node = _tree(text)
+    return () if node is None else tuple(columns_in(node))
+
+
+@functools.lru_cache(maxsize=8192)
+def _canonical_tree(
+    text: str, named: tuple[ColumnType | None, ...], type_text: TypeText
+) -> Node | None:
+    types = {c: t for c, t in zip(_names(text), named, strict=True) if t is not None}
+    return _canon(_tree(text), types, type_text)  # type: ignore[arg-type]
 
 
 def canonical(text: str, types: Types, type_text: TypeText) -> str:
-    node = parse(text, types, type_text)
-    return _collapse(text) if node is None else _emit(node)
+    if _tree(text) is None:
+        return _collapse(text)
+    return _canonical_text(text, tuple(types.get(c) for c in _names(text)), type_text)
+
+
+@functools.lru_cache(maxsize=8192)
+def _canonical_text(text: str, named: tuple[ColumnType | None, ...], type_text: TypeText) -> str:
+    return _emit(_canonical_tree(text, named, type_text))  # type: ignore[arg-type]
 
 
 def columns_in(node: Node) -> list[str]:

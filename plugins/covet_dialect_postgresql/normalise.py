@@ -26,7 +26,9 @@ so everything PostgreSQL cannot tell apart or rewrites gets one spelling here:
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
 from covet_core.schema.model import (
     CheckConstraint,
@@ -174,7 +176,7 @@ def _normalise_column(
         default = expression.canonical_default(default, column_type, _type_text)
     if autoincrement:
         default = None
-    return replace(  # replace(): what PostgreSQL cannot do still reaches the renderer
+    normal = replace(  # replace(): what PostgreSQL cannot do still reaches the renderer
         column,
         type=column_type,
         nullable=column.nullable and not autoincrement and not in_primary_key,
@@ -186,13 +188,19 @@ def _normalise_column(
         written_default=written,
         inherited=inherited,
     )
+    # A column already in its canonical form is given back as itself, so a table whose
+    # columns all are can be kept whole (normalise_table).
+    same = normal == column and normal.type.declared == column.type.declared
+    return column if same else normal
 
 
 def normalise_table(table: Table) -> Table:
+    # What is already in its canonical form is kept, not rebuilt: most of a live read is, and
+    # building frozen dataclasses is most of what normalising costs.
     pk = tuple(table.primary_key)
     columns = tuple(normalise_column(c, c.name in pk) for c in table.columns)
     types = {c.name: c.type for c in columns}
-    names = _Names(table)
+    names = _Names(table) if _unnamed(table) else None
 
     def canonical(text: str) -> str:
         return expression.canonical(text, types, _type_text)
@@ -200,42 +208,27 @@ def normalise_table(table: Table) -> Table:
     columns = tuple(
         replace(c, generated=canonical(c.generated)) if c.generated else c for c in columns
     )
-
-    indexes = []
-    for index in table.indexes:
-        cols, expr = tuple(index.columns), index.expression
-        if expr is not None:
-            expr = expression.canonical_index_keys(expr, types, _type_text)
-            keys = [_unquoted(k.strip()) for k in expr.split(",")]
-            if all(k in types for k in keys):
-                cols, expr = tuple(keys), None  # only plain columns after all
-            else:
-                cols = ()
-        where = canonical(index.where) if index.where else None
-        method = (index.method or "").lower() or None
-        indexes.append(
-            Index(  # every field: a constructor is much cheaper than replace() here
-                index.name,
-                cols,
-                unique=index.unique,
-                where=where,
-                expression=expr,
-                method=None if method == "btree" else method,
-                include=tuple(index.include),
-                nulls_not_distinct=index.nulls_not_distinct,
-            )
+    indexes = tuple(sorted((_index(i, types) for i in table.indexes), key=_index_order))
+    uniques = tuple(
+        sorted(
+            (
+                u
+                if u.name
+                and type(u.columns) is tuple
+                and type(u.include) is tuple
+                and u.comment is None
+                else UniqueConstraint(
+                    u.name or names.choose(table.name, _joined(u.columns), "key"),  # type: ignore[union-attr]
+                    tuple(u.columns),
+                    deferrable=u.deferrable,
+                    include=tuple(u.include),
+                    nulls_not_distinct=u.nulls_not_distinct,
+                )
+                for u in table.unique_constraints
+            ),
+            key=lambda u: (u.name or "", u.columns),
         )
-
-    uniques = [
-        UniqueConstraint(
-            u.name or names.choose(table.name, _joined(u.columns), "key"),
-            tuple(u.columns),
-            deferrable=u.deferrable,
-            include=tuple(u.include),
-            nulls_not_distinct=u.nulls_not_distinct,
-        )
-        for u in table.unique_constraints
-    ]
+    )
     checks = []
     for check in table.check_constraints:
         text = canonical(check.expression)
@@ -243,9 +236,12 @@ def normalise_table(table: Table) -> Table:
         if not name:
             node = expression.parse(check.expression, types, _type_text)
             referenced = [c for c in expression.columns_in(node) if c in types] if node else []
-            name = names.choose(
+            name = names.choose(  # type: ignore[union-attr]
                 table.name, referenced[0] if len(referenced) == 1 else None, "check"
             )
+        if name == check.name and text == check.expression and not check.column:
+            checks.append(check)
+            continue
         checks.append(
             CheckConstraint(
                 name,
@@ -255,37 +251,115 @@ def normalise_table(table: Table) -> Table:
                 no_inherit=check.no_inherit,
             )
         )
-    fks = [
-        ForeignKey(
-            fk.name or names.choose(table.name, _joined(fk.columns), "fkey"),
-            tuple(fk.columns),
-            fk.ref_table,
-            tuple(fk.ref_columns),
-            ref_schema=fk.ref_schema,
-            on_delete=_action(fk.on_delete),
-            on_update=_action(fk.on_update),
-            deferrable=" ".join(fk.deferrable.upper().split()) if fk.deferrable else None,
-            match=fk.match.upper() if fk.match and fk.match.upper() != "SIMPLE" else None,
-            validated=fk.validated,
+    fks = tuple(
+        sorted(
+            (_foreign_key(fk, table.name, names) for fk in table.foreign_keys),
+            key=lambda f: (f.name or "", f.columns),
         )
-        for fk in table.foreign_keys
-    ]
+    )
+    pk_name = (table.primary_key_name or pg_name(table.name, None, "pkey")) if pk else None
+    check_tuple = tuple(sorted(checks, key=lambda c: (c.name or "", c.expression)))
+    if (
+        _same(columns, table.columns)
+        and _same(indexes, table.indexes)
+        and _same(uniques, table.unique_constraints)
+        and _same(check_tuple, table.check_constraints)
+        and _same(fks, table.foreign_keys)
+        and type(table.primary_key) is tuple
+        and pk_name == table.primary_key_name
+        and table.comment != ""
+        and table.collation is None
+    ):
+        return table
     return Table(
         table.name,
         columns,
         primary_key=pk,
         schema=table.schema,
         comment=table.comment or None,
-        indexes=tuple(sorted(indexes, key=lambda i: (i.name, i.columns))),
-        unique_constraints=tuple(sorted(uniques, key=lambda u: (u.name or "", u.columns))),
-        check_constraints=tuple(sorted(checks, key=lambda c: (c.name or "", c.expression))),
-        foreign_keys=tuple(sorted(fks, key=lambda f: (f.name or "", f.columns))),
-        primary_key_name=(table.primary_key_name or pg_name(table.name, None, "pkey"))
-        if pk
-        else None,
+        indexes=indexes,
+        unique_constraints=uniques,
+        check_constraints=check_tuple,
+        foreign_keys=fks,
+        primary_key_name=pk_name,
         primary_key_deferrable=table.primary_key_deferrable,
         parents=table.parents,  # INHERITS and PARTITION BY: not compared, but a copy says them
         options=table.options,
+    )
+
+
+def _same(new: tuple[Any, ...], old: Sequence[Any]) -> bool:
+    """Whether normalising kept every item of ``old`` as it was, in order."""
+    return len(new) == len(old) and all(a is b for a, b in zip(new, old, strict=True))
+
+
+def _unnamed(table: Table) -> bool:
+    return any(not c.name for c in (*table.unique_constraints, *table.check_constraints,
+                                    *table.foreign_keys))  # fmt: skip
+
+
+def _index_order(index: Index) -> tuple[str, tuple[str, ...]]:
+    return index.name, index.columns
+
+
+def _index(index: Index, types: dict[str, ColumnType]) -> Index:
+    cols, expr = tuple(index.columns), index.expression
+    if expr is not None:
+        expr = expression.canonical_index_keys(expr, types, _type_text)
+        keys = [_unquoted(k.strip()) for k in expr.split(",")]
+        if all(k in types for k in keys):
+            cols, expr = tuple(keys), None  # only plain columns after all
+        else:
+            cols = ()
+    where = expression.canonical(index.where, types, _type_text) if index.where else None
+    method = (index.method or "").lower() or None
+    method = None if method == "btree" else method
+    if (
+        expr == index.expression
+        and cols == index.columns
+        and type(index.columns) is tuple
+        and where == index.where
+        and method == index.method
+        and type(index.include) is tuple
+        and index.comment is None
+    ):
+        return index
+    return Index(  # every field: a constructor is much cheaper than replace() here
+        index.name,
+        cols,
+        unique=index.unique,
+        where=where,
+        expression=expr,
+        method=method,
+        include=tuple(index.include),
+        nulls_not_distinct=index.nulls_not_distinct,
+    )
+
+
+def _foreign_key(fk: ForeignKey, table: str, names: _Names | None) -> ForeignKey:
+    on_delete, on_update = _action(fk.on_delete), _action(fk.on_update)
+    deferrable = " ".join(fk.deferrable.upper().split()) if fk.deferrable else None
+    match = fk.match.upper() if fk.match and fk.match.upper() != "SIMPLE" else None
+    if (
+        fk.name
+        and (on_delete, on_update, deferrable, match)
+        == (fk.on_delete, fk.on_update, fk.deferrable, fk.match)
+        and type(fk.columns) is tuple
+        and type(fk.ref_columns) is tuple
+        and fk.written_actions is None
+    ):
+        return fk
+    return ForeignKey(
+        fk.name or names.choose(table, _joined(fk.columns), "fkey"),  # type: ignore[union-attr]
+        tuple(fk.columns),
+        fk.ref_table,
+        tuple(fk.ref_columns),
+        ref_schema=fk.ref_schema,
+        on_delete=on_delete,
+        on_update=on_update,
+        deferrable=deferrable,
+        match=match,
+        validated=fk.validated,
     )
 
 
