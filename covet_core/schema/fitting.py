@@ -38,22 +38,35 @@ def fit_to(dialect: Dialect, target: Schema) -> Schema:
     return replace(target, tables=tables)
 
 
+def _fits(name: str | None, limit: int) -> bool:
+    if not name or (len(name) <= limit and name.isascii()):  # no encoding needed to know
+        return True
+    return fit_identifier(name, limit) == name
+
+
+_NAMED = ("indexes", "unique_constraints", "check_constraints", "foreign_keys")
+
+
 def _fit_table(table: Table, limit: int) -> Table:
     # Most names already fit: an object (or the table) is copied only when one does not, as
     # copying every constraint of 1,000 tables was a third of comparing them.
+    if _fits(table.primary_key_name, limit) and all(
+        _fits(item.name, limit) for field in _NAMED for item in getattr(table, field)
+    ):
+        return table
+
     def fitted(item: Any) -> Any:
-        if not item.name:
+        if _fits(item.name, limit):
             return item
-        name = fit_identifier(item.name, limit)
-        return item if name == item.name else replace(item, name=name)
+        return replace(item, name=fit_identifier(item.name, limit))
 
     changes: dict[str, Any] = {}
-    for field in ("indexes", "unique_constraints", "check_constraints", "foreign_keys"):
+    for field in _NAMED:
         items = getattr(table, field)
         fits = tuple(fitted(i) for i in items)
         if any(a is not b for a, b in zip(items, fits, strict=True)):
             changes[field] = fits
     pk = table.primary_key_name
-    if pk and fit_identifier(pk, limit) != pk:
-        changes["primary_key_name"] = fit_identifier(pk, limit)
+    if not _fits(pk, limit):
+        changes["primary_key_name"] = fit_identifier(pk, limit)  # type: ignore[arg-type]
     return replace(table, **changes) if changes else table

@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from covet_core.schema.model import (
     CheckConstraint,
@@ -82,15 +83,14 @@ def normalise(schema: Schema) -> Schema:
 
 
 def normalise_table(table: Table, enums: Mapping[str, EnumType] | None = None) -> Table:
+    # What is already in its canonical form is kept, not rebuilt: most of a live read is, and
+    # building frozen dataclasses is most of what normalising costs.
     columns = tuple(normalise_column(c, enums or {}) for c in table.columns)
     names = {c.name.lower() for c in columns}
     # Named keys by name, then the server's t_ibfk_1, t_ibfk_2 ... in their order: created in
     # that order without a name, a copy's keys get the same numbers (and index names).
     fks = tuple(_foreign_key(f) for f in sorted(table.foreign_keys, key=_fk_order))
-    uniques = [
-        UniqueConstraint(_unique_name(u.name, u.columns), tuple(u.columns), comment=u.comment)
-        for u in table.unique_constraints
-    ]
+    uniques = [_unique(u) for u in table.unique_constraints]
     indexes = []
     for index in table.indexes:
         if is_implicit_fk_index(index, table.foreign_keys):
@@ -102,39 +102,74 @@ def normalise_table(table: Table, enums: Mapping[str, EnumType] | None = None) -
                 )
             )
             continue
-        indexes.append(
-            replace(
-                index,
-                columns=tuple(index.columns),
-                method=index.method.lower() if index.method else None,
-                where=canonical_expression(index.where) if index.where else None,
-                expression=canonical_expression(index.expression, keys=True)
-                if index.expression
-                else None,
-            )
-        )
-    checks = [
-        CheckConstraint(
-            None
-            if c.name is None or _GENERATED_CHECK.match(c.name) or c.name.lower() in names
-            else c.name,
-            canonical_expression(c.expression),
-            column=c.column,
-        )
-        for c in table.check_constraints
-    ]
+        indexes.append(_index(index))
+    checks = [_check(c, names) for c in table.check_constraints]
+    collation = table.collation.lower() if table.collation else None
+    index_tuple = tuple(sorted(indexes, key=_order))
+    unique_tuple = tuple(sorted(set(uniques), key=_order))
+    check_tuple = tuple(sorted(checks, key=lambda c: (c.name or "", c.expression)))
+    if (
+        _same(columns, table.columns)
+        and _same(fks, table.foreign_keys)
+        and _same(index_tuple, table.indexes)
+        and _same(unique_tuple, table.unique_constraints)
+        and _same(check_tuple, table.check_constraints)
+        and collation == table.collation
+        and type(table.primary_key) is tuple
+        and table.primary_key_name is None
+        and table.comment != ""
+    ):
+        return table
     return replace(
         table,
         columns=columns,
-        collation=table.collation.lower() if table.collation else None,
+        collation=collation,
         primary_key=tuple(table.primary_key),
         primary_key_name=None,  # always PRIMARY on MySQL
         comment=table.comment or None,
-        indexes=tuple(sorted(indexes, key=_order)),
-        unique_constraints=tuple(sorted(set(uniques), key=_order)),
-        check_constraints=tuple(sorted(checks, key=lambda c: (c.name or "", c.expression))),
+        indexes=index_tuple,
+        unique_constraints=unique_tuple,
+        check_constraints=check_tuple,
         foreign_keys=fks,
     )
+
+
+def _same(new: tuple[Any, ...], old: Sequence[Any]) -> bool:
+    """Whether normalising kept every item of ``old`` as it was, in order."""
+    return len(new) == len(old) and all(a is b for a, b in zip(new, old, strict=True))
+
+
+def _unique(u: UniqueConstraint) -> UniqueConstraint:
+    name = _unique_name(u.name, u.columns)
+    plain = (u.deferrable, u.include, u.nulls_not_distinct) == (None, (), False)
+    if name == u.name and type(u.columns) is tuple and plain:
+        return u
+    return UniqueConstraint(name, tuple(u.columns), comment=u.comment)
+
+
+def _index(index: Index) -> Index:
+    method = index.method.lower() if index.method else None
+    where = canonical_expression(index.where) if index.where else None
+    expression = canonical_expression(index.expression, keys=True) if index.expression else None
+    if type(index.columns) is tuple and (method, where, expression) == (
+        index.method,
+        index.where,
+        index.expression,
+    ):
+        return index
+    return replace(index, columns=tuple(index.columns), method=method, where=where,
+                   expression=expression)  # fmt: skip
+
+
+def _check(check: CheckConstraint, names: set[str]) -> CheckConstraint:
+    name = check.name
+    if name is not None and (_GENERATED_CHECK.match(name) or name.lower() in names):
+        name = None
+    expression = canonical_expression(check.expression)
+    same = (name, expression) == (check.name, check.expression)
+    if same and (check.inherited, check.validated, check.no_inherit) == (False, True, False):
+        return check
+    return CheckConstraint(name, expression, column=check.column)
 
 
 def is_implicit_fk_index(index: Index, foreign_keys: tuple[ForeignKey, ...]) -> bool:
@@ -170,7 +205,7 @@ def _normalise_column(column: Column, enums: Mapping[str, EnumType]) -> Column:
     on_update = column.on_update
     if on_update is not None:
         on_update = current_timestamp(on_update, column_type) or on_update
-    return replace(
+    normal = replace(
         column,
         type=column_type,
         default=default,
@@ -179,6 +214,9 @@ def _normalise_column(column: Column, enums: Mapping[str, EnumType]) -> Column:
         collation=column.collation.lower() if column.collation else None,
         generated=canonical_expression(column.generated) if column.generated else None,
     )
+    # Already canonical: itself, so that its table can be kept whole (normalise_table).
+    same = normal == column and normal.type.declared == column.type.declared
+    return column if same else normal
 
 
 def normalise_type(
@@ -274,13 +312,20 @@ def _foreign_key(fk: ForeignKey) -> ForeignKey:
         return None if text is None or text in _NO_ACTION else text
 
     name = None if fk.name is None or _GENERATED_FK.match(fk.name) else fk.name
+    on_delete, on_update = action(fk.on_delete), action(fk.on_update)
+    if (
+        (name, on_delete, on_update) == (fk.name, fk.on_delete, fk.on_update)
+        and type(fk.columns) is tuple
+        and type(fk.ref_columns) is tuple
+    ):
+        return fk
     return replace(  # replace(): what MySQL cannot write still reaches its renderer
         fk,
         name=name,
         columns=tuple(fk.columns),
         ref_columns=tuple(fk.ref_columns),
-        on_delete=action(fk.on_delete),
-        on_update=action(fk.on_update),
+        on_delete=on_delete,
+        on_update=on_update,
     )
 
 

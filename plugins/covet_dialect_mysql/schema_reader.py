@@ -8,6 +8,7 @@ plain ``TABLE_SCHEMA = ...`` and no joins between its views: rows are joined her
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Sequence
@@ -47,6 +48,7 @@ _CURRENT_TIMESTAMP = re.compile(r"^current_timestamp\(\)$", re.I)
 _ON_UPDATE = re.compile(r"\bon update (current_timestamp(?:\(\d*\))?)", re.I)
 
 
+@functools.lru_cache(maxsize=4096)  # a schema repeats a few dozen types over its columns
 def parse_type(column_type: str) -> ColumnType:
     """information_schema's ``COLUMN_TYPE`` (``bigint(20) unsigned``, ``enum('a','b')``) as a
     portable ``ColumnType``."""
@@ -198,6 +200,8 @@ class _Rows:
 
     def __init__(self, rows: dict[str, Any], current: str | None) -> None:
         self.rows, self.current, self.mariadb = rows, current, rows["mariadb"]
+        # The same column on many tables (id, created_at, ...) is made once per read.
+        self.columns_seen: dict[tuple[Any, ...], Column] = {}
         self.ignored: list[IgnoredObject] = []
         self.default_collation: str | None = None
 
@@ -253,7 +257,7 @@ class _Rows:
             and strip_outer_parentheses(c["clause"]) == f"json_valid({quote(c['name'])})"
         }
         columns = tuple(
-            self.column(name, c, c["name"] in json_columns, row["coll"]) for c in column_rows
+            self.same_column(c, c["name"] in json_columns, row["coll"]) for c in column_rows
         )
         self.ignored += _column_attributes(name, schema, column_rows)
         checks = tuple(
@@ -281,9 +285,16 @@ class _Rows:
             collation=None if row["coll"] == self.default_collation else row["coll"],
         )
 
-    def column(
-        self, table: str, row: dict[str, Any], is_json: bool, table_collation: str | None
+    def same_column(
+        self, row: dict[str, Any], is_json: bool, table_collation: str | None
     ) -> Column:
+        key = (is_json, table_collation, *(row[f] for f in _COLUMN_FACTS))
+        found = self.columns_seen.get(key)
+        if found is None:
+            found = self.columns_seen[key] = self.column(row, is_json, table_collation)
+        return found
+
+    def column(self, row: dict[str, Any], is_json: bool, table_collation: str | None) -> Column:
         extra = str(row["extra"] or "")
         # MariaDB prints a compressed column's type with an executable comment after it
         # (named by _column_attributes): the type is what comes before.
@@ -393,6 +404,10 @@ class _Rows:
                 indexes.append(Index(name, columns, comment=note))
         return primary, uniques, indexes
 
+
+# All of a column's row that its model depends on (with its table's collation and whether
+# MariaDB made it JSON).
+_COLUMN_FACTS = ("name", "type", "dflt", "gen", "extra", "nullable", "note", "coll")
 
 # MariaDB's column compression, as information_schema.COLUMNS.COLUMN_TYPE shows it.
 _COMPRESSED = re.compile(r"\s*/\*M!\d+ COMPRESSED\*/", re.I)
