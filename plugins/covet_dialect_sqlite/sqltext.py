@@ -10,6 +10,7 @@ comma or a keyword inside any of them never splits or ends a clause.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -159,24 +160,77 @@ class ParsedTable:
     other INTEGER PRIMARY KEY) and names given to NOT NULL / DEFAULT / COLLATE clauses."""
 
 
+# What can hold a parenthesis or a comma that is not structure (quoted names, literals,
+# comments), and the structure itself: enough to cut a CREATE TABLE into its definitions
+# without tokenizing all of it.
+_STRUCTURE = re.compile(
+    r"""[(),]|'[^']*(?:''[^']*)*'?|"[^"]*(?:""[^"]*)*"?|`[^`]*(?:``[^`]*)*`?|\[[^\]]*\]?
+    |--[^\n]*|/\*.*?(?:\*/|\Z)""",
+    re.S | re.X,
+)
+
+
 def parse_create_table(sql: str) -> ParsedTable:
-    tokens = tokenize(sql)
     parsed = ParsedTable()
-    open_at = next((k for k, t in enumerate(tokens) if t.kind == OP and t.value == "("), None)
-    if open_at is None:  # CREATE TABLE ... AS SELECT: no definitions to read
+    definitions, tail = _definitions(sql)
+    if definitions is None:  # CREATE TABLE ... AS SELECT: no definitions to read
         return parsed
-    close = matching(tokens, open_at)
-    body = tokens[open_at + 1 : close]
-    options = [
-        [t.value.upper() for t in o if t.kind == WORD] for o in split_top(tokens[close + 1 :])
-    ]
+    options = [[t.value.upper() for t in o if t.kind == WORD] for o in split_top(tokenize(tail))]
     parsed.options = [" ".join(words) for words in options if words]
-    for item in split_top(body):
-        head = item[0]
-        if head.is_word("CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"):
-            _table_constraint(sql, item, parsed)
-        else:
-            _column_def(sql, item, parsed)
+    for text in definitions:
+        # Each definition alone, once per text: tables repeat their columns (id, created_at,
+        # ...), and tokenizing every CREATE TABLE whole was most of a SQLite schema read.
+        one = _definition(text)
+        parsed.columns += one.columns
+        if one.primary_key_name is not None:
+            parsed.primary_key_name = one.primary_key_name
+        parsed.autoincrement = one.autoincrement or parsed.autoincrement
+        parsed.checks += one.checks
+        parsed.uniques += one.uniques
+        parsed.foreign_keys += one.foreign_keys
+        parsed.generated.update(one.generated)
+        parsed.collations.update(one.collations)
+        parsed.unwritten += one.unwritten
+    return parsed
+
+
+def _definitions(sql: str) -> tuple[list[str] | None, str]:
+    """The texts of the column and constraint definitions between CREATE TABLE's outer
+    parentheses (``None`` without them), and what follows the closing one."""
+    depth, start, cuts = 0, -1, []
+    for match in _STRUCTURE.finditer(sql):
+        char = match.group()
+        if char == "(":
+            depth += 1
+            if depth == 1 and start < 0:
+                start = match.end()
+                cuts.append(start)
+        elif char == ")" and start >= 0:
+            depth -= 1
+            if depth == 0 and start >= 0:
+                cuts.append(match.start())
+                texts = [sql[a:b] for a, b in zip(cuts[::2], cuts[1::2], strict=True)]
+                return [t for t in texts if t.strip()], sql[match.end() :]
+        elif char == "," and depth == 1 and start >= 0:
+            cuts += [match.start(), match.end()]
+    if start < 0:
+        return None, ""
+    cuts.append(len(sql))  # unclosed: the rest is the last definition
+    texts = [sql[a:b] for a, b in zip(cuts[::2], cuts[1::2], strict=True)]
+    return [t for t in texts if t.strip()], ""
+
+
+@functools.lru_cache(maxsize=8192)
+def _definition(text: str) -> ParsedTable:
+    """What one definition says, alone (shared: read it, never change it)."""
+    parsed = ParsedTable()
+    item = tokenize(text)
+    if not item:
+        return parsed
+    if item[0].is_word("CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"):
+        _table_constraint(text, item, parsed)
+    else:
+        _column_def(text, item, parsed)
     return parsed
 
 
