@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
 from covet_core.schema.model import (
     CheckConstraint,
@@ -115,37 +117,11 @@ def normalise_default(default: str | None, column_type: ColumnType) -> str | Non
 
 
 def normalise_table(table: Table) -> Table:
+    # What is already in its canonical form is kept, not rebuilt: most of a live read is, and
+    # building frozen dataclasses is most of what normalising costs.
     pk = table.primary_key
-    columns = []
-    for column in table.columns:
-        column_type = normalise_type(column.type, column.autoincrement)
-        # Only a key declared exactly INTEGER is the rowid (INT PRIMARY KEY may hold NULL).
-        declared = (column_type.declared or "INTEGER").upper()
-        rowid = (
-            len(pk) == 1
-            and pk[0] == column.name
-            and column_type.name == "integer"
-            and declared == "INTEGER"
-        )
-        columns.append(
-            # A constructor, not replace(): this runs for every column of every table, twice.
-            Column(
-                column.name,
-                column_type,
-                nullable=column.nullable and not rowid,
-                default=normalise_default(column.default, column_type),
-                autoincrement=column.autoincrement,
-                on_update=column.on_update,
-                # SQLite's collation names are case-insensitive: NOCASE and nocase are one.
-                collation=column.collation.upper() if column.collation else None,
-                autoincrement_kind=column.autoincrement_kind,
-                sequence_options=column.sequence_options,
-                written_not_null=column.written_not_null,
-                written_default=column.written_default,
-                generated=canonical_expression(column.generated) if column.generated else None,
-                stored=column.stored,
-            )
-        )
+    rowid_name = pk[0] if len(pk) == 1 else None
+    columns = tuple(_column(c, c.name == rowid_name) for c in table.columns)
     # Copied only when there is something to spell canonically: most indexes and keys are
     # as they will stay, and copying each was a fifth of comparing 1,000 tables.
     indexes = [
@@ -158,25 +134,91 @@ def normalise_table(table: Table) -> Table:
         else index
         for index in table.indexes
     ]
-    checks = [
-        CheckConstraint(c.name, canonical_expression(c.expression)) for c in table.check_constraints
-    ]
-    fks = [
+    checks = [_check(c) for c in table.check_constraints]
+    fks = tuple(
         fk
         if (fk.on_delete, fk.on_update) == (_action(fk.on_delete), _action(fk.on_update))
         else replace(fk, on_delete=_action(fk.on_delete), on_update=_action(fk.on_update))
         for fk in table.foreign_keys
-    ]
+    )
+    index_tuple = tuple(sorted(indexes, key=_index_key))
+    unique_tuple = tuple(sorted(table.unique_constraints, key=_unique_key))
+    check_tuple = tuple(sorted(checks, key=lambda c: (c.name or "", c.expression)))
+    if (
+        table.comment is None
+        and _same(columns, table.columns)
+        and _same(index_tuple, table.indexes)
+        and _same(unique_tuple, table.unique_constraints)
+        and _same(check_tuple, table.check_constraints)
+        and _same(fks, table.foreign_keys)
+    ):
+        return table
     return replace(
         table,
-        columns=tuple(columns),
+        columns=columns,
         comment=None,
-        indexes=tuple(sorted(indexes, key=_index_key)),
-        unique_constraints=tuple(sorted(table.unique_constraints, key=_unique_key)),
-        check_constraints=tuple(sorted(checks, key=lambda c: (c.name or "", c.expression))),
+        indexes=index_tuple,
+        unique_constraints=unique_tuple,
+        check_constraints=check_tuple,
         # In written order, not sorted: a copy then lists its keys as the original does.
-        foreign_keys=tuple(fks),
+        foreign_keys=fks,
     )
+
+
+def _same(new: tuple[Any, ...], old: Sequence[Any]) -> bool:
+    """Whether normalising kept every item of ``old`` as it was, in order."""
+    return len(new) == len(old) and all(a is b for a, b in zip(new, old, strict=True))
+
+
+def _column(column: Column, key_column: bool) -> Column:
+    # The cache compares columns as the model does; what it does not compare but a copy
+    # writes (the declared type, NOT NULL and the default as written) is part of its key.
+    return _normalise_column(
+        column,
+        key_column,
+        column.type.declared,
+        column.written_not_null,
+        column.written_default,
+        column.autoincrement_kind,
+        column.sequence_options,
+    )
+
+
+@functools.lru_cache(maxsize=8192)
+def _normalise_column(column: Column, key_column: bool, *_: object) -> Column:
+    column_type = normalise_type(column.type, column.autoincrement)
+    # Only a key declared exactly INTEGER is the rowid (INT PRIMARY KEY may hold NULL).
+    declared = (column_type.declared or "INTEGER").upper()
+    rowid = key_column and column_type.name == "integer" and declared == "INTEGER"
+    normal = Column(  # a constructor, not replace(): cheaper, and it drops what SQLite lacks
+        column.name,
+        column_type,
+        nullable=column.nullable and not rowid,
+        default=normalise_default(column.default, column_type),
+        autoincrement=column.autoincrement,
+        on_update=column.on_update,
+        # SQLite's collation names are case-insensitive: NOCASE and nocase are one.
+        collation=column.collation.upper() if column.collation else None,
+        autoincrement_kind=column.autoincrement_kind,
+        sequence_options=column.sequence_options,
+        written_not_null=column.written_not_null,
+        written_default=column.written_default,
+        generated=canonical_expression(column.generated) if column.generated else None,
+        stored=column.stored,
+    )
+    # Already canonical: itself, so that its table can be kept whole.
+    same = (
+        normal == column and column_type.declared == column.type.declared and not column.inherited
+    )
+    return column if same else normal
+
+
+def _check(check: CheckConstraint) -> CheckConstraint:
+    expression = canonical_expression(check.expression)
+    plain = (check.inherited, check.validated, check.column, check.no_inherit)
+    if expression == check.expression and plain == (False, True, None, False):
+        return check
+    return CheckConstraint(check.name, expression)
 
 
 def _action(action: str | None) -> str | None:
