@@ -126,6 +126,7 @@ class SQLiteSchemaReader:
         self.adapter = adapter
 
     async def read(self, schemas: Sequence[str] | None = None) -> Schema:
+        self.columns_seen = {}
         schema = Schema(dialect="sqlite")
         for name in schemas or ["main"]:
             await self._read_one(schema, name)
@@ -212,6 +213,8 @@ class SQLiteSchemaReader:
                 if o["type"] == "table" and any(o["name"].startswith(v + "_") for v in virtual)
             }
 
+    columns_seen: dict[tuple[Any, ...], Column]
+
     def _table(
         self,
         name: str,
@@ -246,20 +249,22 @@ class SQLiteSchemaReader:
                 # A hidden column of a virtual table, or one the parser could not read.
                 schema.ignored.append(IgnoredObject("generated column", f"{name}.{row['name']}"))
                 continue
-            columns.append(
-                Column(
-                    row["name"],
-                    declared_type(row["type"] or ""),
-                    nullable=not row["notnull"] and not (rowid_alias and row["pk"]),
-                    default=row["dflt_value"],
-                    autoincrement=(parsed.autoincrement or "").lower() == row["name"].lower(),
-                    collation=parsed.collations.get(row["name"].lower()),
-                    generated=generated[0] if generated else None,
-                    written_not_null=bool(row["notnull"]) if rowid_alias and row["pk"] else None,
-                    written_default=row["dflt_value"],
-                    stored=bool(generated and generated[1]),
-                )
+            rowid = bool(rowid_alias and row["pk"])
+            facts = (
+                row["name"],
+                row["type"] or "",
+                bool(row["notnull"]),
+                row["dflt_value"],
+                rowid,
+                (parsed.autoincrement or "").lower() == row["name"].lower(),
+                parsed.collations.get(row["name"].lower()),
+                generated,
             )
+            # The same column on many tables (id, created_at, ...) is made once per read.
+            column = self.columns_seen.get(facts)
+            if column is None:
+                column = self.columns_seen[facts] = _column(*facts)
+            columns.append(column)
         return Table(
             name,
             tuple(columns),
@@ -272,6 +277,30 @@ class SQLiteSchemaReader:
             primary_key_name=parsed.primary_key_name,
             options=tuple(o for o in parsed.options if o in TABLE_OPTIONS),
         )
+
+
+def _column(
+    name: str,
+    declared: str,
+    not_null: bool,
+    default: str | None,
+    rowid: bool,
+    autoincrement: bool,
+    collation: str | None,
+    generated: tuple[str, bool] | None,
+) -> Column:
+    return Column(
+        name,
+        declared_type(declared),
+        nullable=not not_null and not rowid,
+        default=default,
+        autoincrement=autoincrement,
+        collation=collation,
+        generated=generated[0] if generated else None,
+        written_not_null=not_null if rowid else None,
+        written_default=default,
+        stored=bool(generated and generated[1]),
+    )
 
 
 def _indexes(
