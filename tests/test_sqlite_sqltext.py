@@ -42,6 +42,13 @@ EDGES = [
     "CREATE TABLE t (a INT, -- (\n b INT)",
     "CREATE TABLE t (a INT /* ) */, b INT)",
     "CREATE TABLE t (a INT, [b)] INT, `c,` INT)",
+    # Named table constraints: the name is read apart from the rest of the definition.
+    'CREATE TABLE t (a INT, constraint "x ""y"" z" check(a > 0), CONSTRAINT [p k] PRIMARY KEY (a))',
+    "CREATE TABLE t (a INT, CONSTRAINT `u` UNIQUE (a) ON CONFLICT IGNORE, CONSTRAINT check CHECK (1))",
+    "CREATE TABLE t (a INT, CONSTRAINT f FOREIGN KEY (a) REFERENCES p (id) DEFERRABLE INITIALLY DEFERRED)",
+    "CREATE TABLE t (a INT, CONSTRAINT 'lit' CHECK (a < 9), CONSTRAINT /* c */ n CHECK (a <> 2))",
+    "CREATE TABLE t (a INT, CONSTRAINT n1 CHECK (a > 1), CONSTRAINT n2 CHECK (a > 1))",
+    "CREATE TABLE t (a INT, CONSTRAINT c)",
 ]
 
 

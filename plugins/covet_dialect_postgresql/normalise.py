@@ -294,8 +294,11 @@ def _same(new: tuple[Any, ...], old: Sequence[Any]) -> bool:
 
 
 def _unnamed(table: Table) -> bool:
-    return any(not c.name for c in (*table.unique_constraints, *table.check_constraints,
-                                    *table.foreign_keys))  # fmt: skip
+    return (
+        any(not u.name for u in table.unique_constraints)
+        or any(not c.name for c in table.check_constraints)
+        or any(not f.name for f in table.foreign_keys)
+    )
 
 
 def _index_order(index: Index) -> tuple[str, tuple[str, ...]]:

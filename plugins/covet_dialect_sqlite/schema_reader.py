@@ -261,10 +261,10 @@ class SQLiteSchemaReader:
                 generated,
             )
             # The same column on many tables (id, created_at, ...) is made once per read.
-            column = self.columns_seen.get(facts)
-            if column is None:
-                column = self.columns_seen[facts] = _column(*facts)
-            columns.append(column)
+            made = self.columns_seen.get(facts)
+            if made is None:
+                made = self.columns_seen[facts] = _column(*facts)
+            columns.append(made)
         return Table(
             name,
             tuple(columns),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 # Token kinds.
 WORD = "word"  # a bare identifier or keyword
@@ -180,7 +180,7 @@ def parse_create_table(sql: str) -> ParsedTable:
     for text in definitions:
         # Each definition alone, once per text: tables repeat their columns (id, created_at,
         # ...), and tokenizing every CREATE TABLE whole was most of a SQLite schema read.
-        one = _definition(text)
+        one = _named_constraint(text) or _definition(text)
         parsed.columns += one.columns
         if one.primary_key_name is not None:
             parsed.primary_key_name = one.primary_key_name
@@ -218,6 +218,31 @@ def _definitions(sql: str) -> tuple[list[str] | None, str]:
     cuts.append(len(sql))  # unclosed: the rest is the last definition
     texts = [sql[a:b] for a, b in zip(cuts[::2], cuts[1::2], strict=True)]
     return [t for t in texts if t.strip()], ""
+
+
+# ``CONSTRAINT <name>`` before a table constraint: the name is each table's own, the rest is
+# often the same on many tables (``CHECK (amount >= 0)``), so the rest is read once per text.
+_CONSTRAINT_NAME = re.compile(
+    r"""\s*CONSTRAINT\s+("(?:[^"]|"")*"|`(?:[^`]|``)*`|\[[^\]]*\]|[^\W\d][\w$]*)
+    (?=\s|\()\s*(?=(PRIMARY|UNIQUE|CHECK|FOREIGN)\b)""",
+    re.I | re.X,
+)
+
+
+def _named_constraint(text: str) -> ParsedTable | None:
+    match = _CONSTRAINT_NAME.match(text)
+    if match is None:
+        return None
+    name = tokenize(match.group(1))[0].name
+    rest = _definition(text[match.end() :])
+    named = ParsedTable(
+        primary_key_name=name if match.group(2).upper() == "PRIMARY" else None,
+        checks=[(name, expression) for _, expression in rest.checks],
+        uniques=[(name, columns) for _, columns in rest.uniques],
+        foreign_keys=[replace(fk, name=name) for fk in rest.foreign_keys],
+        unwritten=list(rest.unwritten),
+    )
+    return named
 
 
 @functools.lru_cache(maxsize=8192)
