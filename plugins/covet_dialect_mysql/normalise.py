@@ -189,14 +189,18 @@ def is_implicit_fk_index(index: Index, foreign_keys: tuple[ForeignKey, ...]) -> 
 
 def normalise_column(column: Column, enums: Mapping[str, EnumType] | None = None) -> Column:
     if column.type.name != "enum" or not enums:
-        return _normalise_plain(column)  # enums are the only outside input
+        # Already canonical: this very column (not the equal one first cached), so a table
+        # whose columns all are can be kept whole (normalise_table).
+        normal, same = _normalise_plain(column, column.type.declared)
+        return column if same else normal  # enums are the only outside input
     return _normalise_column(column, enums)
 
 
 @functools.lru_cache(maxsize=8192)
-def _normalise_plain(column: Column) -> Column:
+def _normalise_plain(column: Column, declared: str | None) -> tuple[Column, bool]:
     # Hundreds of tables repeat the same few columns; each is frozen and hashable.
-    return _normalise_column(column, {})
+    normal = _normalise_column(column, {})
+    return normal, normal is column
 
 
 def _normalise_column(column: Column, enums: Mapping[str, EnumType]) -> Column:

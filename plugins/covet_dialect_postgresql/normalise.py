@@ -150,14 +150,18 @@ def normalise_default(default: str, column_type: ColumnType) -> str | None:
 def normalise_column(column: Column, in_primary_key: bool) -> Column:
     # The cache compares columns as the model does, without the fields that are not compared:
     # they are part of its key, so each column gets back its own.
-    return _normalise_column(
+    normal, same = _normalise_column(
         column,
         in_primary_key,
         column.autoincrement_kind,
         column.sequence_options,
         column.written_default,
         column.inherited,
+        column.type.declared,
     )
+    # Already canonical: this very column (not the equal one first cached), so a table whose
+    # columns all are can be kept whole (normalise_table).
+    return column if same else normal
 
 
 @functools.lru_cache(maxsize=8192)
@@ -168,7 +172,8 @@ def _normalise_column(
     options: str | None,
     written: str | None,
     inherited: bool,
-) -> Column:
+    declared: str | None,
+) -> tuple[Column, bool]:
     column_type, serial = normalise_type(column.type)
     autoincrement = column.autoincrement or serial
     default = column.default
@@ -188,10 +193,7 @@ def _normalise_column(
         written_default=written,
         inherited=inherited,
     )
-    # A column already in its canonical form is given back as itself, so a table whose
-    # columns all are can be kept whole (normalise_table).
-    same = normal == column and normal.type.declared == column.type.declared
-    return column if same else normal
+    return normal, normal == column and normal.type.declared == column.type.declared
 
 
 def normalise_table(table: Table) -> Table:

@@ -173,7 +173,7 @@ def _same(new: tuple[Any, ...], old: Sequence[Any]) -> bool:
 def _column(column: Column, key_column: bool) -> Column:
     # The cache compares columns as the model does; what it does not compare but a copy
     # writes (the declared type, NOT NULL and the default as written) is part of its key.
-    return _normalise_column(
+    normal, same = _normalise_column(
         column,
         key_column,
         column.type.declared,
@@ -182,10 +182,13 @@ def _column(column: Column, key_column: bool) -> Column:
         column.autoincrement_kind,
         column.sequence_options,
     )
+    # Already canonical: this very column (not the equal one first cached), so a table whose
+    # columns all are can be kept whole.
+    return column if same else normal
 
 
 @functools.lru_cache(maxsize=8192)
-def _normalise_column(column: Column, key_column: bool, *_: object) -> Column:
+def _normalise_column(column: Column, key_column: bool, *_: object) -> tuple[Column, bool]:
     column_type = normalise_type(column.type, column.autoincrement)
     # Only a key declared exactly INTEGER is the rowid (INT PRIMARY KEY may hold NULL).
     declared = (column_type.declared or "INTEGER").upper()
@@ -206,11 +209,10 @@ def _normalise_column(column: Column, key_column: bool, *_: object) -> Column:
         generated=canonical_expression(column.generated) if column.generated else None,
         stored=column.stored,
     )
-    # Already canonical: itself, so that its table can be kept whole.
     same = (
         normal == column and column_type.declared == column.type.declared and not column.inherited
     )
-    return column if same else normal
+    return normal, same
 
 
 def _check(check: CheckConstraint) -> CheckConstraint:
