@@ -350,6 +350,12 @@ CARRIED = f"""
 WITH named AS (
     SELECT n.oid, CASE WHEN n.nspname = current_schema() THEN '' ELSE quote_ident(n.nspname) || '.'
                   END AS prefix, n.nspname FROM pg_namespace n WHERE n.oid = ANY($1::oid[])
+),
+-- Comments on what users made (OIDs from FirstNormalObjectId, 16384, on) and on schemas
+-- (public's is older): read once, not in a scan of every built-in object's comment per kind.
+described AS MATERIALIZED (
+    SELECT objoid, classoid, objsubid, description FROM pg_description
+    WHERE objoid >= 16384 OR classoid = 'pg_namespace'::regclass
 )
 SELECT 'extension' AS kind, e.extname AS name, e.extnamespace AS nsp, 0 AS stage, e.oid::bigint AS ord,
        format('CREATE EXTENSION %I WITH SCHEMA %I', e.extname, s.nspname) AS create_sql,
@@ -695,7 +701,7 @@ FROM (
                                             WHEN 'S' THEN 'SEQUENCE' WHEN 'f' THEN 'FOREIGN TABLE'
                                             WHEN 'r' THEN 'TABLE' WHEN 'p' THEN 'TABLE'
                                             ELSE 'INDEX' END, s.prefix, r.relname) AS target
-    FROM pg_description d JOIN pg_class r ON r.oid = d.objoid JOIN named s ON s.oid = r.relnamespace
+    FROM described d JOIN pg_class r ON r.oid = d.objoid JOIN named s ON s.oid = r.relnamespace
     WHERE d.classoid = 'pg_class'::regclass AND d.objsubid = 0
       -- A table's own comment is modelled, a partition's is not (it is carried).
       AND (r.relkind IN ('i', 'I', 'v', 'm', 'S', 'f') OR r.relispartition)
@@ -703,7 +709,7 @@ FROM (
     UNION ALL
     SELECT 'column ' || r.relname || '.' || a.attname, r.relnamespace, d.objoid, d.description,
            format('COLUMN %s%I.%I', s.prefix, r.relname, a.attname)
-    FROM pg_description d JOIN pg_class r ON r.oid = d.objoid JOIN named s ON s.oid = r.relnamespace
+    FROM described d JOIN pg_class r ON r.oid = d.objoid JOIN named s ON s.oid = r.relnamespace
     JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum = d.objsubid
     WHERE d.classoid = 'pg_class'::regclass AND d.objsubid > 0
       AND (r.relkind IN ('v', 'm', 'f') OR r.relispartition)
@@ -712,7 +718,7 @@ FROM (
            k.connamespace, d.objoid, d.description,
            CASE WHEN k.conrelid <> 0 THEN format('CONSTRAINT %I ON %s%I', k.conname, s.prefix, r.relname)
                 ELSE format('CONSTRAINT %I ON DOMAIN %s%I', k.conname, s.prefix, t.typname) END
-    FROM pg_description d JOIN pg_constraint k ON k.oid = d.objoid
+    FROM described d JOIN pg_constraint k ON k.oid = d.objoid
     JOIN named s ON s.oid = k.connamespace
     LEFT JOIN pg_class r ON r.oid = k.conrelid LEFT JOIN pg_type t ON t.oid = k.contypid
     WHERE d.classoid = 'pg_constraint'::regclass
@@ -720,7 +726,7 @@ FROM (
     SELECT lower(x.kind) || ' ' || p.proname, p.pronamespace, d.objoid, d.description,
            format('%s %s%I(%s)', x.kind, s.prefix, p.proname,
                   pg_get_function_identity_arguments(p.oid))
-    FROM pg_description d JOIN pg_proc p ON p.oid = d.objoid JOIN named s ON s.oid = p.pronamespace
+    FROM described d JOIN pg_proc p ON p.oid = d.objoid JOIN named s ON s.oid = p.pronamespace
     CROSS JOIN LATERAL (SELECT CASE p.prokind WHEN 'p' THEN 'PROCEDURE' WHEN 'a' THEN 'AGGREGATE'
                                               ELSE 'FUNCTION' END AS kind) x
     WHERE d.classoid = 'pg_proc'::regclass
@@ -729,41 +735,41 @@ FROM (
     SELECT CASE t.typtype WHEN 'd' THEN 'domain ' ELSE 'type ' END || t.typname, t.typnamespace,
            d.objoid, d.description,
            format('%s %s%I', CASE t.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END, s.prefix, t.typname)
-    FROM pg_description d JOIN pg_type t ON t.oid = d.objoid JOIN named s ON s.oid = t.typnamespace
+    FROM described d JOIN pg_type t ON t.oid = d.objoid JOIN named s ON s.oid = t.typnamespace
     WHERE d.classoid = 'pg_type'::regclass
       AND {NOT_IN_EXTENSION.format(catalog="pg_type", oid="t.oid")}
     UNION ALL
     SELECT 'schema ' || n.nspname, NULL, d.objoid, d.description, format('SCHEMA %I', n.nspname)
-    FROM pg_description d JOIN named n ON n.oid = d.objoid
+    FROM described d JOIN named n ON n.oid = d.objoid
     WHERE d.classoid = 'pg_namespace'::regclass
     UNION ALL
     SELECT 'trigger ' || g.tgname || ' on ' || r.relname, r.relnamespace, d.objoid, d.description,
            format('TRIGGER %I ON %s%I', g.tgname, s.prefix, r.relname)
-    FROM pg_description d JOIN pg_trigger g ON g.oid = d.objoid JOIN pg_class r ON r.oid = g.tgrelid
+    FROM described d JOIN pg_trigger g ON g.oid = d.objoid JOIN pg_class r ON r.oid = g.tgrelid
     JOIN named s ON s.oid = r.relnamespace
     WHERE d.classoid = 'pg_trigger'::regclass
     UNION ALL
     SELECT 'policy ' || o.polname || ' on ' || r.relname, r.relnamespace, d.objoid, d.description,
            format('POLICY %I ON %s%I', o.polname, s.prefix, r.relname)
-    FROM pg_description d JOIN pg_policy o ON o.oid = d.objoid JOIN pg_class r ON r.oid = o.polrelid
+    FROM described d JOIN pg_policy o ON o.oid = d.objoid JOIN pg_class r ON r.oid = o.polrelid
     JOIN named s ON s.oid = r.relnamespace
     WHERE d.classoid = 'pg_policy'::regclass
     UNION ALL
     SELECT 'rule ' || w.rulename || ' on ' || r.relname, r.relnamespace, d.objoid, d.description,
            format('RULE %I ON %s%I', w.rulename, s.prefix, r.relname)
-    FROM pg_description d JOIN pg_rewrite w ON w.oid = d.objoid JOIN pg_class r ON r.oid = w.ev_class
+    FROM described d JOIN pg_rewrite w ON w.oid = d.objoid JOIN pg_class r ON r.oid = w.ev_class
     JOIN named s ON s.oid = r.relnamespace
     WHERE d.classoid = 'pg_rewrite'::regclass AND w.rulename <> '_RETURN'
     UNION ALL
     SELECT 'collation ' || o.collname, o.collnamespace, d.objoid, d.description,
            format('COLLATION %s%I', s.prefix, o.collname)
-    FROM pg_description d JOIN pg_collation o ON o.oid = d.objoid
+    FROM described d JOIN pg_collation o ON o.oid = d.objoid
     JOIN named s ON s.oid = o.collnamespace
     WHERE d.classoid = 'pg_collation'::regclass
     UNION ALL
     SELECT 'statistics ' || o.stxname, o.stxnamespace, d.objoid, d.description,
            format('STATISTICS %s%I', s.prefix, o.stxname)
-    FROM pg_description d JOIN pg_statistic_ext o ON o.oid = d.objoid
+    FROM described d JOIN pg_statistic_ext o ON o.oid = d.objoid
     JOIN named s ON s.oid = o.stxnamespace
     WHERE d.classoid = 'pg_statistic_ext'::regclass
 ) c
