@@ -59,6 +59,13 @@ async def test_statements_rows_transactions_and_errors(pg):
     assert await adapter.fetch_all("SELECT id, name FROM t WHERE id < $1 ORDER BY id", (3,)) == [
         {"id": 1, "name": "a"}, {"id": 2, "name": "b"},
     ]  # fmt: skip
+    # A schema reader's rows: the driver's records, read by name like fetch_all's dicts, and
+    # errors translated the same way.
+    rows = await adapter.fetch_rows("SELECT id, name FROM t WHERE id < $1 ORDER BY id", (3,))
+    assert [(r["id"], r["name"]) for r in rows] == [(1, "a"), (2, "b")]
+    assert not isinstance(rows[0], dict)
+    with pytest.raises(DatabaseError, match='relation "absent" does not exist'):
+        await adapter.fetch_rows("SELECT * FROM absent")
     assert await adapter.execute("UPDATE t SET name = 'z'") == 3
     with pytest.raises(RuntimeError):
         async with adapter.transaction():

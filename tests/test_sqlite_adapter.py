@@ -24,6 +24,8 @@ async def test_wraps_a_connection_the_caller_owns(tmp_path, migrations_dir):
         result = await MigrationManager(adapter, "sqlite", migrations_dir).migrate_up()
         assert result["success"], result["error"]
         assert await adapter.fetch_all("SELECT id, name FROM a") == [{"id": 1, "name": "x"}]
+        # An adapter with no driver rows of its own hands fetch_all's to a schema reader.
+        assert await adapter.fetch_rows("SELECT id, name FROM a") == [{"id": 1, "name": "x"}]
         await adapter.disconnect()
         # Still the caller's, still open, and it sees the committed migration.
         async with conn.execute("SELECT count(*) FROM _covet_migrations") as cursor:
