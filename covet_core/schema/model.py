@@ -16,7 +16,10 @@ dialect's own spelling, lower-cased (``inet``, ``tsvector``, ``mediumtext``), an
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from covet_core.errors import ConfigError
 from covet_core.escaping import one_line
@@ -213,6 +216,12 @@ class Table:
 
     def replace(self, **changes: object) -> Table:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def same_items(new: Sequence[Any], old: Sequence[Any]) -> bool:
+    """Whether ``new`` holds the very objects of ``old``, in order: a normaliser that kept
+    every item as it was can keep their container too."""
+    return len(new) == len(old) and all(map(operator.is_, new, old))
 
 
 @dataclass(frozen=True)

@@ -23,10 +23,9 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import replace
 from decimal import Decimal, InvalidOperation
-from typing import Any
 
 from covet_core.schema.model import (
     CheckConstraint,
@@ -38,6 +37,7 @@ from covet_core.schema.model import (
     Schema,
     Table,
     UniqueConstraint,
+    same_items,
 )
 from covet_core.schema.render import sql_string, sql_string_value
 from covet_dialect_mysql.expression import (
@@ -109,11 +109,11 @@ def normalise_table(table: Table, enums: Mapping[str, EnumType] | None = None) -
     unique_tuple = tuple(sorted(set(uniques), key=_order))
     check_tuple = tuple(sorted(checks, key=lambda c: (c.name or "", c.expression)))
     if (
-        _same(columns, table.columns)
-        and _same(fks, table.foreign_keys)
-        and _same(index_tuple, table.indexes)
-        and _same(unique_tuple, table.unique_constraints)
-        and _same(check_tuple, table.check_constraints)
+        same_items(columns, table.columns)
+        and same_items(fks, table.foreign_keys)
+        and same_items(index_tuple, table.indexes)
+        and same_items(unique_tuple, table.unique_constraints)
+        and same_items(check_tuple, table.check_constraints)
         and collation == table.collation
         and type(table.primary_key) is tuple
         and table.primary_key_name is None
@@ -132,11 +132,6 @@ def normalise_table(table: Table, enums: Mapping[str, EnumType] | None = None) -
         check_constraints=check_tuple,
         foreign_keys=fks,
     )
-
-
-def _same(new: tuple[Any, ...], old: Sequence[Any]) -> bool:
-    """Whether normalising kept every item of ``old`` as it was, in order."""
-    return len(new) == len(old) and all(a is b for a, b in zip(new, old, strict=True))
 
 
 def _unique(u: UniqueConstraint) -> UniqueConstraint:

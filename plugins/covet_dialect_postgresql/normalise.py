@@ -26,9 +26,7 @@ so everything PostgreSQL cannot tell apart or rewrites gets one spelling here:
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
 
 from covet_core.schema.model import (
     CheckConstraint,
@@ -41,6 +39,7 @@ from covet_core.schema.model import (
     Schema,
     Table,
     UniqueConstraint,
+    same_items,
 )
 from covet_dialect_postgresql import expression
 from covet_dialect_postgresql.render import render_type
@@ -262,11 +261,11 @@ def normalise_table(table: Table) -> Table:
     pk_name = (table.primary_key_name or pg_name(table.name, None, "pkey")) if pk else None
     check_tuple = tuple(sorted(checks, key=lambda c: (c.name or "", c.expression)))
     if (
-        _same(columns, table.columns)
-        and _same(indexes, table.indexes)
-        and _same(uniques, table.unique_constraints)
-        and _same(check_tuple, table.check_constraints)
-        and _same(fks, table.foreign_keys)
+        same_items(columns, table.columns)
+        and same_items(indexes, table.indexes)
+        and same_items(uniques, table.unique_constraints)
+        and same_items(check_tuple, table.check_constraints)
+        and same_items(fks, table.foreign_keys)
         and type(table.primary_key) is tuple
         and pk_name == table.primary_key_name
         and table.comment != ""
@@ -288,11 +287,6 @@ def normalise_table(table: Table) -> Table:
         parents=table.parents,  # INHERITS and PARTITION BY: not compared, but a copy says them
         options=table.options,
     )
-
-
-def _same(new: tuple[Any, ...], old: Sequence[Any]) -> bool:
-    """Whether normalising kept every item of ``old`` as it was, in order."""
-    return len(new) == len(old) and all(a is b for a, b in zip(new, old, strict=True))
 
 
 def _unnamed(table: Table) -> bool:

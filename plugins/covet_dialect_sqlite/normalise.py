@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
 
 from covet_core.schema.model import (
     CheckConstraint,
@@ -35,6 +33,7 @@ from covet_core.schema.model import (
     Schema,
     Table,
     UniqueConstraint,
+    same_items,
 )
 from covet_dialect_sqlite.render import INTEGER_TYPES, render_type
 from covet_dialect_sqlite.sqlcanon import canonical_expression, canonical_tokens, strip_outer_parens
@@ -146,11 +145,11 @@ def normalise_table(table: Table) -> Table:
     check_tuple = tuple(sorted(checks, key=lambda c: (c.name or "", c.expression)))
     if (
         table.comment is None
-        and _same(columns, table.columns)
-        and _same(index_tuple, table.indexes)
-        and _same(unique_tuple, table.unique_constraints)
-        and _same(check_tuple, table.check_constraints)
-        and _same(fks, table.foreign_keys)
+        and same_items(columns, table.columns)
+        and same_items(index_tuple, table.indexes)
+        and same_items(unique_tuple, table.unique_constraints)
+        and same_items(check_tuple, table.check_constraints)
+        and same_items(fks, table.foreign_keys)
     ):
         return table
     return replace(
@@ -163,11 +162,6 @@ def normalise_table(table: Table) -> Table:
         # In written order, not sorted: a copy then lists its keys as the original does.
         foreign_keys=fks,
     )
-
-
-def _same(new: tuple[Any, ...], old: Sequence[Any]) -> bool:
-    """Whether normalising kept every item of ``old`` as it was, in order."""
-    return len(new) == len(old) and all(a is b for a, b in zip(new, old, strict=True))
 
 
 def _column(column: Column, key_column: bool) -> Column:
