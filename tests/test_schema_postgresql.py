@@ -419,3 +419,36 @@ def test_rendering_specific_to_postgresql():
     ]
     with pytest.raises(ValueError, match="enum_name"):
         render(AddColumn("t", Column("m", t("enum", values=("a",)))))
+
+
+async def test_key_columns_are_named_in_key_order_even_to_a_schema_not_read(pg):
+    """Keys come as column numbers and are named from the columns read: a dropped column
+    (numbers with a gap), keys in another order than the columns, and a foreign key to a
+    table of a schema not read (named by the server) must all read by name, in key order."""
+    adapter = await connect(pg)
+    try:
+        await adapter.execute("CREATE SCHEMA outside")
+        await adapter.execute(
+            "CREATE TABLE outside.ref (x int, y int, PRIMARY KEY (y, x));"
+            "CREATE TABLE parent (gone int, a int, b int, c int);"
+            "ALTER TABLE parent DROP COLUMN gone;"
+            "ALTER TABLE parent ADD CONSTRAINT parent_pk PRIMARY KEY (c, a);"
+            "ALTER TABLE parent ADD CONSTRAINT parent_ba UNIQUE (b, a);"
+            "CREATE TABLE child (p int, q int, r int,"
+            " CONSTRAINT to_parent FOREIGN KEY (r, p) REFERENCES parent (c, a),"
+            " CONSTRAINT to_outside FOREIGN KEY (q, p) REFERENCES outside.ref (y, x))"
+        )
+        schema = await read(adapter)
+    finally:
+        await adapter.disconnect()
+    parent, child = schema.table("parent"), schema.table("child")
+    assert parent.primary_key == ("c", "a")
+    assert [u.columns for u in parent.unique_constraints] == [("b", "a")]
+    keys = {
+        fk.name: (fk.columns, fk.ref_schema, fk.ref_table, fk.ref_columns)
+        for fk in child.foreign_keys
+    }
+    assert keys == {
+        "to_parent": (("r", "p"), None, "parent", ("c", "a")),
+        "to_outside": (("q", "p"), "outside", "ref", ("y", "x")),
+    }

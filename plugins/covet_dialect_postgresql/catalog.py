@@ -91,7 +91,7 @@ _MAY_HAVE_SETTINGS = (
 )
 
 COLUMNS = f"""
-SELECT a.attrelid AS rel, a.attname, format_type(a.atttypid, a.atttypmod) AS type,
+SELECT a.attrelid AS rel, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod) AS type,
        t.typtype::text AS typtype, t.typname, tn.nspname AS type_schema, a.attnotnull,
        a.attislocal,
        a.attidentity::text AS attidentity, a.attgenerated::text AS attgenerated, pg_get_expr(ad.adbin, ad.adrelid, true) AS "default",
@@ -146,12 +146,12 @@ ORDER BY a.attrelid, a.attnum
 CONSTRAINTS = """
 SELECT con.conrelid AS rel, con.conname, con.contype::text AS contype,
        CASE WHEN con.contype = 'c' THEN pg_get_constraintdef(con.oid, true) END AS def,
-       -- A lookup per key column: joined, each was planned as a hash of the table's columns.
-       ARRAY(SELECT (SELECT a.attname FROM pg_attribute a
-                     WHERE a.attrelid = con.conrelid AND a.attnum = k.num)
-             FROM unnest(con.conkey) WITH ORDINALITY k(num, ord) ORDER BY k.ord) AS cols,
+       -- Key columns by number: the reader names them from COLUMNS' rows (a lookup per key
+       -- column here was a quarter of this query).
+       con.conkey AS keys, con.confrelid AS ref_rel, con.confkey AS ref_keys,
        rc.relname AS ref_table, rn.nspname AS ref_schema,
-       CASE WHEN con.contype = 'f' THEN  -- only a foreign key references columns
+       -- A foreign key to a table of a schema not read: its columns are named here.
+       CASE WHEN con.contype = 'f' AND NOT rc.relnamespace = ANY($1::oid[]) THEN
             ARRAY(SELECT (SELECT a.attname FROM pg_attribute a
                           WHERE a.attrelid = con.confrelid AND a.attnum = k.num)
                   FROM unnest(con.confkey) WITH ORDINALITY k(num, ord) ORDER BY k.ord) END AS ref_cols,

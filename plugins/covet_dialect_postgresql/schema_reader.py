@@ -226,6 +226,11 @@ class PostgreSQLSchemaReader:
             elif not (rel["relkind"] == "S" and rel["owned"]):
                 ignored.append(IgnoredObject(_RELKIND[rel["relkind"]], rel["relname"], schema))
 
+        # Each table's column names by number, for the keys of constraints (partitions and
+        # tables left out included: a foreign key may reference one).
+        attnames: dict[int, dict[int, str]] = {}
+        for row in columns:
+            attnames.setdefault(row["rel"], {})[row["attnum"]] = row["attname"]
         for row in columns:
             table = tables.get(row["rel"])
             if table is None:
@@ -254,7 +259,10 @@ class PostgreSQLSchemaReader:
             table = tables.get(row["rel"])
             if table is None:
                 continue
-            name, kind, cols = row["conname"], row["contype"], tuple(row["cols"])
+            name, kind = row["conname"], row["contype"]
+            # A check's or an exclusion's keys may be system columns or expressions: unused.
+            keyed = kind in ("p", "u", "f")
+            cols = _named_keys(attnames.get(row["rel"]), row["keys"]) if keyed else ()
             if row["set_columns"]:  # ON DELETE SET NULL (a): the model has no column list
                 where = f"{name} on {table['name']}"
                 what = "foreign key ON DELETE SET NULL / SET DEFAULT (columns)"
@@ -294,7 +302,9 @@ class PostgreSQLSchemaReader:
                         name,
                         cols,
                         row["ref_table"],
-                        tuple(row["ref_cols"]),
+                        tuple(row["ref_cols"])
+                        if row["ref_cols"] is not None
+                        else _named_keys(attnames.get(row["ref_rel"]), row["ref_keys"]),
                         ref_schema=own(row["ref_schema"]),
                         on_delete=_ACTIONS.get(row["confdeltype"]),
                         on_update=_ACTIONS.get(row["confupdtype"]),
@@ -395,6 +405,15 @@ class PostgreSQLSchemaReader:
             include=tuple(row["include"]),
             nulls_not_distinct=bool(row["nulls_not_distinct"]),
         )
+
+
+def _named_keys(attnames: dict[int, str] | None, numbers: Sequence[int] | None) -> tuple[str, ...]:
+    """Key column numbers (``conkey``) as the table's column names, in key order."""
+    if not numbers:
+        return ()
+    if attnames is None or any(n not in attnames for n in numbers):
+        raise ValueError(f"key columns {list(numbers)} are not among the columns read")
+    return tuple(attnames[n] for n in numbers)
 
 
 def _sequence_report(row: dict[str, Any], table: str, schema: str | None) -> list[IgnoredObject]:
