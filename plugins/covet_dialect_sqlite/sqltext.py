@@ -233,7 +233,7 @@ def _named_constraint(text: str) -> ParsedTable | None:
     match = _CONSTRAINT_NAME.match(text)
     if match is None:
         return None
-    name = tokenize(match.group(1))[0].name
+    name = _unquoted(match.group(1))
     rest = _definition(text[match.end() :])
     named = ParsedTable(
         primary_key_name=name if match.group(2).upper() == "PRIMARY" else None,
@@ -243,6 +243,14 @@ def _named_constraint(text: str) -> ParsedTable | None:
         unwritten=list(rest.unwritten),
     )
     return named
+
+
+def _unquoted(name: str) -> str:
+    """A name as ``_CONSTRAINT_NAME`` matched it, unquoted as the tokenizer would."""
+    first = name[0]
+    if first in "\"`":
+        return name[1:-1].replace(first * 2, first)
+    return name[1:-1] if first == "[" else name
 
 
 @functools.lru_cache(maxsize=8192)
