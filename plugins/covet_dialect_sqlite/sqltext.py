@@ -248,7 +248,7 @@ def _named_constraint(text: str) -> ParsedTable | None:
 def _unquoted(name: str) -> str:
     """A name as ``_CONSTRAINT_NAME`` matched it, unquoted as the tokenizer would."""
     first = name[0]
-    if first in "\"`":
+    if first in '"`':
         return name[1:-1].replace(first * 2, first)
     return name[1:-1] if first == "[" else name
 
