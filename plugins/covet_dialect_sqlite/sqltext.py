@@ -197,7 +197,7 @@ def parse_create_table(sql: str) -> ParsedTable:
 def _definitions(sql: str) -> tuple[list[str] | None, str]:
     """The texts of the column and constraint definitions between CREATE TABLE's outer
     parentheses (``None`` without them), and what follows the closing one."""
-    depth, start, cuts = 0, -1, []
+    depth, start, cuts, tail = 0, -1, [], None
     for match in _STRUCTURE.finditer(sql):
         char = match.group()
         if char == "(":
@@ -207,17 +207,18 @@ def _definitions(sql: str) -> tuple[list[str] | None, str]:
                 cuts.append(start)
         elif char == ")" and start >= 0:
             depth -= 1
-            if depth == 0 and start >= 0:
+            if depth == 0:
                 cuts.append(match.start())
-                texts = [sql[a:b] for a, b in zip(cuts[::2], cuts[1::2], strict=True)]
-                return [t for t in texts if t.strip()], sql[match.end() :]
+                tail = sql[match.end() :]
+                break
         elif char == "," and depth == 1 and start >= 0:
             cuts += [match.start(), match.end()]
     if start < 0:
         return None, ""
-    cuts.append(len(sql))  # unclosed: the rest is the last definition
+    if tail is None:  # unclosed: the rest is the last definition
+        cuts.append(len(sql))
     texts = [sql[a:b] for a, b in zip(cuts[::2], cuts[1::2], strict=True)]
-    return [t for t in texts if t.strip()], ""
+    return [t for t in texts if t.strip()], tail or ""
 
 
 # ``CONSTRAINT <name>`` before a table constraint: the name is each table's own, the rest is
