@@ -218,9 +218,27 @@ class Table:
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
-def same_items(new: Sequence[Any], old: Sequence[Any]) -> bool:
-    """Whether ``new`` holds the very objects of ``old``, in order: a normaliser that kept
-    every item as it was can keep their container too."""
+def kept_parts(
+    table: Table,
+    columns: Sequence[Column],
+    indexes: Sequence[Index],
+    uniques: Sequence[UniqueConstraint],
+    checks: Sequence[CheckConstraint],
+    foreign_keys: Sequence[ForeignKey],
+) -> bool:
+    """Whether a normaliser kept every column, index, key and check of ``table`` as the very
+    objects they were, in order: then it can keep the table itself (the dialect checks its
+    own table-level fields)."""
+    return (
+        _same_objects(columns, table.columns)
+        and _same_objects(indexes, table.indexes)
+        and _same_objects(uniques, table.unique_constraints)
+        and _same_objects(checks, table.check_constraints)
+        and _same_objects(foreign_keys, table.foreign_keys)
+    )
+
+
+def _same_objects(new: Sequence[Any], old: Sequence[Any]) -> bool:
     return len(new) == len(old) and all(map(operator.is_, new, old))
 
 

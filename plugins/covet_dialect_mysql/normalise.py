@@ -37,7 +37,7 @@ from covet_core.schema.model import (
     Schema,
     Table,
     UniqueConstraint,
-    same_items,
+    kept_parts,
 )
 from covet_core.schema.render import sql_string, sql_string_value
 from covet_dialect_mysql.expression import (
@@ -109,11 +109,7 @@ def normalise_table(table: Table, enums: Mapping[str, EnumType] | None = None) -
     unique_tuple = tuple(sorted(set(uniques), key=_order))
     check_tuple = tuple(sorted(checks, key=lambda c: (c.name or "", c.expression)))
     if (
-        same_items(columns, table.columns)
-        and same_items(fks, table.foreign_keys)
-        and same_items(index_tuple, table.indexes)
-        and same_items(unique_tuple, table.unique_constraints)
-        and same_items(check_tuple, table.check_constraints)
+        kept_parts(table, columns, index_tuple, unique_tuple, check_tuple, fks)
         and collation == table.collation
         and type(table.primary_key) is tuple
         and table.primary_key_name is None

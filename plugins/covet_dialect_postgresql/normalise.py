@@ -39,7 +39,7 @@ from covet_core.schema.model import (
     Schema,
     Table,
     UniqueConstraint,
-    same_items,
+    kept_parts,
 )
 from covet_dialect_postgresql import expression
 from covet_dialect_postgresql.render import render_type
@@ -261,11 +261,7 @@ def normalise_table(table: Table) -> Table:
     pk_name = (table.primary_key_name or pg_name(table.name, None, "pkey")) if pk else None
     check_tuple = tuple(sorted(checks, key=lambda c: (c.name or "", c.expression)))
     if (
-        same_items(columns, table.columns)
-        and same_items(indexes, table.indexes)
-        and same_items(uniques, table.unique_constraints)
-        and same_items(check_tuple, table.check_constraints)
-        and same_items(fks, table.foreign_keys)
+        kept_parts(table, columns, indexes, uniques, check_tuple, fks)
         and type(table.primary_key) is tuple
         and pk_name == table.primary_key_name
         and table.comment != ""

@@ -33,7 +33,7 @@ from covet_core.schema.model import (
     Schema,
     Table,
     UniqueConstraint,
-    same_items,
+    kept_parts,
 )
 from covet_dialect_sqlite.render import INTEGER_TYPES, render_type
 from covet_dialect_sqlite.sqlcanon import canonical_expression, canonical_tokens, strip_outer_parens
@@ -143,13 +143,8 @@ def normalise_table(table: Table) -> Table:
     index_tuple = tuple(sorted(indexes, key=_index_key))
     unique_tuple = tuple(sorted(table.unique_constraints, key=_unique_key))
     check_tuple = tuple(sorted(checks, key=lambda c: (c.name or "", c.expression)))
-    if (
-        table.comment is None
-        and same_items(columns, table.columns)
-        and same_items(index_tuple, table.indexes)
-        and same_items(unique_tuple, table.unique_constraints)
-        and same_items(check_tuple, table.check_constraints)
-        and same_items(fks, table.foreign_keys)
+    if table.comment is None and kept_parts(
+        table, columns, index_tuple, unique_tuple, check_tuple, fks
     ):
         return table
     return replace(
