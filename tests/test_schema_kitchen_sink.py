@@ -112,6 +112,15 @@ SINK = [
     "CREATE SEQUENCE loose_seq",
     "CREATE TABLE loose (id bigint DEFAULT nextval('loose_seq'))",
     "ALTER SEQUENCE loose_seq OWNED BY loose.id",
+    # A column owning two sequences, and one owning a sequence without using it: each
+    # sequence is created alone and its OWNED BY set after the tables.
+    "CREATE SEQUENCE loose_spare_seq OWNED BY loose.id",
+    "CREATE TABLE owner_only (n integer)",
+    "CREATE SEQUENCE owner_only_seq OWNED BY owner_only.n",
+    # Its own sequence's nextval() and more: not SERIAL's default, kept as written.
+    "CREATE TABLE bumped (id integer NOT NULL)",
+    "CREATE SEQUENCE bumped_id_seq AS integer OWNED BY bumped.id",
+    "ALTER TABLE bumped ALTER id SET DEFAULT nextval('bumped_id_seq') * 2",
     # Comments on what is not a modelled table or column: carried, each after its object.
     "COMMENT ON INDEX booking_room IS 'busy rooms'",
     "COMMENT ON CONSTRAINT no_overlap ON booking IS 'one booking a room at a time'",

@@ -91,6 +91,37 @@ _MAY_HAVE_SETTINGS = (
 )
 
 COLUMNS = f"""
+-- The sequences each column owns ('i': its identity; 'a': its SERIAL or an OWNED BY), in one
+-- pass over pg_depend rather than a lookup per column with a default, and all of them: a
+-- column may own more than one, or own one its default does not use. "used": the default is
+-- exactly this sequence's nextval(), as SERIAL writes it.
+WITH owned AS (
+  SELECT d.refobjid AS rel, d.refobjsubid AS attnum,
+         array_agg(ARRAY[d.deptype::text, s.relname::text,
+             CASE WHEN sn.nspname = current_schema() THEN '' ELSE quote_ident(sn.nspname) || '.' END
+             || quote_ident(s.relname),
+             CASE WHEN
+                  q.seqstart <> 1 OR q.seqincrement <> 1 OR q.seqmin <> 1 OR q.seqcache <> 1
+                  OR q.seqcycle OR q.seqmax <> CASE q.seqtypid WHEN 'int2'::regtype THEN 32767
+                  WHEN 'int4'::regtype THEN 2147483647 ELSE 9223372036854775807 END
+                  THEN concat_ws(' ', 'START WITH ' || q.seqstart,
+                        'INCREMENT BY ' || q.seqincrement, 'MINVALUE ' || q.seqmin,
+                        'MAXVALUE ' || q.seqmax, 'CACHE ' || q.seqcache,
+                        CASE WHEN q.seqcycle THEN 'CYCLE' END) END,
+             q.seqstart::text, (q.seqtypid = a.atttypid)::text,
+             coalesce(pg_get_expr(ad.adbin, ad.adrelid, true)
+                      = format('nextval(%L::regclass)', s.oid::regclass::text), false)::text]
+             ORDER BY d.deptype DESC, s.relname) AS sequences
+  FROM pg_depend d
+  JOIN pg_class s ON s.oid = d.objid
+  JOIN pg_namespace sn ON sn.oid = s.relnamespace
+  JOIN pg_sequence q ON q.seqrelid = s.oid
+  JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+  LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+  WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+    AND d.deptype IN ('a', 'i') AND d.refobjsubid > 0
+  GROUP BY d.refobjid, d.refobjsubid
+)
 SELECT a.attrelid AS rel, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod) AS type,
        t.typtype::text AS typtype, t.typname, tn.nspname AS type_schema, a.attnotnull,
        a.attislocal,
@@ -98,25 +129,7 @@ SELECT a.attrelid AS rel, a.attnum, a.attname, format_type(a.atttypid, a.atttypm
        ds.description AS comment,
        CASE WHEN t.typtype = 'e' THEN ARRAY(SELECT e.enumlabel FROM pg_enum e
             WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder) END AS labels,
-       CASE WHEN ad.adbin IS NOT NULL AND a.attidentity = '' THEN EXISTS (
-            SELECT 1 FROM pg_depend s WHERE s.refclassid = 'pg_class'::regclass
-            AND s.refobjid = a.attrelid AND s.refobjsubid = a.attnum
-            AND s.classid = 'pg_class'::regclass AND s.deptype = 'a') END AS owns_sequence,
-       CASE WHEN a.attidentity <> '' OR ad.adbin IS NOT NULL THEN (
-            SELECT ARRAY[s.relname::text, CASE WHEN
-                   q.seqstart <> 1 OR q.seqincrement <> 1 OR q.seqmin <> 1 OR q.seqcache <> 1
-                   OR q.seqcycle OR q.seqmax <> CASE q.seqtypid WHEN 'int2'::regtype THEN 32767
-                   WHEN 'int4'::regtype THEN 2147483647 ELSE 9223372036854775807 END
-                   THEN concat_ws(' ', 'START WITH ' || q.seqstart,
-                         'INCREMENT BY ' || q.seqincrement, 'MINVALUE ' || q.seqmin,
-                         'MAXVALUE ' || q.seqmax, 'CACHE ' || q.seqcache,
-                         CASE WHEN q.seqcycle THEN 'CYCLE' END) END, q.seqstart::text,
-                   (q.seqtypid = a.atttypid)::text]
-            FROM pg_depend d JOIN pg_class s ON s.oid = d.objid
-            JOIN pg_sequence q ON q.seqrelid = s.oid
-            WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
-              AND d.refobjid = a.attrelid AND d.refobjsubid = a.attnum AND d.deptype IN ('a', 'i'))
-            END AS sequence_options,
+       o.sequences,
        CASE WHEN a.attcollation <> t.typcollation THEN (
             SELECT ARRAY[cn.nspname, co.collname] FROM pg_collation co
             JOIN pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = a.attcollation)
@@ -138,6 +151,7 @@ JOIN pg_namespace tn ON tn.oid = t.typnamespace
 LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
 LEFT JOIN pg_description ds
        ON ds.objoid = a.attrelid AND ds.classoid = 'pg_class'::regclass AND ds.objsubid = a.attnum
+LEFT JOIN owned o ON o.rel = a.attrelid AND o.attnum = a.attnum
 WHERE c.relnamespace = ANY($1::oid[]) AND c.relkind IN ('r', 'p')
   AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attrelid, a.attnum
@@ -485,9 +499,9 @@ WHERE c.relkind = 'S'
                   WHERE o.classid = 'pg_class'::regclass AND o.objid = c.oid
                     AND o.refclassid = 'pg_class'::regclass AND o.deptype = 'a'
                     AND a.attnotnull AND a.atttypid = q.seqtypid
-                    AND EXISTS (SELECT 1 FROM pg_depend u
-                                WHERE u.classid = 'pg_attrdef'::regclass AND u.objid = ad.oid
-                                  AND u.refobjid = c.oid))
+                    -- as COLUMNS' "used" (the reader's _serial): SERIAL's very default
+                    AND pg_get_expr(ad.adbin, ad.adrelid, true)
+                        = format('nextval(%L::regclass)', c.oid::regclass::text))
 UNION ALL
 -- Functions a table calls (a column default or generated column, a check, an index
 -- expression: pg_depend from pg_attrdef, pg_constraint or an index) before the tables, as

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from covet_core.schema.model import (
     CarriedObject,
@@ -235,7 +235,7 @@ class PostgreSQLSchemaReader:
             table = tables.get(row["rel"])
             if table is None:
                 continue
-            if row["sequence_options"] or row["collation"] or row["labels"]:
+            if row["sequences"] or row["collation"] or row["labels"]:
                 column = self._column(row, own)
             else:  # the same column on many tables (id, created_at, ...) is made once
                 key = tuple(row[f] for f in _COLUMN_FACTS)
@@ -249,10 +249,12 @@ class PostgreSQLSchemaReader:
                     dialect="postgresql",
                 )  # fmt: skip
                 settings.append(setting)
-            if row["sequence_options"]:  # a serial or identity column
+            if row["sequences"]:  # a serial or identity column, or one owning a sequence
                 found = _sequence_report(row, table["name"], table["schema"])
-                ignored += found
-                carried += [c for r in found if (c := _sequence_fix(r, row, table["name"]))]
+                ignored += [report for report, _ in found]
+                carried += [
+                    c for r, seq in found if (c := _sequence_fix(r, seq, row, table["name"]))
+                ]
 
         carried += settings  # after the other settings and comments (stage 5) of CARRIED
         for row in constraints:
@@ -370,6 +372,7 @@ class PostgreSQLSchemaReader:
         # A serial column's nextval() over its own sequence is the server's autoincrement,
         # when SERIAL would make it so: NOT NULL, and a sequence of the column's own type.
         serial = _serial(row)
+        sequence = _sequences(row)[0]
         autoincrement = bool(row["attidentity"]) or serial
         generated = default if row["attgenerated"] else None  # pg_get_expr of its expression
         if autoincrement or row["attgenerated"]:
@@ -385,7 +388,7 @@ class PostgreSQLSchemaReader:
             generated=generated, stored=row["attgenerated"] == "s",
             autoincrement_kind="serial" if serial else (
                 "always" if row["attidentity"] == "a" else None),
-            sequence_options=row["sequence_options"][1] if row["sequence_options"] else None,
+            sequence_options=sequence.options if sequence else None,
             written_default=row["default"] if default is not None else None,
             inherited=not row["attislocal"],
         )  # fmt: skip
@@ -416,44 +419,79 @@ def _named_keys(attnames: dict[int, str] | None, numbers: Sequence[int] | None) 
     return tuple(attnames[n] for n in numbers)
 
 
-def _sequence_report(row: dict[str, Any], table: str, schema: str | None) -> list[IgnoredObject]:
+class OwnedSequence(NamedTuple):
+    """A sequence a column owns, as COLUMNS reads it."""
+
+    kind: str  # "i": the column's identity; "a": its SERIAL, or an OWNED BY
+    name: str
+    qualified: str  # quoted, with its schema unless the connection's own
+    options: str | None  # what differs from a fresh sequence's defaults (None: nothing)
+    start: str
+    same_type: bool  # of the column's own type
+    used: bool  # the column's default is exactly nextval() of it, as SERIAL writes it
+
+
+def _sequences(row: Any) -> tuple[OwnedSequence | None, list[OwnedSequence]]:
+    """The sequence that makes the column's values (its identity's, or the owned one its
+    default calls), if any, and the other sequences it owns: those only say OWNED BY."""
+    owned = [
+        OwnedSequence(k, n, q, o, st, same == "true", used == "true")
+        for k, n, q, o, st, same, used in row["sequences"] or ()
+    ]
+    main = next((s for s in owned if s.kind == "i"), None) or next(
+        (s for s in owned if s.used), None
+    )
+    return main, [s for s in owned if s is not main]
+
+
+def _sequence_report(
+    row: Any, table: str, schema: str | None
+) -> list[tuple[IgnoredObject, OwnedSequence]]:
     """What a copy of a serial or identity column cannot make the same: a sequence named
     other than ``<table>_<column>_seq`` (SERIAL and IDENTITY choose that name), or a serial
-    sequence altered after creation (SERIAL takes no options)."""
-    sequence = row["sequence_options"]
-    if not sequence:
-        return []
+    sequence altered after creation (SERIAL takes no options); and each sequence the column
+    owns that SERIAL would not make (created on its own by CARRIED, then given its owner)."""
     from covet_dialect_postgresql.normalise import pg_name  # it imports this module
 
-    name, options, _, _ = sequence
-    what = f"{name} of {table}.{row['attname']}"
-    found = []
-    if row["owns_sequence"] and not row["attidentity"] and not _serial(row):
-        # Owned by a nullable column, or of another type than it: not what SERIAL makes. The
-        # sequence is carried on its own (CARRIED); its OWNED BY is set after the tables.
-        return [IgnoredObject("sequence owner", what, schema)]
-    if name != pg_name(table, row["attname"], "seq"):
-        found.append(IgnoredObject("sequence name", what, schema))
-    if options and not row["attidentity"]:
-        found.append(IgnoredObject("serial sequence options", what, schema))
+    main, others = _sequences(row)
+    if main is not None and not row["attidentity"] and not _serial(row):
+        # Used by a default SERIAL would not write (a nullable column, another type): its
+        # sequence is created on its own, like any other it owns.
+        others = [main, *others]
+        main = None
+    found = [
+        (IgnoredObject("sequence owner", f"{s.name} of {table}.{row['attname']}", schema), s)
+        for s in others
+    ]
+    if main is None:
+        return found
+    what = f"{main.name} of {table}.{row['attname']}"
+    if main.name != pg_name(table, row["attname"], "seq"):
+        found.append((IgnoredObject("sequence name", what, schema), main))
+    if main.options and not row["attidentity"]:
+        found.append((IgnoredObject("serial sequence options", what, schema), main))
     return found
 
 
 _DO_TAG = "$covet_seq$"
 
 
-def _serial(row: dict[str, Any]) -> bool:
-    sequence = row["sequence_options"]
+def _serial(row: Any) -> bool:
+    """A column SERIAL makes: NOT NULL, its default exactly nextval() of a sequence of its
+    own type that it owns."""
+    main = _sequences(row)[0]
     return (
-        bool(row["owns_sequence"])
-        and (row["default"] or "").startswith("nextval(")
+        main is not None
+        and main.kind == "a"
+        and main.used
+        and main.same_type
         and bool(row["attnotnull"])
-        and bool(sequence)
-        and sequence[3] == "true"
     )
 
 
-def _sequence_fix(report: IgnoredObject, row: dict[str, Any], table: str) -> CarriedObject | None:
+def _sequence_fix(
+    report: IgnoredObject, owned: OwnedSequence, row: Any, table: str
+) -> CarriedObject | None:
     """What makes a copy's column sequence like the original's, after its CREATE TABLE made
     it with SERIAL or IDENTITY: its name (another than those choose, say after a rename), or
     a serial sequence's options (SERIAL takes none). The sequence is found through its column
@@ -462,17 +500,15 @@ def _sequence_fix(report: IgnoredObject, row: dict[str, Any], table: str) -> Car
     before the table itself is dropped."""
     from covet_dialect_postgresql.normalise import pg_name  # it imports this module
 
-    sequence, options, start, _ = row["sequence_options"]
+    sequence, options, start = owned.name, owned.options, owned.start
     column = row["attname"]
     where = f"{quote(report.schema)}.{quote(table)}" if report.schema else quote(table)
     serial = f"pg_get_serial_sequence({sql_string(where)}, {sql_string(column)})"
     if report.kind == "sequence owner":
-        prefix = f"{quote(report.schema)}." if report.schema else ""
-        owned = f"{prefix}{quote(sequence)}"
         return CarriedObject(
             report.kind, report.name, report.schema,
-            f"ALTER SEQUENCE {owned} OWNED BY {where}.{quote(column)}",
-            f"ALTER SEQUENCE {owned} OWNED BY NONE", stage=5, dialect="postgresql",
+            f"ALTER SEQUENCE {owned.qualified} OWNED BY {where}.{quote(column)}",
+            f"ALTER SEQUENCE {owned.qualified} OWNED BY NONE", stage=5, dialect="postgresql",
         )  # fmt: skip
     if report.kind == "sequence name":
         renamed, back = sequence, pg_name(table, column, "seq")
