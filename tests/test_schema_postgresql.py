@@ -452,3 +452,61 @@ async def test_key_columns_are_named_in_key_order_even_to_a_schema_not_read(pg):
         "to_parent": (("r", "p"), None, "parent", ("c", "a")),
         "to_outside": (("q", "p"), "outside", "ref", ("y", "x")),
     }
+
+
+class _Watching:
+    """The real adapter, noting what the server says of the session at each catalog query."""
+
+    def __init__(self, adapter: Any) -> None:
+        self.adapter, self.seen = adapter, []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.adapter, name)
+
+    async def fetch_rows(self, sql: str, params: Any = None) -> Any:
+        self.seen.append(
+            await self.adapter.fetch_one(
+                "SELECT current_setting('jit_above_cost') AS threshold,"
+                " current_setting('transaction_isolation') AS isolation,"
+                " current_setting('transaction_read_only') AS read_only, now() AS started"
+            )
+        )
+        return await self.adapter.fetch_rows(sql, params)
+
+
+async def test_a_read_is_one_read_only_snapshot_without_jit_and_leaves_the_session_as_it_was(pg):
+    """The catalog queries run in one REPEATABLE READ, READ ONLY transaction with JIT off
+    (compiling their subqueries cost ten times the query on analysed catalogs); the session's
+    settings, and a caller's own open transaction, are as they were after the read."""
+    adapter = await connect(pg)
+    try:
+        await adapter.execute("CREATE TABLE t (id int PRIMARY KEY)")
+        await adapter.execute("SET jit = on")
+        await adapter.execute("SET jit_above_cost = 5000")
+        watching = _Watching(adapter)
+        schema = await PostgreSQLSchemaReader(watching).read()
+        assert schema.table("t").primary_key == ("id",)
+        assert len(watching.seen) >= 6
+        assert {(s["threshold"], s["isolation"], s["read_only"]) for s in watching.seen} == {
+            ("-1", "repeatable read", "on")
+        }
+        assert len({s["started"] for s in watching.seen}) == 1  # one transaction
+        assert not adapter.in_transaction
+        assert await adapter.fetch_value("SELECT current_setting('jit')") == "on"
+        assert await adapter.fetch_value("SELECT current_setting('jit_above_cost')") == "5000"
+
+        # Inside the caller's transaction: its isolation and settings stay, and it goes on.
+        async with adapter.transaction():
+            await adapter.execute("SET LOCAL jit_above_cost = 7000")
+            await adapter.execute("INSERT INTO t VALUES (1)")
+            watching = _Watching(adapter)
+            await PostgreSQLSchemaReader(watching).read()
+            assert {(s["threshold"], s["isolation"]) for s in watching.seen} == {
+                ("-1", "read committed")
+            }
+            assert adapter.in_transaction
+            assert await adapter.fetch_value("SELECT current_setting('jit_above_cost')") == "7000"
+            await adapter.execute("INSERT INTO t VALUES (2)")
+        assert await adapter.fetch_value("SELECT count(*) FROM t") == 2
+    finally:
+        await adapter.disconnect()
