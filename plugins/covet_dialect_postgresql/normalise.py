@@ -43,7 +43,7 @@ from covet_core.schema.model import (
 )
 from covet_dialect_postgresql import expression
 from covet_dialect_postgresql.render import render_type
-from covet_dialect_postgresql.schema_reader import portable_type
+from covet_dialect_postgresql.schema_rows import portable_type
 
 _ALIASES = {
     "int": "integer", "int4": "integer", "int2": "smallint", "int8": "bigint",
