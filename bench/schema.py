@@ -156,7 +156,7 @@ async def record_queries(adapter: Any, read: Callable[[], Any]) -> list[tuple[st
     the driver with no mapping: the floor for the facts covet reads, which are more than the
     raw queries above fetch (index methods, operator classes, collations, carried objects)."""
     issued: list[tuple[str, str, Any]] = []
-    methods = ("fetch_all", "fetch_rows", "fetch_one", "fetch_value")
+    methods = ("execute", "fetch_all", "fetch_rows", "fetch_one", "fetch_value")
     originals = {m: getattr(adapter, m) for m in methods if hasattr(adapter, m)}
 
     def recorder(method: str) -> Any:
@@ -221,6 +221,10 @@ def run(dialect_name: str, n: int, repeat: int, root: Path) -> dict[str, tuple[f
         adapter = dialect.adapter_from_url(url, root)
         loop.run_until_complete(adapter.connect())
         loop.run_until_complete(create(adapter, dialect, models))
+        if dialect_name == "postgresql":
+            # Statistics on the catalogs, as autovacuum gives any database in use: a fresh
+            # database has none, and the planner then picks other plans for every variant.
+            loop.run_until_complete(adapter.execute("ANALYZE"))
 
         async def raw() -> int:
             rows = 0
@@ -234,10 +238,14 @@ def run(dialect_name: str, n: int, repeat: int, root: Path) -> dict[str, tuple[f
         issued = loop.run_until_complete(record_queries(adapter, read))
 
         async def replay() -> int:
+            # In a transaction, as covet's PostgreSQL reader runs them (its settings, such as
+            # JIT off, hold for that transaction only).
             rows = 0
-            for method, sql, params in issued:
-                result = await getattr(adapter, method)(sql, params)
-                rows += len(result) if isinstance(result, list) else 1
+            async with adapter.transaction():
+                for method, sql, params in issued:
+                    if sql != "BEGIN":
+                        result = await getattr(adapter, method)(sql, params)
+                        rows += len(result) if isinstance(result, list) else 1
             return rows
 
         async def read_compare() -> int:
