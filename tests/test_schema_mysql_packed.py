@@ -14,9 +14,9 @@ from covet_core.errors import DatabaseError
 NASTY = [
     # Names and texts with what JSON escapes (quotes, backslashes, control characters),
     # what GROUP_CONCAT separates with (commas, brackets) and more than ASCII.
-    "CREATE TABLE `we,ird]\"[name` (`id` INT PRIMARY KEY, `a\\\\b \"q\"` VARCHAR(20)"
+    'CREATE TABLE `we,ird]"[name` (`id` INT PRIMARY KEY, `a\\\\b "q"` VARCHAR(20)'
     " DEFAULT 'it''s \\\\ \"x\"' COMMENT 'line\\none\\ttab',"
-    " `ünï` TEXT, `[x]` INT, KEY `k,1` (`[x]`), UNIQUE KEY `u\"2` (`a\\\\b \"q\"`(5)))",
+    ' `ünï` TEXT, `[x]` INT, KEY `k,1` (`[x]`), UNIQUE KEY `u"2` (`a\\\\b "q"`(5)))',
     "CREATE TABLE `Case` (`n` INT, `m` INT GENERATED ALWAYS AS (`n` * 2) VIRTUAL,"
     " KEY `k` (`m` DESC, `n`))",
     # Names equal but for case: one group under information_schema's collation.
