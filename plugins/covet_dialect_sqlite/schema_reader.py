@@ -31,6 +31,7 @@ from covet_core.schema.model import (
     UniqueConstraint,
     same_key_error,
 )
+from covet_core.schema.prefetch import Prefetch
 from covet_dialect_sqlite.sqltext import (
     ParsedForeignKey,
     ParsedTable,
@@ -136,9 +137,21 @@ class SQLiteSchemaReader:
         s = quote_ansi(name)
         label = None if name == "main" else name
         objects = await self.adapter.fetch_all(_OBJECTS.format(s=s))
-        columns = await self.adapter.fetch_all(_COLUMNS.format(s=s), (name,))
-        indexes = await self.adapter.fetch_all(_INDEXES.format(s=s), (name, name))
-        fks = await self.adapter.fetch_all(_FOREIGN_KEYS.format(s=s), (name,))
+        queries = [
+            (_COLUMNS.format(s=s), (name,)),
+            (_INDEXES.format(s=s), (name, name)),
+            (_FOREIGN_KEYS.format(s=s), (name,)),
+        ]
+        async with Prefetch(self.adapter.fetch_all, queries) as fetched:
+            # The tables' own texts are parsed while the driver's thread runs the pragmas.
+            parsed = {
+                o["name"]: parse_create_table(o["sql"])
+                for o in objects
+                if o["type"] == "table" and o["sql"] and not o["sql"].upper().startswith("CREATE V")
+            }
+            columns = await fetched.next()
+            indexes = await fetched.next()
+            fks = await fetched.next()
 
         by_table: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for row in columns:
@@ -176,6 +189,7 @@ class SQLiteSchemaReader:
                     obj_name,
                     label,
                     obj["sql"] or "",
+                    parsed.get(obj_name),
                     by_table[obj_name],
                     index_rows.get(obj_name, {}),
                     fk_rows.get(obj_name, {}),
@@ -220,6 +234,7 @@ class SQLiteSchemaReader:
         name: str,
         label: str | None,
         sql: str,
+        parsed: ParsedTable | None,
         rows: list[dict[str, Any]],
         indexes: dict[str, list[dict[str, Any]]],
         fks: dict[int, list[dict[str, Any]]],
@@ -227,7 +242,7 @@ class SQLiteSchemaReader:
         pk_of: dict[str, tuple[str, ...]],
         schema: Schema,
     ) -> Table:
-        parsed = parse_create_table(sql)
+        parsed = parsed or parse_create_table(sql)
         unknown = [o for o in parsed.options if o not in TABLE_OPTIONS]
         for option in unknown:  # a later SQLite's option: a copy could not say it, so say so
             schema.ignored.append(IgnoredObject(f"{option} table", name, label))
