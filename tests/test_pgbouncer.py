@@ -17,7 +17,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 from conftest import write_migration
-from topologies import topology
+from topologies import read_schema, topology
 
 POOLED = "postgresql://postgres@127.0.0.1:6432/covet_pgb"
 UPSTREAM = "postgresql://postgres@127.0.0.1:5432/covet_pgb"
@@ -169,3 +169,30 @@ def test_pg_advisory_is_refused_through_a_transaction_pooler(
     (tmp_path / "covet.toml").write_text('lock = "pg_advisory"\npooler = "transaction"\n')
     code, output = _done(_covet(tmp_path, POOLED, "migrate", "up"))
     assert code == 2 and 'does not hold through a transaction pooler; use lock = "table"' in output
+
+
+def test_a_schema_read_through_a_transaction_pooler_leaves_no_setting_behind(
+    pgbouncer: None, tmp_path: Path
+) -> None:
+    """The read's one transaction (its snapshot, JIT off) holds one server connection of the
+    pool; its settings end with it, so the next client of that connection sees none."""
+    asyncio.run(_upstream("CREATE TABLE IF NOT EXISTS read_through (id int PRIMARY KEY)"))
+    for _ in range(2):  # the second read may come through the other server connection
+        schema = asyncio.run(read_schema(POOLED + "?pooler=transaction", tmp_path))
+        assert schema.table("read_through").primary_key == ("id",)
+    server_default = asyncio.run(_upstream("SHOW jit_above_cost"))[0][0]
+    assert asyncio.run(_pooled_jit()) == [server_default, server_default]
+
+
+async def _pooled_jit() -> list[str]:
+    conns = [await asyncpg.connect(POOLED, statement_cache_size=0) for _ in range(2)]
+    try:
+        for conn in conns:
+            await conn.execute("BEGIN")  # both held at once: both server connections
+        seen = [await conn.fetchval("SHOW jit_above_cost") for conn in conns]
+        for conn in conns:
+            await conn.execute("COMMIT")
+        return seen
+    finally:
+        for conn in conns:
+            await conn.close()

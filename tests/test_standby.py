@@ -15,7 +15,7 @@ import asyncpg
 import pytest
 from click.testing import Result
 from conftest import write_migration
-from topologies import Stalled, bumping, topology
+from topologies import Stalled, bumping, read_schema, topology
 
 PRIMARY = "postgresql://postgres@127.0.0.1:5433/covet"
 STANDBY = "postgresql://postgres@127.0.0.1:5434/covet"
@@ -64,6 +64,9 @@ def test_every_writing_command_refuses_a_standby_and_reading_works(
     assert status.exit_code == 0 and "2024_01_01_000000_first" in status.output
     assert run(*dirs, "migrate", "validate", env=on_standby).exit_code == 0
     assert run(*dirs, "migrate", "up", "--dry-run", env=on_standby).exit_code == 0
+    # A schema read (generate, lint) is one READ ONLY transaction: a standby serves it.
+    schema = asyncio.run(read_schema(STANDBY, migrations_dir))
+    assert [t.name for t in schema.tables.values()] == ["a"]
 
     # Every command that writes stops with the same one line, pending or not.
     writers = [

@@ -103,3 +103,18 @@ class Stalled:
         elif progress.throttled_seconds > 1.5 and self.waited.is_set() and not self.still.is_set():
             self.seen.append(progress.processed_rows)
             self.still.set()
+
+
+async def read_schema(url: str, base: Path) -> Any:
+    """The PostgreSQL schema at ``url`` as covet's reader sees it, over a connection of its
+    own."""
+    from covet_core.plugins import Plugins
+    from covet_core.schema.reader import SchemaReader
+
+    dialect = Plugins.load().dialect("postgresql")
+    adapter = dialect.adapter_from_url(url, base)
+    await adapter.connect()
+    try:
+        return await SchemaReader(adapter, dialect).read_schema()
+    finally:
+        await adapter.disconnect()
