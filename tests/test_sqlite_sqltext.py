@@ -49,6 +49,21 @@ EDGES = [
     "CREATE TABLE t (a INT, CONSTRAINT 'lit' CHECK (a < 9), CONSTRAINT /* c */ n CHECK (a <> 2))",
     "CREATE TABLE t (a INT, CONSTRAINT n1 CHECK (a > 1), CONSTRAINT n2 CHECK (a > 1))",
     "CREATE TABLE t (a INT, CONSTRAINT c)",
+    # Column constraints' names and referenced tables: read apart from the rest, which is
+    # shared by every table that writes it alike.
+    'CREATE TABLE t1 ("id" INTEGER CONSTRAINT "pk_t1" PRIMARY KEY AUTOINCREMENT NOT NULL,'
+    ' p INT CONSTRAINT "fk_t1" REFERENCES "t0" ("id") ON DELETE SET NULL)',
+    'CREATE TABLE t2 ("id" INTEGER CONSTRAINT "pk_t2" PRIMARY KEY AUTOINCREMENT NOT NULL,'
+    ' p INT CONSTRAINT "fk_t2" REFERENCES "t1" ("id") ON DELETE SET NULL)',
+    "CREATE TABLE t (b INT CONSTRAINT [u b] UNIQUE CONSTRAINT c1 CHECK (b > 0)"
+    ' REFERENCES "p q" ("x") CONSTRAINT nn NOT NULL CONSTRAINT `d``f` DEFAULT 3)',
+    "CREATE TABLE t (a INT DEFAULT 'CONSTRAINT x' REFERENCES p, b INT /* REFERENCES q */"
+    " REFERENCES `r``s` (id), c INT -- CONSTRAINT z\n CHECK (c <> 'REFERENCES t'))",
+    'CREATE TABLE t (a INT, CONSTRAINT "c""d" FOREIGN KEY (a) REFERENCES [p] (id),'
+    " CONSTRAINT fk2 FOREIGN KEY (a) REFERENCES s.p (id) DEFERRABLE INITIALLY DEFERRED)",
+    'CREATE TABLE t (x$constraint INT, "constraint x" INT, y INT REFERENCES constraint_t)',
+    "CREATE TABLE t (a INT CONSTRAINT 'lit' CHECK (a > 0) CONSTRAINT \"unclosed)",
+    "CREATE TABLE t (a INT GENERATED ALWAYS AS (a REFERENCES) CONSTRAINT g UNIQUE)",
 ]
 
 

@@ -180,7 +180,7 @@ def parse_create_table(sql: str) -> ParsedTable:
     for text in definitions:
         # Each definition alone, once per text: tables repeat their columns (id, created_at,
         # ...), and tokenizing every CREATE TABLE whole was most of a SQLite schema read.
-        one = _named_constraint(text) or _definition(text)
+        one = _read_definition(text)
         parsed.columns += one.columns
         if one.primary_key_name is not None:
             parsed.primary_key_name = one.primary_key_name
@@ -221,33 +221,88 @@ def _definitions(sql: str) -> tuple[list[str] | None, str]:
     return [t for t in texts if t.strip()], tail or ""
 
 
-# ``CONSTRAINT <name>`` before a table constraint: the name is each table's own, the rest is
-# often the same on many tables (``CHECK (amount >= 0)``), so the rest is read once per text.
-_CONSTRAINT_NAME = re.compile(
-    r"""\s*CONSTRAINT\s+("(?:[^"]|"")*"|`(?:[^`]|``)*`|\[[^\]]*\]|[^\W\d][\w$]*)
-    (?=\s|\()\s*(?=(PRIMARY|UNIQUE|CHECK|FOREIGN)\b)""",
-    re.I | re.X,
+# A definition's own names: the name after CONSTRAINT and the table after REFERENCES differ
+# from table to table (covet itself writes "id" INTEGER CONSTRAINT "pk_<table>" PRIMARY KEY,
+# and each table's foreign key references another), while the rest of the text is often the
+# same on many tables. The names are swapped for placeholders, the rest is read once per
+# text, and the names are put back. Literals, comments and quoted names are matched whole
+# first, so a CONSTRAINT or REFERENCES inside one is never taken for the keyword.
+_MAY_NAME = re.compile(r"constraint|references", re.I)
+_OWN_NAMES = re.compile(
+    r"""'[^']*(?:''[^']*)*'?|--[^\n]*|/\*.*?(?:\*/|\Z)
+    |(?<![\w$])((?:CONSTRAINT|REFERENCES)\s+)("(?:[^"]|"")*"|`(?:[^`]|``)*`|\[[^\]]*\]|[^\W\d][\w$]*)
+    |"[^"]*(?:""[^"]*)*"?|`[^`]*(?:``[^`]*)*`?|\[[^\]]*\]?""",
+    re.S | re.X | re.I,
 )
 
 
-def _named_constraint(text: str) -> ParsedTable | None:
-    match = _CONSTRAINT_NAME.match(text)
-    if match is None:
-        return None
-    name = _unquoted(match.group(1))
-    rest = _definition(text[match.end() :])
-    named = ParsedTable(
-        primary_key_name=name if match.group(2).upper() == "PRIMARY" else None,
-        checks=[(name, expression) for _, expression in rest.checks],
-        uniques=[(name, columns) for _, columns in rest.uniques],
-        foreign_keys=[replace(fk, name=name) for fk in rest.foreign_keys],
-        unwritten=list(rest.unwritten),
+class _NameInText(Exception):
+    """A placeholder landed in an expression's text: that text is read as written."""
+
+
+def _read_definition(text: str) -> ParsedTable:
+    if _MAY_NAME.search(text) is None:
+        return _definition(text)
+    names: list[str] = []
+
+    def swap(match: re.Match[str]) -> str:
+        if match.group(2) is None:
+            return match.group()
+        names.append(_unquoted(match.group(2)))
+        return f'{match.group(1)}"\x00{len(names) - 1}\x00"'
+
+    template = _OWN_NAMES.sub(swap, text)
+    if not names:
+        return _definition(text)
+    try:
+        return _put_back(_definition(template), names)
+    except _NameInText:
+        return _definition(text)
+
+
+def _put_back(parsed: ParsedTable, names: list[str]) -> ParsedTable:
+    """``parsed`` (shared: never changed) with each placeholder its name again."""
+
+    def name(text: str | None) -> str | None:
+        if text is None or "\x00" not in text:
+            return text
+        for k, written in enumerate(names):
+            text = text.replace(f"\x00{k}\x00", written)
+        return text
+
+    def expression(text: str) -> str:
+        if "\x00" in text:
+            raise _NameInText
+        return text
+
+    def named(items: list[str] | tuple[str, ...]) -> list[str]:
+        return [name(i) or "" for i in items]
+
+    return ParsedTable(
+        columns=named(parsed.columns),
+        primary_key_name=name(parsed.primary_key_name),
+        autoincrement=name(parsed.autoincrement),
+        checks=[(name(n), expression(e)) for n, e in parsed.checks],
+        uniques=[(name(n), tuple(named(c))) for n, c in parsed.uniques],
+        foreign_keys=[
+            replace(
+                fk,
+                name=name(fk.name),
+                columns=tuple(named(fk.columns)),
+                ref_table=name(fk.ref_table) or "",
+                ref_columns=tuple(named(fk.ref_columns)),
+            )
+            for fk in parsed.foreign_keys
+        ],
+        generated={k: (expression(e), stored) for k, (e, stored) in parsed.generated.items()},
+        collations={k: name(c) or "" for k, c in parsed.collations.items()},
+        options=list(parsed.options),
+        unwritten=[(name(w) or "", name(c)) for w, c in parsed.unwritten],
     )
-    return named
 
 
 def _unquoted(name: str) -> str:
-    """A name as ``_CONSTRAINT_NAME`` matched it, unquoted as the tokenizer would."""
+    """A name as ``_OWN_NAMES`` matched it, unquoted as the tokenizer would."""
     first = name[0]
     if first in '"`':
         return name[1:-1].replace(first * 2, first)
