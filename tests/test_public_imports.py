@@ -46,6 +46,7 @@ PUBLIC = {
     "covet_core.schema.generator",
     "covet_core.schema.model",
     "covet_core.schema.operations",
+    "covet_core.schema.prefetch",
     "covet_core.schema.reader",
     "covet_core.schema.render",
     "covet_core.session_lock",

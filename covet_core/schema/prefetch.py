@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Any
 
+__all__ = ["Prefetch"]
+
 Fetch = Callable[[str, Any], Awaitable[Any]]
 
 
