@@ -10,6 +10,7 @@ comma or a keyword inside any of them never splits or ends a clause.
 
 from __future__ import annotations
 
+import copy
 import functools
 import re
 from dataclasses import dataclass, field, replace
@@ -261,44 +262,39 @@ def _read_definition(text: str) -> ParsedTable:
 
 
 def _put_back(parsed: ParsedTable, names: list[str]) -> ParsedTable:
-    """``parsed`` (shared: never changed) with each placeholder its name again."""
+    """``parsed`` (shared: never changed) with each placeholder its name again. Only these
+    fields hold names that follow CONSTRAINT or REFERENCES; the others are shared as they
+    are (no caller changes a definition's parts)."""
+    placeholders = {f"\x00{k}\x00": written for k, written in enumerate(names)}
 
     def name(text: str | None) -> str | None:
         if text is None or "\x00" not in text:
             return text
-        for k, written in enumerate(names):
-            text = text.replace(f"\x00{k}\x00", written)
+        whole = placeholders.get(text)
+        if whole is not None:
+            return whole
+        for placeholder, written in placeholders.items():
+            text = text.replace(placeholder, written)
         return text
 
-    def expression(text: str) -> str:
-        if "\x00" in text:
-            raise _NameInText
-        return text
-
-    def named(items: list[str] | tuple[str, ...]) -> list[str]:
-        return [name(i) or "" for i in items]
-
-    return ParsedTable(
-        columns=named(parsed.columns),
-        primary_key_name=name(parsed.primary_key_name),
-        autoincrement=name(parsed.autoincrement),
-        checks=[(name(n), expression(e)) for n, e in parsed.checks],
-        uniques=[(name(n), tuple(named(c))) for n, c in parsed.uniques],
-        foreign_keys=[
-            replace(
-                fk,
-                name=name(fk.name),
-                columns=tuple(named(fk.columns)),
-                ref_table=name(fk.ref_table) or "",
-                ref_columns=tuple(named(fk.ref_columns)),
-            )
+    if any("\x00" in e for _, e in parsed.checks) or any(
+        "\x00" in e for e, _ in parsed.generated.values()
+    ):
+        raise _NameInText
+    out = copy.copy(parsed)
+    out.primary_key_name = name(parsed.primary_key_name)
+    if parsed.checks:
+        out.checks = [(name(n), e) for n, e in parsed.checks]
+    if parsed.uniques:
+        out.uniques = [(name(n), c) for n, c in parsed.uniques]
+    if parsed.foreign_keys:
+        out.foreign_keys = [
+            replace(fk, name=name(fk.name), ref_table=name(fk.ref_table) or "")
             for fk in parsed.foreign_keys
-        ],
-        generated={k: (expression(e), stored) for k, (e, stored) in parsed.generated.items()},
-        collations={k: name(c) or "" for k, c in parsed.collations.items()},
-        options=list(parsed.options),
-        unwritten=[(name(w) or "", name(c)) for w, c in parsed.unwritten],
-    )
+        ]
+    if parsed.unwritten:
+        out.unwritten = [(name(w) or "", c) for w, c in parsed.unwritten]
+    return out
 
 
 def _unquoted(name: str) -> str:
