@@ -174,6 +174,10 @@ class PostgreSQLAdapter(DriverAdapter):
                 # Named prepared statements live on a server connection that a transaction
                 # pooler hands to other clients; asyncpg's cache would clash with theirs.
                 statement_cache_size=0 if self.pooler == "transaction" else 100,
+                # The schema reader's carried-objects query is ~31 KB, past asyncpg's 15 KB
+                # default: it was prepared afresh on every read, a round trip that also kept
+                # it off the wire while the reader mapped the rows before it.
+                max_cacheable_statement_size=64 * 1024,
             )
         except asyncpg.InvalidPasswordError:
             raise ConnectionFailedError(

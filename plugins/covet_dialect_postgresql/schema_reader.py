@@ -78,8 +78,8 @@ class PostgreSQLSchemaReader:
         queries = [
             (RELATIONS, oids),
             (for_server(COLUMNS, version), oids),
-            (for_server(CONSTRAINTS, version), oids),
             (for_server(INDEXES, version), oids),
+            (for_server(CONSTRAINTS, version), oids),
             (for_server(CARRIED, version), oids),
             (OTHERS, oids),
             (ENUMS, oids),
@@ -87,8 +87,9 @@ class PostgreSQLSchemaReader:
         async with Prefetch(fetch, queries) as rows:
             model.relations(await rows.next())
             model.columns(await rows.next())
-            model.constraints(await rows.next())
+            # The columns are mapped while the server reads the indexes (the longer query).
             model.indexes(await rows.next())
+            model.constraints(await rows.next())
             model.carried_statements(await rows.next())
             model.others(await rows.next())
             return model.schema(await rows.next())

@@ -131,7 +131,7 @@ _COLUMN_FACTS = (
 
 class CatalogModel:
     """The model of one read, built from each query's rows in the reader's order: relations,
-    columns, constraints, indexes, carried statements, other objects, enum types."""
+    columns, indexes, constraints, carried statements, other objects, enum types."""
 
     def __init__(self, spaces: Any) -> None:
         self.current = spaces["current"]
@@ -158,6 +158,8 @@ class CatalogModel:
             for name in spaces["names"]
             if name != self.current
         ]
+        self.index_ignored: list[IgnoredObject] = []
+        self.other_ignored: list[IgnoredObject] = []
         self.carried: list[CarriedObject] = []
         self.fixes: list[CarriedObject] = []  # what makes a column's sequence the original's
         self.settings: list[CarriedObject] = []
@@ -204,6 +206,8 @@ class CatalogModel:
         own = self.own
         columns_seen: dict[tuple[Any, ...], Column] = {}
         facts = itemgetter(*_COLUMN_FACTS)
+        # In table and column order here: sorted on the server, it cost a tenth of the query.
+        rows = sorted(rows, key=itemgetter("rel", "attnum"))
         for row in rows:
             attnames.setdefault(row["rel"], {})[row["attnum"]] = row["attname"]
         for row in rows:
@@ -231,7 +235,7 @@ class CatalogModel:
 
     def constraints(self, rows: Sequence[Any]) -> None:
         tables, ignored, attnames, own = self.tables, self.ignored, self.attnames, self.own
-        for row in rows:
+        for row in sorted(rows, key=itemgetter("rel", "conname")):
             table = tables.get(row["rel"])
             if table is None:
                 continue
@@ -243,7 +247,12 @@ class CatalogModel:
                 where = f"{name} on {table['name']}"
                 what = "foreign key ON DELETE SET NULL / SET DEFAULT (columns)"
                 ignored.append(IgnoredObject(what, where, table["schema"]))
-            include, nnd = tuple(row["key_include"] or ()), bool(row["key_nnd"])
+            include = (
+                _named_keys(attnames.get(row["rel"]), row["index_keys"][row["key_count"] :])
+                if row["index_keys"]
+                else ()
+            )
+            nnd = bool(row["key_nnd"])
             if kind == "p" and (include or nnd):
                 where = f"{name} on {table['name']}"
                 what = "primary key INCLUDE / NULLS NOT DISTINCT"
@@ -301,7 +310,7 @@ class CatalogModel:
                 if row["has_options"]:
                     where = f"{row['name']} on {table['name']}"
                     what = "index tablespace"
-                    self.ignored.append(IgnoredObject(what, where, table["schema"]))
+                    self.index_ignored.append(IgnoredObject(what, where, table["schema"]))
 
     def carried_statements(self, rows: Sequence[Any]) -> None:
         self.carried = [
@@ -323,7 +332,7 @@ class CatalogModel:
             if parent and parent.startswith(INTERNAL_PREFIX):
                 continue
             name = f"{row['name']} on {parent}" if parent else row["name"]
-            self.ignored.append(IgnoredObject(row["kind"], name, self.label.get(row["nsp"])))
+            self.other_ignored.append(IgnoredObject(row["kind"], name, self.label.get(row["nsp"])))
 
     def schema(self, enums: Sequence[Any]) -> Schema:
         return Schema.of(
@@ -347,7 +356,8 @@ class CatalogModel:
             ],
             [EnumType(e["typname"], tuple(e["labels"]), self.label[e["nsp"]]) for e in enums],
             dialect="postgresql",
-            ignored=self.ignored,
+            # In the order of the objects' kinds, whatever order the queries came in.
+            ignored=self.ignored + self.index_ignored + self.other_ignored,
             # Settings after the other settings and comments (stage 5) of CARRIED.
             carried=self.schemas + self.carried + self.fixes + self.settings,
         )
