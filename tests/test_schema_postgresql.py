@@ -19,6 +19,7 @@ from covet_dialect_postgresql.normalise import normalise, normalise_table
 from covet_dialect_postgresql.render import render
 from covet_dialect_postgresql.schema_reader import PostgreSQLSchemaReader, portable_type
 
+from covet_core.errors import DatabaseError
 from covet_core.schema import (
     AddColumn,
     AddConstraint,
@@ -508,5 +509,17 @@ async def test_a_read_is_one_read_only_snapshot_without_jit_and_leaves_the_sessi
             assert await adapter.fetch_value("SELECT current_setting('jit_above_cost')") == "7000"
             await adapter.execute("INSERT INTO t VALUES (2)")
         assert await adapter.fetch_value("SELECT count(*) FROM t") == 2
+
+        # A read that fails in the caller's transaction raises its own error, and the
+        # caller's transaction goes on (the read's savepoint, its setting with it, is undone).
+        async with adapter.transaction():
+            await adapter.execute("SET LOCAL jit_above_cost = 7000")
+            await adapter.execute("SET LOCAL statement_timeout = 1")  # ms: the carried query
+            with pytest.raises(DatabaseError, match="statement timeout"):
+                await PostgreSQLSchemaReader(adapter).read()
+            await adapter.execute("SET LOCAL statement_timeout = 0")
+            assert await adapter.fetch_value("SELECT current_setting('jit_above_cost')") == "7000"
+            await adapter.execute("INSERT INTO t VALUES (3)")
+        assert await adapter.fetch_value("SELECT count(*) FROM t") == 3
     finally:
         await adapter.disconnect()

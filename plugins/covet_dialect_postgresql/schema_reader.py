@@ -58,13 +58,12 @@ class PostgreSQLSchemaReader:
             if not outer:
                 await adapter.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             threshold = await adapter.fetch_value(_JIT_OFF)
-            try:
-                return await self._read(schemas)
-            finally:
-                if outer and threshold is not None:  # the caller's transaction goes on
-                    await adapter.execute(
-                        "SELECT set_config('jit_above_cost', $1, true)", (threshold,)
-                    )
+            schema = await self._read(schemas)
+            # In the caller's transaction the setting would outlive the savepoint released
+            # next (a failed read rolls the savepoint back, and the setting with it).
+            if outer and threshold is not None:
+                await adapter.execute("SELECT set_config('jit_above_cost', $1, true)", (threshold,))
+            return schema
 
     async def _read(self, schemas: Sequence[str] | None) -> Schema:
         # Rows read by name only: the driver's own records where the adapter offers them.
@@ -86,8 +85,9 @@ class PostgreSQLSchemaReader:
         ]
         async with Prefetch(fetch, queries) as rows:
             model.relations(await rows.next())
+            # The indexes before the constraints: the columns, the longest to map, are mapped
+            # while the server runs the longer of the two queries.
             model.columns(await rows.next())
-            # The columns are mapped while the server reads the indexes (the longer query).
             model.indexes(await rows.next())
             model.constraints(await rows.next())
             model.carried_statements(await rows.next())
