@@ -84,3 +84,18 @@ def test_a_packed_value_missing_rows_is_an_error_not_fewer_rows() -> None:
             _unpacked([cut], fields)
     with pytest.raises(DatabaseError):
         _unpacked([{"packed": '[["d", "t", "a"], ["d", "t"', "n": 2}], fields)
+
+
+async def test_a_failed_read_raises_its_own_error_and_puts_the_limit_back(mysql: Any) -> None:
+    adapter = mysql.new_adapter()
+    await adapter.connect()
+    try:
+        await adapter.execute(NASTY[0])
+        await adapter.execute("SET SESSION group_concat_max_len = 2048")
+        await adapter.execute("SET SESSION max_statement_time = 0.000001")  # seconds
+        with pytest.raises(DatabaseError, match="max_statement_time"):
+            await MySQLSchemaReader(adapter).read()
+        await adapter.execute("SET SESSION max_statement_time = 0")
+        assert await adapter.fetch_value("SELECT @@SESSION.group_concat_max_len") == 2048
+    finally:
+        await adapter.disconnect()

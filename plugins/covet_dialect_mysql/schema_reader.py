@@ -494,10 +494,16 @@ async def _long_group_concat(adapter: Any) -> AsyncIterator[None]:
     put back as it was after (``_unpacked`` still counts the rows of each value)."""
     was = await adapter.fetch_value("SELECT @@SESSION.group_concat_max_len")
     await adapter.execute("SET SESSION group_concat_max_len = 1073741824")
+    restore = ("SET SESSION group_concat_max_len = %s", (int(was),))
     try:
         yield
-    finally:
-        await adapter.execute("SET SESSION group_concat_max_len = %s", (int(was),))
+    except BaseException:
+        # The read's own error is the news, not a failure to put the limit back after it
+        # (a lost connection, say).
+        with contextlib.suppress(DatabaseError):
+            await adapter.execute(*restore)
+        raise
+    await adapter.execute(*restore)
 
 
 # All of a column's row that its model depends on (with its table's collation and whether
