@@ -10,7 +10,6 @@ comma or a keyword inside any of them never splits or ends a clause.
 
 from __future__ import annotations
 
-import copy
 import functools
 import re
 from dataclasses import dataclass, field, replace
@@ -281,7 +280,8 @@ def _put_back(parsed: ParsedTable, names: list[str]) -> ParsedTable:
         "\x00" in e for e, _ in parsed.generated.values()
     ):
         raise _NameInText
-    out = copy.copy(parsed)
+    out = object.__new__(ParsedTable)  # a shallow copy without copy.copy's protocol walk
+    out.__dict__.update(parsed.__dict__)
     out.primary_key_name = name(parsed.primary_key_name)
     if parsed.checks:
         out.checks = [(name(n), e) for n, e in parsed.checks]
