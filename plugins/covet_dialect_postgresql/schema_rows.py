@@ -26,6 +26,7 @@ from covet_core.schema.render import sql_string
 from covet_dialect_postgresql import quote
 from covet_dialect_postgresql.catalog import INTERNAL_PREFIX
 from covet_dialect_postgresql.sequences import (
+    OwnedSequence,
     is_serial,
     owned_sequences,
     sequence_fix,
@@ -214,11 +215,14 @@ class CatalogModel:
             table = tables.get(row["rel"])
             if table is None:
                 continue
+            owned = owned_sequences(row) if row["sequences"] else (None, [])
             if row["sequences"] or row["collation"] or row["labels"]:
-                column = _column(row, own)
+                column = _column(row, own, owned[0])
             else:  # the same column on many tables (id, created_at, ...) is made once
                 key = facts(row)
-                column = columns_seen.get(key) or columns_seen.setdefault(key, _column(row, own))
+                column = columns_seen.get(key) or columns_seen.setdefault(
+                    key, _column(row, own, None)
+                )
             table["columns"].append(column)
             for what, set_sql, reset_sql in row["settings"] or ():
                 setting = CarriedObject(
@@ -227,7 +231,7 @@ class CatalogModel:
                 )  # fmt: skip
                 self.settings.append(setting)
             if row["sequences"]:  # a serial or identity column, or one owning a sequence
-                found = sequence_reports(row, table["name"], table["schema"])
+                found = sequence_reports(row, table["name"], table["schema"], owned)
                 ignored += [report for report, _ in found]
                 self.fixes += [
                     c for r, seq in found if (c := sequence_fix(r, seq, row, table["name"]))
@@ -363,7 +367,9 @@ class CatalogModel:
         )
 
 
-def _column(row: dict[str, Any], own: Any) -> Column:
+def _column(row: dict[str, Any], own: Any, sequence: OwnedSequence | None) -> Column:
+    """The column of ``row``; ``sequence``: the one that makes its values, if any (the first
+    of its ``owned_sequences``)."""
     if row["typtype"] == "e":
         schema = own(row["type_schema"])
         enum_name = f"{schema}.{row['typname']}" if schema else row["typname"]
@@ -373,8 +379,7 @@ def _column(row: dict[str, Any], own: Any) -> Column:
     default = row["default"]
     # A serial column's nextval() over its own sequence is the server's autoincrement,
     # when SERIAL would make it so: NOT NULL, and a sequence of the column's own type.
-    serial = is_serial(row)
-    sequence = owned_sequences(row)[0]
+    serial = is_serial(row, sequence)
     autoincrement = bool(row["attidentity"]) or serial
     generated = default if row["attgenerated"] else None  # pg_get_expr of its expression
     if autoincrement or row["attgenerated"]:

@@ -37,16 +37,20 @@ def owned_sequences(row: Any) -> tuple[OwnedSequence | None, list[OwnedSequence]
 
 
 def sequence_reports(
-    row: Any, table: str, schema: str | None
+    row: Any,
+    table: str,
+    schema: str | None,
+    owned: tuple[OwnedSequence | None, list[OwnedSequence]],
 ) -> list[tuple[IgnoredObject, OwnedSequence]]:
     """What a copy of a serial or identity column cannot make the same: a sequence named
     other than ``<table>_<column>_seq`` (SERIAL and IDENTITY choose that name), or a serial
     sequence altered after creation (SERIAL takes no options); and each sequence the column
-    owns that SERIAL would not make (created on its own by CARRIED, then given its owner)."""
+    owns that SERIAL would not make (created on its own by CARRIED, then given its owner).
+    ``owned`` is the row's ``owned_sequences``."""
     from covet_dialect_postgresql.normalise import pg_name  # it imports this one (schema_rows)
 
-    main, others = owned_sequences(row)
-    if main is not None and not row["attidentity"] and not is_serial(row):
+    main, others = owned
+    if main is not None and not row["attidentity"] and not is_serial(row, main):
         # Used by a default SERIAL would not write (a nullable column, another type): its
         # sequence is created on its own, like any other it owns.
         others = [main, *others]
@@ -68,10 +72,9 @@ def sequence_reports(
 _DO_TAG = "$covet_seq$"
 
 
-def is_serial(row: Any) -> bool:
+def is_serial(row: Any, main: OwnedSequence | None) -> bool:
     """A column SERIAL makes: NOT NULL, its default exactly nextval() of a sequence of its
-    own type that it owns."""
-    main = owned_sequences(row)[0]
+    own type that it owns (``main``, the first of its ``owned_sequences``)."""
     return (
         main is not None
         and main.kind == "a"
