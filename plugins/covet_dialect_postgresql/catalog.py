@@ -54,6 +54,16 @@ WHERE c.relnamespace = ANY($1::oid[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'S',
 """
 
 
+def _serial_default(sequence: str) -> str:
+    """SQL: whether the default ``ad`` (pg_attrdef) is exactly the nextval() of ``sequence``
+    (an oid expression) that SERIAL writes. COLUMNS' "used" and CARRIED's test of a sequence
+    SERIAL makes are this one condition: a sequence neither creates would be lost."""
+    return (
+        "pg_get_expr(ad.adbin, ad.adrelid, true)"
+        f" = format('nextval(%L::regclass)', {sequence}::regclass::text)"
+    )
+
+
 def _column_settings(prefix: str) -> str:
     """Rows (what, set_sql, reset_sql): the settings of column ``a`` (of type ``t``, in table
     ``c``) that CREATE TABLE does not say, each as the ALTER that sets it and the one that puts
@@ -109,8 +119,7 @@ WITH owned AS (
                         'MAXVALUE ' || q.seqmax, 'CACHE ' || q.seqcache,
                         CASE WHEN q.seqcycle THEN 'CYCLE' END) END,
              q.seqstart::text, (q.seqtypid = a.atttypid)::text,
-             coalesce(pg_get_expr(ad.adbin, ad.adrelid, true)
-                      = format('nextval(%L::regclass)', s.oid::regclass::text), false)::text]
+             coalesce({_serial_default("s.oid")}, false)::text]
              ORDER BY d.deptype DESC, s.relname) AS sequences
   FROM pg_depend d
   JOIN pg_class s ON s.oid = d.objid
@@ -493,9 +502,7 @@ WHERE c.relkind = 'S'
                   WHERE o.classid = 'pg_class'::regclass AND o.objid = c.oid
                     AND o.refclassid = 'pg_class'::regclass AND o.deptype = 'a'
                     AND a.attnotnull AND a.atttypid = q.seqtypid
-                    -- as COLUMNS' "used" (the reader's _serial): SERIAL's very default
-                    AND pg_get_expr(ad.adbin, ad.adrelid, true)
-                        = format('nextval(%L::regclass)', c.oid::regclass::text))
+                    AND {_serial_default("c.oid")})
 UNION ALL
 -- Functions a table calls (a column default or generated column, a check, an index
 -- expression: pg_depend from pg_attrdef, pg_constraint or an index) before the tables, as
