@@ -146,7 +146,8 @@ class MySQLSchemaReader:
         """(key, SQL, parameters, packed field names) in the order ``_Rows.arrived`` maps
         them; with ``packed``, the columns and index keys come as one JSON text per table
         (``_per_table``)."""
-        out: dict[str, tuple[Any, ...]] = {}
+        out: dict[str, tuple[str, Any]] = {}
+        packed_fields: dict[str, tuple[str, ...] | None] = {}
         out["tables"] = (
             "SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, TABLE_TYPE AS kind, TABLE_COMMENT AS note, "
             "ENGINE AS engine, CREATE_OPTIONS AS options, TABLE_COLLATION AS coll "
@@ -159,10 +160,11 @@ class MySQLSchemaReader:
             ("EXTRA", "extra"), ("COLUMN_COMMENT", "note"), ("COLLATION_NAME", "coll"),
             ("GENERATION_EXPRESSION", "gen"),
         )  # fmt: skip
-        out["columns"] = _per_table(
+        sql, packed_fields["columns"] = _per_table(
             columns, f"FROM information_schema.COLUMNS WHERE TABLE_SCHEMA {where}",
-            "ORDINAL_POSITION", params, packed,
+            "ORDINAL_POSITION", packed,
         )  # fmt: skip
+        out["columns"] = (sql, params)
         # MySQL 8 names a functional key part in EXPRESSION; MariaDB has no such column.
         expression = "NULL" if mariadb else "EXPRESSION"
         keys = (
@@ -171,10 +173,11 @@ class MySQLSchemaReader:
             ("COLLATION", "coll"), ("INDEX_TYPE", "kind"), ("INDEX_COMMENT", "note"),
             (expression, "expr"),
         )  # fmt: skip
-        out["keys"] = _per_table(
+        sql, packed_fields["keys"] = _per_table(
             keys, f"FROM information_schema.STATISTICS WHERE TABLE_SCHEMA {where}",
-            "INDEX_NAME, SEQ_IN_INDEX", params, packed,
+            "INDEX_NAME, SEQ_IN_INDEX", packed,
         )  # fmt: skip
+        out["keys"] = (sql, params)
         out["fk_columns"] = (
             "SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, CONSTRAINT_NAME AS name, "
             "COLUMN_NAME AS col, REFERENCED_TABLE_SCHEMA AS rs, REFERENCED_TABLE_NAME AS rt, "
@@ -218,8 +221,9 @@ class MySQLSchemaReader:
             f"WHERE EVENT_SCHEMA {where}",
             params + params,
         )
-        order = ("tables", "checks", "columns", "keys", "fk_columns", "fk_rules")
-        return [(key, *(out[key] + (None,))[:3]) for key in (*order, "triggers", "routines")]
+        order = ("tables", "checks", "columns", "keys", "fk_columns", "fk_rules", "triggers",
+                 "routines")  # fmt: skip
+        return [(key, *out[key], packed_fields.get(key)) for key in order]
 
 
 class _Rows:
@@ -454,21 +458,22 @@ class _Rows:
 
 
 def _per_table(
-    fields: Sequence[tuple[str, str]], source: str, order: str, params: Any, packed: bool
-) -> tuple[str, Any, tuple[str, ...] | None]:
-    """A query of ``fields`` (SQL, name) from ``source``, ordered by table then ``order``.
-    Packed, it returns one row per table whose one cell is a JSON array of the rows' values:
-    aiomysql decodes every cell of every row in Python, which cost more than the server's
-    answer (8,000 columns of 10 cells: 54 ms, packed 30 ms), and json.loads is C."""
+    fields: Sequence[tuple[str, str]], source: str, order: str, packed: bool
+) -> tuple[str, tuple[str, ...] | None]:
+    """A query of ``fields`` (SQL, name) from ``source``, ordered by table then ``order``, and
+    the names to unpack it by (``None``: not packed). Packed, it returns one row per table
+    whose one cell is a JSON array of the rows' values: aiomysql decodes every cell of every
+    row in Python, which cost more than the server's answer (8,000 columns of 10 cells:
+    54 ms, packed 30 ms), and json.loads is C."""
     if not packed:
         listed = ", ".join(f"{sql} AS {name}" for sql, name in fields)
-        return f"SELECT {listed} {source} ORDER BY TABLE_SCHEMA, TABLE_NAME, {order}", params, None
+        return f"SELECT {listed} {source} ORDER BY TABLE_SCHEMA, TABLE_NAME, {order}", None
     values = ", ".join(sql for sql, _ in fields)
     sql = (
         f"SELECT CONCAT('[', GROUP_CONCAT(JSON_ARRAY({values}) ORDER BY {order} SEPARATOR ','),"
         f" ']') AS packed, COUNT(*) AS n {source} GROUP BY TABLE_SCHEMA, TABLE_NAME"
     )
-    return sql, params, tuple(name for _, name in fields)
+    return sql, tuple(name for _, name in fields)
 
 
 def _unpacked(rows: list[dict[str, Any]], fields: tuple[str, ...]) -> list[dict[str, Any]]:
