@@ -226,12 +226,10 @@ def run(dialect_name: str, n: int, repeat: int, root: Path) -> dict[str, tuple[f
             # database has none, and the planner then picks other plans for every variant.
             loop.run_until_complete(adapter.execute("ANALYZE"))
 
-        adapter_of = [adapter]  # the connection raw() and read_compare() use
-
-        async def raw() -> int:
+        async def raw(conn: Any = adapter) -> int:
             rows = 0
             for sql in RAW_QUERIES[dialect_name]:
-                rows += len(await adapter_of[0].fetch_all(sql))
+                rows += len(await conn.fetch_all(sql))
             return rows
 
         async def read() -> Any:
@@ -250,8 +248,8 @@ def run(dialect_name: str, n: int, repeat: int, root: Path) -> dict[str, tuple[f
                         rows += len(result) if isinstance(result, list) else 1
             return rows
 
-        async def read_compare() -> int:
-            current = await SchemaReader(adapter_of[0], dialect).read_schema()
+        async def read_compare(conn: Any = adapter) -> int:
+            current = await SchemaReader(conn, dialect).read_schema()
             return len(SchemaComparator(dialect).compare(current, target).operations)
 
         engine = sa.create_engine(sqlalchemy_url(url))
@@ -291,11 +289,10 @@ def run(dialect_name: str, n: int, repeat: int, root: Path) -> dict[str, tuple[f
             for _ in range(repeat):
                 fresh = dialect.adapter_from_url(url, root)
                 loop.run_until_complete(fresh.connect())
-                adapter_of[0] = fresh
-                seconds, _ = median_of(cold(lambda w=work: loop.run_until_complete(w())), 1)
+                first = cold(lambda w=work, c=fresh: loop.run_until_complete(w(c)))
+                seconds, _ = median_of(first, 1)
                 firsts.append(seconds)
                 loop.run_until_complete(fresh.disconnect())
-            adapter_of[0] = adapter
             samples[f"{key}, first on a new connection"] = firsts
         notes = {
             "raw catalog queries": f"{outcome['raw catalog queries']} rows",
